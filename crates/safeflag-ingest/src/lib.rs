@@ -12,7 +12,7 @@
 //!   [`safeflag_core::contract`].
 //! * [`ValidationReport::check_gate`] is the data-quality gate: a broken
 //!   extract (too large a quarantined share) must never become a queue.
-//! * [`write_quarantine_csv`] writes the quarantine atomically, owner-only.
+//! * [`write_quarantine`] and [`write_frame`] write atomically, owner-only.
 //!
 //! ```no_run
 //! use safeflag_ingest::{IngestOptions, ingest};
@@ -28,9 +28,11 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+pub mod kernels;
 pub mod mapping;
 pub mod read;
 pub mod validate;
+pub mod write;
 
 pub use mapping::Mapping;
 pub use read::{InputFormat, SOURCE_ROW};
@@ -38,6 +40,7 @@ pub use validate::{
     GateFailure, IngestOptions, ProblemCount, Validated, ValidationReport, contract_dtype, ingest,
     validate_frame,
 };
+pub use write::write_frame;
 
 /// Errors of ingest. Each names the file, and the column where there is one.
 #[derive(Debug, thiserror::Error)]
@@ -136,19 +139,14 @@ impl Error {
 /// The result type of this crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Writes the quarantine table as CSV (`row,column,rule,value`), atomically and owner-only.
-pub fn write_quarantine_csv(quarantine: &DataFrame, path: &Path) -> Result<()> {
+/// Writes the quarantine table (`row,column,rule,value`) in the format of the
+/// path's extension (CSV, Parquet or Arrow IPC), atomically and owner-only.
+pub fn write_quarantine(quarantine: &DataFrame, path: &Path) -> Result<()> {
     let mut df = quarantine
         .clone()
         .lazy()
         .rename([SOURCE_ROW], ["row"], true)
         .collect()
         .map_err(Error::internal)?;
-    safeflag_core::output::write_atomic(path, |w| {
-        CsvWriter::new(w)
-            .include_header(true)
-            .finish(&mut df)
-            .map_err(std::io::Error::other)
-    })?;
-    Ok(())
+    write_frame(&mut df, path)
 }

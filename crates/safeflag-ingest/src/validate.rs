@@ -12,11 +12,9 @@
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
-use safeflag_core::contract::{
-    self, ColumnSpec, ColumnType, FALSE_SPELLINGS, ISO_DATE_FORMAT, MISSING_SPELLINGS, Presence,
-    Rule, TRUE_SPELLINGS,
-};
+use safeflag_core::contract::{self, ColumnSpec, ColumnType, ISO_DATE_FORMAT, Presence, Rule};
 
+use crate::kernels;
 use crate::mapping::Mapping;
 use crate::read::{InputFormat, SOURCE_ROW, read_raw};
 use crate::{Error, Result};
@@ -488,27 +486,30 @@ impl ColumnPlan {
         let value = match spec.ty {
             ColumnType::Text => c.clone(),
             ColumnType::Enum { codes: canonical } => {
-                let n = c.clone().str().to_lowercase();
-                let mut arms: Vec<(Expr, Expr)> =
-                    agency_arms(&n, codes, |code| lit(code.to_string()));
-                arms.extend(
-                    canonical
-                        .iter()
-                        .map(|code| (n.clone().eq(lit(code.to_lowercase())), lit(*code))),
+                let agency: Vec<(String, String)> = codes
+                    .into_iter()
+                    .flatten()
+                    .map(|(a, c)| (a.clone(), c.clone()))
+                    .collect();
+                let v = c.clone().map(
+                    move |col| {
+                        Ok(kernels::match_codes(col.str()?, canonical, &agency).into_column())
+                    },
+                    |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
                 );
-                let v = chain(arms, lit(NULL).cast(DataType::String));
                 flags.push((Rule::UnknownCode, present.and(v.clone().is_null())));
                 v
             }
             ColumnType::Bool => {
-                let n = c.clone().str().to_lowercase();
-                let mut arms = agency_arms(&n, codes, |code| lit(code == "true"));
-                arms.push((
-                    n.clone().is_in(lit(spellings(TRUE_SPELLINGS)), false),
-                    lit(true),
-                ));
-                arms.push((n.is_in(lit(spellings(FALSE_SPELLINGS)), false), lit(false)));
-                let v = chain(arms, lit(NULL).cast(DataType::Boolean));
+                let agency: Vec<(String, bool)> = codes
+                    .into_iter()
+                    .flatten()
+                    .map(|(a, c)| (a.clone(), c == "true"))
+                    .collect();
+                let v = c.clone().map(
+                    move |col| Ok(kernels::parse_bools(col.str()?, &agency).into_column()),
+                    |_, f| Ok(Field::new(f.name().clone(), DataType::Boolean)),
+                );
                 flags.push((Rule::BadBool, present.and(v.clone().is_null())));
                 v
             }
@@ -549,19 +550,10 @@ impl ColumnPlan {
 
 /// Trims a text column and turns the contract's missing spellings into nulls.
 fn clean_text(e: Expr) -> Expr {
-    let t = e.str().strip_chars(lit(LiteralValue::untyped_null()));
-    let missing = t.clone().str().len_bytes().eq(lit(0u32)).or(t
-        .clone()
-        .str()
-        .to_lowercase()
-        .is_in(lit(spellings(MISSING_SPELLINGS)), false));
-    when(missing)
-        .then(lit(NULL).cast(DataType::String))
-        .otherwise(t)
-}
-
-fn spellings(words: &[&str]) -> Series {
-    Series::new("".into(), words)
+    e.map(
+        |col| Ok(kernels::clean_text(col.str()?).into_column()),
+        |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
+    )
 }
 
 fn range_flag(v: Expr, min: i64, max: Option<i64>) -> Expr {
@@ -570,23 +562,4 @@ fn range_flag(v: Expr, min: i64, max: Option<i64>) -> Expr {
         Some(max) => low.or(v.gt(lit(max))),
         None => low,
     }
-}
-
-fn agency_arms(
-    n: &Expr,
-    codes: Option<&std::collections::BTreeMap<String, String>>,
-    to_value: impl Fn(&str) -> Expr,
-) -> Vec<(Expr, Expr)> {
-    codes
-        .into_iter()
-        .flatten()
-        .map(|(agency, canonical)| (n.clone().eq(lit(agency.clone())), to_value(canonical)))
-        .collect()
-}
-
-/// `when(c1).then(v1).otherwise(when(c2)...otherwise(default))`.
-fn chain(arms: Vec<(Expr, Expr)>, default: Expr) -> Expr {
-    arms.into_iter().rev().fold(default, |acc, (cond, value)| {
-        when(cond).then(value).otherwise(acc)
-    })
 }

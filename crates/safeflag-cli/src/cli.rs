@@ -1,0 +1,101 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// safeflag: open, explainable risk flagging for child-welfare case review.
+///
+/// Exit codes: 0 success; 1 bad input, arguments, mapping or config;
+/// 2 internal error (a bug); 3 data-quality gate tripped.
+#[derive(Debug, Parser)]
+#[command(name = "safeflag", version, about, long_about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only data and errors: no status lines.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a case snapshot against the data contract, with quarantine.
+    Validate(ValidateArgs),
+    /// Generate synthetic contract data with a known ground truth.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The snapshot: `.csv`, `.parquet` or `.arrow` (`.ipc`, `.feather`).
+    pub input: PathBuf,
+    /// Agency column-mapping file (TOML), see docs/mapping.md.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Write the quarantined rows (row, column, rule, value) here (`.csv`, `.parquet`, `.arrow`).
+    #[arg(long, value_name = "OUT")]
+    pub quarantine: Option<PathBuf>,
+    /// Fail (exit 3) when more than this share of rows is quarantined.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.05, value_parser = fraction)]
+    pub max_quarantine: f64,
+    /// Also require and validate `outcome_critical_incident` (training data).
+    #[arg(long)]
+    pub require_outcome: bool,
+    /// Print the report as JSON (for computers) instead of a table (for humans).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Rows (children on snapshot dates) to generate, across all snapshots.
+    #[arg(long, default_value_t = 10_000)]
+    pub rows: usize,
+    /// Random seed; the same seed gives byte-identical output.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output file: `.csv`, `.parquet` or `.arrow`.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Leave out `outcome_critical_incident` (a nightly snapshot).
+    #[arg(long)]
+    pub no_outcome: bool,
+    /// Also write each row's true probability (child_id, snapshot_date, true_probability).
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+    /// Number of snapshot dates (a training set stacks several).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub snapshots: u32,
+    /// The first (or only) snapshot date, YYYY-MM-DD.
+    #[arg(long, default_value = "2025-11-21", value_name = "DATE")]
+    pub first_date: chrono::NaiveDate,
+    /// Days between snapshot dates.
+    #[arg(long, default_value_t = 91, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub interval_days: u32,
+    /// Write the small messy CSV that breaks every contract rule at known rows
+    /// (ignores --rows and the snapshot options; --out must be `.csv`).
+    #[arg(long)]
+    pub messy: bool,
+    /// With --messy: also write the injected problems (row, column, rule) as CSV.
+    #[arg(long, value_name = "FILE", requires = "messy")]
+    pub expected: Option<PathBuf>,
+}
+
+fn fraction(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` is not between 0 and 1"))
+    }
+}

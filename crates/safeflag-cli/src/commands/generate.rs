@@ -1,0 +1,81 @@
+//! `safeflag generate`: synthetic contract data with a known truth.
+
+use anyhow::{Context, bail};
+use polars::prelude::*;
+use safeflag_ingest::{InputFormat, write_frame};
+use safeflag_synth::{SynthParams, generate, messy_csv};
+
+use super::thousands;
+use crate::cli::GenerateArgs;
+use crate::exit::ExitStatus;
+use crate::printer::Printer;
+
+pub fn run(args: GenerateArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    if args.messy {
+        return run_messy(&args, printer);
+    }
+    InputFormat::from_path(&args.out)?;
+    if let Some(t) = &args.truth {
+        InputFormat::from_path(t)?;
+    }
+    let params = SynthParams {
+        rows: args.rows,
+        seed: args.seed,
+        snapshots: args.snapshots as usize,
+        first_date: args.first_date,
+        interval_days: i64::from(args.interval_days),
+        outcome: !args.no_outcome,
+    };
+    let started = std::time::Instant::now();
+    let mut synth = generate(&params);
+    let generated = started.elapsed();
+    write_frame(&mut synth.cases, &args.out)?;
+    if let Some(path) = &args.truth {
+        write_frame(&mut synth.truth, path)?;
+    }
+    let cases = synth.cases.column("case_id")?.n_unique()?;
+    let prevalence = match synth.cases.column(safeflag_core::contract::OUTCOME) {
+        Ok(c) => format!(
+            ", outcome prevalence {:.2}%",
+            c.as_materialized_series().bool()?.sum().unwrap_or(0) as f64 * 100.0
+                / args.rows.max(1) as f64
+        ),
+        Err(_) => String::new(),
+    };
+    printer.status(&format!(
+        "generated {} rows in {} cases over {} snapshot date(s){prevalence} in {:.2}s, written to {} in {:.2}s total",
+        thousands(args.rows),
+        thousands(cases),
+        args.snapshots,
+        generated.as_secs_f64(),
+        args.out.display(),
+        started.elapsed().as_secs_f64(),
+    ));
+    Ok(ExitStatus::Success)
+}
+
+fn run_messy(args: &GenerateArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    if InputFormat::from_path(&args.out)? != InputFormat::Csv {
+        bail!(
+            "--messy writes CSV: `{}` must end in `.csv`",
+            args.out.display()
+        );
+    }
+    let (bytes, injected) = messy_csv(args.seed);
+    safeflag_core::output::write_bytes_atomic(&args.out, &bytes)?;
+    if let Some(path) = &args.expected {
+        let mut df = df!(
+            "row" => injected.iter().map(|p| p.row as u32).collect::<Vec<_>>(),
+            "column" => injected.iter().map(|p| p.column).collect::<Vec<_>>(),
+            "rule" => injected.iter().map(|p| p.rule.as_str()).collect::<Vec<_>>(),
+        )?;
+        write_frame(&mut df, path).with_context(|| format!("writing `{}`", path.display()))?;
+    }
+    printer.status(&format!(
+        "wrote the messy file {} ({} rows, {} injected problems)",
+        args.out.display(),
+        safeflag_synth::messy::MESSY_ROWS,
+        injected.len()
+    ));
+    Ok(ExitStatus::Success)
+}

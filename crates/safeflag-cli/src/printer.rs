@@ -1,0 +1,41 @@
+//! The only place that writes to stdout and stderr. Stdout carries data (a
+//! report, JSON); stderr carries status lines and errors.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::Write;
+
+use crate::exit::ExitStatus;
+
+/// Where command output goes.
+pub struct Printer {
+    quiet: bool,
+}
+
+impl Printer {
+    /// A printer; `quiet` silences status lines (data and errors still print).
+    pub fn new(quiet: bool) -> Printer {
+        Printer { quiet }
+    }
+
+    /// Writes data to stdout. A closed pipe (`| head`) is not an error.
+    pub fn data(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+    }
+
+    /// A status line on stderr, unless quiet.
+    pub fn status(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    /// The one-line error report.
+    pub fn error(&self, err: &anyhow::Error, status: ExitStatus) {
+        let kind = match status {
+            ExitStatus::Internal => "internal error",
+            _ => "error",
+        };
+        eprintln!("{kind}: {err:#}");
+    }
+}
