@@ -11,14 +11,25 @@ mod exit;
 mod logging;
 mod printer;
 
-use clap::Parser;
+use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // Usage errors are user errors (exit 1); help and version are not errors.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitStatus::User.into()
+            } else {
+                ExitStatus::Success.into()
+            };
+        }
+    };
     logging::init(cli.global.verbose, cli.global.quiet);
     let printer = Printer::new(cli.global.quiet);
     let result = match cli.command {
