@@ -94,7 +94,7 @@ impl ValidationReport {
                 None => by.push((p.column.clone(), p.rows)),
             }
         }
-        by.sort_by(|a, b| b.1.cmp(&a.1));
+        by.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
         by
     }
 
@@ -245,7 +245,7 @@ pub fn validate_frame(
     };
     let birth = col(value_name("child_birth_date"));
     let snap = col(value_name("snapshot_date"));
-    let cross = vec![
+    let cross = [
         Flag::new(
             ci_of("child_birth_date"),
             "child_birth_date",

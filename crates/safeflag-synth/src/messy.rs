@@ -151,7 +151,7 @@ fn awkward(column: &str, value: Option<&str>, i: usize) -> String {
     match column {
         "case_type" if i % 5 == 1 => format!("  {} ", v.to_uppercase()),
         "sleep_environment" if i % 7 == 2 => format!("{}{}", v[..1].to_uppercase(), &v[1..]),
-        "child_sex" if i % 3 == 0 => format!(" {} ", v.to_lowercase()),
+        "child_sex" if i.is_multiple_of(3) => format!(" {} ", v.to_lowercase()),
         "office" if i % 9 == 4 => format!(" {v} "),
         "domestic_violence" | "child_disability" | "unrelated_adult_in_home" => {
             let yes = v == "true";

@@ -15,9 +15,8 @@ fn agency_columns_codes_and_date_format() {
         .replace("2025-03-01", "03/01/2025")
         .replace("2024-12-01", "12/01/2024")
         .replace(",current,true,", ",current,D,");
-    let bad = row_with(2, "case_type", "XX")
-        .replace("2025-03-01", "2025-03-01")
-        .replace("2024-12-01", "12/01/2024");
+    // Row 2 keeps its ISO snapshot date, which the declared format does not read.
+    let bad = row_with(2, "case_type", "XX").replace("2024-12-01", "12/01/2024");
     let f = file("agency.csv", format!("{header}\n{row}\n{bad}\n"));
     let mapping = Mapping::from_toml(
         r#"
