@@ -5,10 +5,15 @@
 //! * [`contract`]: the canonical columns ([`contract::COLUMNS`]), their codes and
 //!   the [`contract::Rule`]s a row can break.
 //! * [`output`]: [`output::write_atomic`], the one way safeflag writes a file.
+//! * [`FeatureMatrix`]: the numeric hand-off from the feature stage to models.
 //!
-//! This crate has no polars dependency on purpose: the contract is plain data
-//! that the model and report crates can read without the dataframe engine.
+//! This crate has no polars dependency on purpose: the contract and the
+//! feature matrix are plain data that the model crate uses without the
+//! dataframe engine.
 #![deny(missing_docs)]
 
 pub mod contract;
+pub mod matrix;
 pub mod output;
+
+pub use matrix::FeatureMatrix;

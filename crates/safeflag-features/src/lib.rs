@@ -1,0 +1,41 @@
+//! Derived features, the feature spec, and honest train/test splits.
+//!
+//! This crate is the only place where validated case frames become numbers:
+//! [`build_matrix`] turns cases into a [`safeflag_core::FeatureMatrix`] by
+//! replaying a [`FeatureSpec`] as polars expressions. Because the spec is data
+//! and travels inside the model artifact, scoring recomputes exactly the
+//! features the model was trained on.
+//!
+//! # Brief overview
+//! * [`FeatureSpec::standard`]: age bands, unsafe sleep and its interaction
+//!   with infancy, young caregiver, log-scaled counts, capped visit gap,
+//!   missing-value indicators and one-hot codes. Never race/ethnicity.
+//! * [`build_matrix`], [`labels`], [`age_bands`]: frame to model inputs.
+//! * [`split()`]: by time (default) or by case, never splitting a case.
+#![deny(missing_docs)]
+
+pub mod build;
+pub mod spec;
+pub mod split;
+
+pub use build::{age_band, age_bands, age_days, build_matrix, feature_exprs, labels, text_column};
+pub use spec::{FeatureDef, FeatureSpec, Transform};
+pub use split::{Split, SplitPlan, case_hash, partition_by_case, split};
+
+/// Errors of the feature stage.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The spec cannot be applied to these cases.
+    #[error("feature spec: {0}")]
+    Spec(String),
+    /// The split cannot be made.
+    #[error("split: {0}")]
+    Split(String),
+    /// An unexpected failure inside the dataframe engine.
+    #[error("internal error in the dataframe engine: {0}")]
+    Polars(#[from] polars::prelude::PolarsError),
+}
+
+/// The result type of this crate.
+pub type Result<T> = std::result::Result<T, Error>;

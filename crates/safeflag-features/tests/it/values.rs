@@ -1,0 +1,107 @@
+//! Each transform gives the value it promises on hand-built cases.
+
+use polars::prelude::*;
+use safeflag_features::{FeatureSpec, age_bands, build_matrix};
+
+fn cases() -> DataFrame {
+    let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let snap = [d("2025-06-01"), d("2025-06-01"), d("2025-06-01")];
+    let birth = [d("2025-03-01"), d("2024-09-01"), d("2020-01-01")];
+    df!(
+        "case_id" => ["C1", "C1", "C2"],
+        "snapshot_date" => snap,
+        "child_birth_date" => birth,
+        "case_type" => ["in_home", "in_home", "investigation"],
+        "child_disability" => [Some(true), None, Some(false)],
+        "sleep_environment" => [Some("sofa_chair"), None, Some("bed_sharing")],
+        "caregiver_age" => [Some(18i64), Some(18), None],
+        "parental_mental_health" => ["current", "current", "none"],
+        "parental_substance_use" => ["none", "none", "history"],
+        "domestic_violence" => [true, true, false],
+        "unrelated_adult_in_home" => [Some(false), Some(false), None],
+        "prior_reports" => [0i64, 0, 3],
+        "prior_substantiations" => [Some(0i64), Some(0), None],
+        "prior_removals" => [None::<i64>, None, Some(1)],
+        "children_in_home" => [Some(2i64), Some(2), Some(12)],
+        "days_since_last_visit" => [Some(30i64), Some(30), Some(400)],
+        "child_race_ethnicity" => [Some("Black"), Some("Black"), None],
+    )
+    .unwrap()
+}
+
+fn value(m: &safeflag_core::FeatureMatrix, name: &str, row: usize) -> f64 {
+    let j = m
+        .names()
+        .iter()
+        .position(|n| n == name)
+        .unwrap_or_else(|| panic!("{name}"));
+    m.x()[[row, j]]
+}
+
+#[test]
+fn transforms_compute_what_they_say() {
+    let m = build_matrix(&cases(), &FeatureSpec::standard()).unwrap();
+    assert_eq!(m.rows(), 3);
+    // Row 0: 92 days old on a sofa.
+    assert_eq!(value(&m, "age_under_6m", 0), 1.0);
+    assert_eq!(value(&m, "age_6_11m", 0), 0.0);
+    assert_eq!(value(&m, "sleep_sofa_chair", 0), 1.0);
+    assert_eq!(value(&m, "sleep_unsafe", 0), 1.0);
+    assert_eq!(value(&m, "age_under_6m_x_sofa_chair", 0), 1.0);
+    assert_eq!(value(&m, "age_6_11m_x_sofa_chair", 0), 0.0);
+    assert_eq!(value(&m, "young_caregiver", 0), 1.0);
+    assert_eq!(value(&m, "disability", 0), 1.0);
+    assert_eq!(value(&m, "visit_gap", 0), 30.0 / 120.0);
+    assert_eq!(value(&m, "children_in_home", 0), 2.0 / 8.0);
+    // Row 1: 9 months old, sleep not recorded, disability not recorded.
+    assert_eq!(value(&m, "age_6_11m", 1), 1.0);
+    assert_eq!(value(&m, "sleep_unassessed", 1), 1.0);
+    assert_eq!(value(&m, "age_6_11m_x_sleep_unassessed", 1), 1.0);
+    assert_eq!(value(&m, "disability", 1), 0.0);
+    assert_eq!(value(&m, "disability_missing", 1), 1.0);
+    // Row 2: 5 years old, capped counts, missing values are 0 plus an indicator.
+    assert_eq!(value(&m, "age_1_2y", 2), 0.0);
+    assert_eq!(value(&m, "age_under_6m_x_bed_sharing", 2), 0.0);
+    assert_eq!(value(&m, "sleep_adult_bed_or_sharing", 2), 1.0);
+    assert_eq!(value(&m, "visit_gap", 2), 1.0);
+    assert_eq!(value(&m, "children_in_home", 2), 1.0);
+    assert!((value(&m, "log_prior_reports", 2) - 4f64.ln()).abs() < 1e-12);
+    assert_eq!(value(&m, "any_prior_report", 2), 1.0);
+    assert_eq!(value(&m, "any_prior_substantiation", 2), 0.0);
+    assert_eq!(value(&m, "prior_substantiations_missing", 2), 1.0);
+    assert_eq!(value(&m, "young_caregiver", 2), 0.0);
+    assert_eq!(value(&m, "caregiver_age_missing", 2), 1.0);
+    assert_eq!(value(&m, "case_investigation", 2), 1.0);
+    assert_eq!(value(&m, "substance_use_history", 2), 1.0);
+}
+
+#[test]
+fn race_is_not_read_even_when_present() {
+    let spec = FeatureSpec::standard();
+    let with = build_matrix(&cases(), &spec).unwrap();
+    let without = build_matrix(&cases().drop("child_race_ethnicity").unwrap(), &spec).unwrap();
+    assert_eq!(with, without);
+}
+
+#[test]
+fn a_missing_input_column_is_named() {
+    let err = build_matrix(
+        &cases().drop("prior_reports").unwrap(),
+        &FeatureSpec::standard(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("prior_reports"), "{err}");
+}
+
+#[test]
+fn age_band_names() {
+    let bands = age_bands(&cases()).unwrap();
+    assert_eq!(
+        bands,
+        vec![
+            Some("under 6 months".into()),
+            Some("6-11 months".into()),
+            Some("3+ years".into())
+        ]
+    );
+}
