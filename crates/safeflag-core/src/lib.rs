@@ -6,6 +6,7 @@
 //!   the [`contract::Rule`]s a row can break.
 //! * [`output`]: [`output::write_atomic`], the one way safeflag writes a file.
 //! * [`FeatureMatrix`]: the numeric hand-off from the feature stage to models.
+//! * [`FeatureSpec`]: features as data, saved inside every model artifact.
 //!
 //! This crate has no polars dependency on purpose: the contract and the
 //! feature matrix are plain data that the model crate uses without the
@@ -13,7 +14,9 @@
 #![deny(missing_docs)]
 
 pub mod contract;
+pub mod feature_spec;
 pub mod matrix;
 pub mod output;
 
+pub use feature_spec::{FeatureDef, FeatureSpec, Transform};
 pub use matrix::FeatureMatrix;

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use polars::prelude::*;
 use safeflag_core::FeatureMatrix;
 
-use crate::spec::{FeatureSpec, Transform};
 use crate::{Error, Result};
+use safeflag_core::feature_spec::{FeatureSpec, Transform};
 
 /// The child's age in days at the snapshot, as an expression.
 pub fn age_days() -> Expr {

@@ -15,11 +15,10 @@
 #![deny(missing_docs)]
 
 pub mod build;
-pub mod spec;
 pub mod split;
 
 pub use build::{age_band, age_bands, age_days, build_matrix, feature_exprs, labels, text_column};
-pub use spec::{FeatureDef, FeatureSpec, Transform};
+pub use safeflag_core::feature_spec::{FeatureDef, FeatureSpec, Transform};
 pub use split::{Split, SplitPlan, case_hash, partition_by_case, split};
 
 /// Errors of the feature stage.

@@ -15,7 +15,6 @@ pub const SPEC_VERSION: u32 = 1;
 /// number; a missing input gives 0 unless the transform is about missingness.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum Transform {
     /// 1 when the child's age in days at the snapshot is in `[min_days, max_days)`.
     AgeBand {
@@ -420,9 +419,7 @@ mod tests {
                 .any(|c| c == "child_race_ethnicity" || c == "child_sex")
         );
         assert!(
-            inputs
-                .iter()
-                .all(|c| safeflag_core::contract::column(c).is_some()),
+            inputs.iter().all(|c| crate::contract::column(c).is_some()),
             "{inputs:?}"
         );
     }

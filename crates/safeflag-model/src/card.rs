@@ -1,0 +1,192 @@
+//! The model card written beside every artifact.
+
+use std::fmt::Write as _;
+
+use crate::artifact::ModelArtifact;
+use crate::fairness::FairnessTable;
+
+fn pct(v: f64) -> String {
+    format!("{:.2}%", v * 100.0)
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.3}"))
+}
+
+/// Renders `model-card.md`.
+pub fn render(m: &ModelArtifact) -> String {
+    let c = &m.content;
+    let t = &c.training;
+    let e = &c.evaluation;
+    let mut s = String::new();
+    let _ = writeln!(s, "# Model card: {}\n", c.name);
+    if t.synthetic {
+        let _ = writeln!(
+            s,
+            "> **Trained on synthetic data.** This model was trained on data made by `safeflag generate`; \
+             it demonstrates the pipeline and must not be used to score real cases.\n"
+        );
+    }
+    let _ = writeln!(s, "* id: `{}` (sha256 `{}`)", m.id(), m.sha256);
+    let _ = writeln!(
+        s,
+        "* family: {}; safeflag {}",
+        c.estimator.kind().as_str(),
+        c.tool_version
+    );
+    let _ = writeln!(
+        s,
+        "* features: {} (spec version {})\n",
+        c.feature_spec.features.len(),
+        c.feature_spec.version
+    );
+
+    let _ = writeln!(s, "## Intended use\n");
+    let _ = writeln!(
+        s,
+        "Ranking open cases so that quality-assurance reviewers can choose, each night, a short list of cases \
+         for a Rapid Safety Feedback style review and coaching conversation with the worker and supervisor. \
+         The score says which cases share the risk profile of children who were later seriously hurt; it is \
+         a prompt for a closer look.\n"
+    );
+    let _ = writeln!(s, "## Uses it must not have\n");
+    let _ = writeln!(
+        s,
+        "* deciding removals, substantiations, services or any action towards a family;\n\
+         * judging workers;\n\
+         * reading a score as evidence or as a certainty: at the queue's size most flagged cases will never \
+         have an incident (see precision below), and most incidents happen in unflagged cases (see recall).\n"
+    );
+    let _ = writeln!(s, "## Data\n");
+    let _ = writeln!(s, "* input `{}` (sha256 `{}`)", t.input, t.input_sha256);
+    let _ = writeln!(
+        s,
+        "* snapshots from {} to {}",
+        t.snapshot_dates.0, t.snapshot_dates.1
+    );
+    let _ = writeln!(
+        s,
+        "* rows: {} read, {} quarantined, {} fitted, {} calibration, {} test, {} excluded to keep cases on one side",
+        t.rows_read,
+        t.rows_quarantined,
+        t.rows_fit,
+        t.rows_calibration,
+        t.rows_test,
+        t.rows_excluded
+    );
+    let _ = writeln!(s, "* split: {}", t.split);
+    let _ = writeln!(
+        s,
+        "* outcome rate (fitted rows): {}\n",
+        pct(t.prevalence_fit)
+    );
+
+    let _ = writeln!(s, "## Features\n");
+    let _ = writeln!(s, "| feature | meaning |\n|---|---|");
+    for f in &c.feature_spec.features {
+        let _ = writeln!(s, "| `{}` | {} |", f.name, f.label);
+    }
+    let _ = writeln!(
+        s,
+        "\n`child_race_ethnicity` is never a model input; it is used only for the fairness audit below.\n"
+    );
+
+    let _ = writeln!(s, "## Metrics (test side, calibrated probabilities)\n");
+    let _ = writeln!(s, "| metric | value |\n|---|---|");
+    let _ = writeln!(
+        s,
+        "| rows / positives | {} / {} ({}) |",
+        e.rows,
+        e.positives,
+        pct(e.prevalence)
+    );
+    let _ = writeln!(s, "| ROC AUC | {:.4} |", e.roc_auc);
+    let _ = writeln!(s, "| average precision | {:.4} |", e.average_precision);
+    let _ = writeln!(s, "| Brier score | {:.5} |", e.brier);
+    for (name, a) in [
+        ("top 1%", Some(&e.top_1_percent)),
+        ("top 5%", Some(&e.top_5_percent)),
+        ("queue", e.at_k.as_ref()),
+    ] {
+        if let Some(a) = a {
+            let _ = writeln!(
+                s,
+                "| precision / recall at {name} (k = {}) | {} / {} |",
+                a.k,
+                pct(a.precision),
+                pct(a.recall)
+            );
+        }
+    }
+    let _ = writeln!(s, "\nCalibration by decile of predicted probability:\n");
+    let _ = writeln!(
+        s,
+        "| decile | rows | mean predicted | observed |\n|---|---|---|---|"
+    );
+    for b in &e.calibration {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            b.bin,
+            b.n,
+            pct(b.mean_predicted),
+            pct(b.observed_rate)
+        );
+    }
+    let _ = writeln!(s, "\n## Fairness (test side, flagged = top 5%)\n");
+    for table in &c.fairness {
+        fairness_section(&mut s, table);
+    }
+    let _ = writeln!(s, "## Limitations\n");
+    let _ = writeln!(
+        s,
+        "* The outcome is rare: precision at any practical queue size is low. Report it with the queue.\n\
+         * Recorded history (prior reports) reflects who is reported, not only what happened; groups reported \
+         more often can score higher for the same true risk. Watch the fairness table.\n\
+         * Scores describe the population the model was trained on; check drift before trusting them on a new extract.\n"
+    );
+    s
+}
+
+fn fairness_section(s: &mut String, t: &FairnessTable) {
+    let _ = writeln!(
+        s,
+        "By `{}` (reference `{}`; groups with fewer than {} positives are marked small, ratios outside 0.8-1.25 marked `!`):\n",
+        t.grouping, t.reference, t.min_positives
+    );
+    let _ = writeln!(
+        s,
+        "| group | rows | positives | flag rate | precision | FPR | FNR | FDR | FOR | flag-rate ratio | FNR ratio | FOR ratio | FDR ratio |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for g in &t.groups {
+        let r = |m: &str| {
+            let v = g.ratios.get(m).copied().flatten();
+            let mark = if g.outside_band.iter().any(|x| x == m) {
+                " !"
+            } else {
+                ""
+            };
+            format!("{}{mark}", opt(v))
+        };
+        let small = if g.too_small { " (small)" } else { "" };
+        let _ = writeln!(
+            s,
+            "| {}{small} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            g.group,
+            g.n,
+            g.positives.map_or("-".into(), |p| p.to_string()),
+            pct(g.flag_rate),
+            opt(g.precision),
+            opt(g.fpr),
+            opt(g.fnr),
+            opt(g.fdr),
+            opt(g.r#for),
+            r("flag_rate"),
+            r("fnr"),
+            r("for"),
+            r("fdr"),
+        );
+    }
+    s.push('\n');
+}
