@@ -33,6 +33,94 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Generate synthetic contract data with a known ground truth.
     Generate(GenerateArgs),
+    /// Train a model on labelled snapshots and write models/NAME/.
+    Train(TrainArgs),
+    /// Evaluate a model on labelled snapshots.
+    Evaluate(EvaluateArgs),
+}
+
+/// The model families `train --model` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelChoice {
+    /// L2-regularised logistic regression (linfa): exact reasons.
+    Logistic,
+    /// Gradient-boosted trees (forust-ml): TreeSHAP reasons.
+    Gbm,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Labelled snapshots (with `outcome_critical_incident`).
+    pub input: PathBuf,
+    /// The model directory to write, e.g. `models/NAME`.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Model family.
+    #[arg(long, value_enum, default_value_t = ModelChoice::Logistic)]
+    pub model: ModelChoice,
+    /// Time split: train before this date, test on or after it (default: about the last quarter of rows).
+    #[arg(long, value_name = "DATE", conflicts_with = "test_fraction")]
+    pub split_date: Option<chrono::NaiveDate>,
+    /// Split by case instead of time: this share of cases is the test side.
+    #[arg(long, value_name = "FRACTION", value_parser = fraction)]
+    pub test_fraction: Option<f64>,
+    /// Share of the training side's cases held out for calibration and bands.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.2, value_parser = fraction)]
+    pub calibration_fraction: f64,
+    /// Seed of every random choice (splits, trees).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Queue size to report precision and recall at, on the test side.
+    #[arg(long, value_name = "N")]
+    pub k: Option<usize>,
+    /// Agency column-mapping file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Fail (exit 3) when more than this share of rows is quarantined.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.05, value_parser = fraction)]
+    pub max_quarantine: f64,
+    /// Reference group of the fairness audit (default: the largest group).
+    #[arg(long, value_name = "GROUP")]
+    pub fairness_reference: Option<String>,
+    /// Groups with fewer positives than this are marked too small to judge.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub fairness_min_positives: usize,
+    /// Record in the artifact that the data are synthetic (shipped models).
+    #[arg(long)]
+    pub synthetic: bool,
+    /// Print the result as JSON (for computers).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Labelled snapshots (with `outcome_critical_incident`).
+    pub input: PathBuf,
+    /// The model directory (or its model.json).
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+    /// Queue size to report precision and recall at.
+    #[arg(long, value_name = "N")]
+    pub k: Option<usize>,
+    /// A `generate --truth` file for the same rows: also report the ground truth's metrics.
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+    /// Agency column-mapping file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Fail (exit 3) when more than this share of rows is quarantined.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.05, value_parser = fraction)]
+    pub max_quarantine: f64,
+    /// Reference group of the fairness audit (default: the largest group).
+    #[arg(long, value_name = "GROUP")]
+    pub fairness_reference: Option<String>,
+    /// Groups with fewer positives than this are marked too small to judge.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub fairness_min_positives: usize,
+    /// Print the result as JSON (for computers).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -35,6 +35,8 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args, &printer),
         Command::Generate(args) => commands::generate::run(args, &printer),
+        Command::Train(args) => commands::train::run(args, &printer),
+        Command::Evaluate(args) => commands::evaluate::run(args, &printer),
     };
     let status = match result {
         Ok(status) => status,

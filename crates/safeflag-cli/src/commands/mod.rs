@@ -1,7 +1,10 @@
 //! One module per subcommand; each takes its arguments and the printer and
 //! returns the exit status.
 
+pub mod evaluate;
 pub mod generate;
+pub mod modeling;
+pub mod train;
 pub mod validate;
 
 /// `12345` -> `12,345`.

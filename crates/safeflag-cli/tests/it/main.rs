@@ -4,9 +4,11 @@
 //! * `validate`: reports, JSON, quarantine files, the gate and exit codes.
 //! * `errors`: one-line errors and exit codes for inputs that cannot be read.
 //! * `generate`: determinism and the committed data samples.
+//! * `model`: training and evaluation, artifact determinism and tamper refusal.
 
 mod errors;
 mod generate;
+mod model;
 mod validate;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,224 @@
+//! Glue shared by `train` and `evaluate`: labelled ingest, prediction with an
+//! artifact's own feature spec, the fairness audits, and the report tables.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use safeflag_core::FeatureMatrix;
+use safeflag_features::{age_bands, build_matrix, text_column};
+use safeflag_ingest::{IngestOptions, Mapping, Validated, ingest};
+use safeflag_model::evaluate::Evaluation;
+use safeflag_model::fairness::{FairnessOptions, FairnessTable, audit};
+use safeflag_model::metrics::{flag_top_k, k_for_fraction};
+use safeflag_model::{Estimator, ModelArtifact};
+
+/// Ingests labelled data and applies the data-quality gate.
+pub fn load_labelled(
+    input: &Path,
+    mapping: Option<&PathBuf>,
+    max_quarantine: f64,
+) -> anyhow::Result<Validated> {
+    let mapping = mapping.map(|m| Mapping::from_path(m)).transpose()?;
+    let options = IngestOptions::default()
+        .with_mapping(mapping)
+        .with_require_outcome(true);
+    let validated = ingest(input, &options)?;
+    validated.report.check_gate(max_quarantine)?;
+    Ok(validated)
+}
+
+/// Calibrated probabilities of `x` under an estimator and calibration.
+pub fn probabilities(
+    estimator: &Estimator,
+    calibration: &safeflag_model::calibration::Platt,
+    x: &FeatureMatrix,
+) -> Vec<f64> {
+    estimator
+        .log_odds(x)
+        .into_iter()
+        .map(|z| calibration.probability(z))
+        .collect()
+}
+
+/// Probabilities of validated cases under a saved model (its own feature spec).
+pub fn predict(model: &ModelArtifact, cases: &DataFrame) -> anyhow::Result<Vec<f64>> {
+    let x = build_matrix(cases, &model.content.feature_spec)?;
+    Ok(probabilities(
+        &model.content.estimator,
+        &model.content.calibration,
+        &x,
+    ))
+}
+
+/// Fairness audits by race/ethnicity and by age band, flagging the top 5%.
+pub fn fairness_audits(
+    cases: &DataFrame,
+    probabilities: &[f64],
+    labels: &[bool],
+    options: &FairnessOptions,
+) -> anyhow::Result<Vec<FairnessTable>> {
+    let flags = flag_top_k(probabilities, k_for_fraction(probabilities.len(), 0.05));
+    let race = text_column(cases, safeflag_core::contract::RACE_ETHNICITY)?;
+    let bands = age_bands(cases)?;
+    let age_options = FairnessOptions {
+        reference: None,
+        ..options.clone()
+    };
+    Ok(vec![
+        audit(
+            safeflag_core::contract::RACE_ETHNICITY,
+            &race,
+            &flags,
+            Some(labels),
+            options,
+        ),
+        audit("age_band", &bands, &flags, Some(labels), &age_options),
+    ])
+}
+
+/// Rows `idx` of a frame.
+pub fn take(df: &DataFrame, idx: &[usize]) -> anyhow::Result<DataFrame> {
+    let idx: Vec<IdxSize> = idx.iter().map(|&i| i as IdxSize).collect();
+    anyhow::Context::context(
+        df.take(&IdxCa::from_vec("idx".into(), idx)),
+        "selecting rows",
+    )
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.2}%", v * 100.0)
+}
+
+/// The human table of an evaluation.
+pub fn evaluation_table(e: &Evaluation, truth: Option<&Evaluation>) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "test rows {} with {} positives ({})",
+        e.rows,
+        e.positives,
+        pct(e.prevalence)
+    );
+    let _ = writeln!(
+        s,
+        "  {:<34} {:>10}{}",
+        "metric",
+        "model",
+        if truth.is_some() {
+            "  ground truth"
+        } else {
+            ""
+        }
+    );
+    let row = |s: &mut String, name: &str, m: String, t: Option<String>| {
+        let _ = writeln!(
+            s,
+            "  {name:<34} {m:>10}{}",
+            t.map(|t| format!("  {t:>12}")).unwrap_or_default()
+        );
+    };
+    row(
+        &mut s,
+        "ROC AUC",
+        format!("{:.4}", e.roc_auc),
+        truth.map(|t| format!("{:.4}", t.roc_auc)),
+    );
+    row(
+        &mut s,
+        "average precision",
+        format!("{:.4}", e.average_precision),
+        truth.map(|t| format!("{:.4}", t.average_precision)),
+    );
+    row(
+        &mut s,
+        "Brier score",
+        format!("{:.5}", e.brier),
+        truth.map(|t| format!("{:.5}", t.brier)),
+    );
+    let mut at = vec![
+        ("top 1%", &e.top_1_percent, truth.map(|t| &t.top_1_percent)),
+        ("top 5%", &e.top_5_percent, truth.map(|t| &t.top_5_percent)),
+    ];
+    if let Some(k) = &e.at_k {
+        at.push(("queue", k, truth.and_then(|t| t.at_k.as_ref())));
+    }
+    for (name, a, t) in at {
+        row(
+            &mut s,
+            &format!("precision at {name} (k={})", a.k),
+            pct(a.precision),
+            t.map(|t| pct(t.precision)),
+        );
+        row(
+            &mut s,
+            &format!("recall at {name} (k={})", a.k),
+            pct(a.recall),
+            t.map(|t| pct(t.recall)),
+        );
+    }
+    let _ = writeln!(s, "\ncalibration by decile (mean predicted vs observed):");
+    for b in &e.calibration {
+        let _ = writeln!(
+            s,
+            "  {:>2}  n={:<8} predicted {:>7}  observed {:>7}",
+            b.bin,
+            b.n,
+            pct(b.mean_predicted),
+            pct(b.observed_rate)
+        );
+    }
+    s
+}
+
+/// The human table of fairness audits.
+pub fn fairness_table(tables: &[FairnessTable]) -> String {
+    let mut s = String::new();
+    for t in tables {
+        let _ = writeln!(
+            s,
+            "\nfairness by {} at the top 5% (reference {}; ! = ratio outside 0.8-1.25):",
+            t.grouping, t.reference
+        );
+        let _ = writeln!(
+            s,
+            "  {:<34} {:>8} {:>6} {:>9} {:>8} {:>8} {:>8} {:>10} {:>10}",
+            "group", "rows", "pos", "flag rate", "FNR", "FOR", "FDR", "flag ratio", "FNR ratio"
+        );
+        for g in &t.groups {
+            let r = |m: &str| {
+                let v = g
+                    .ratios
+                    .get(m)
+                    .copied()
+                    .flatten()
+                    .map_or("-".into(), |v| format!("{v:.2}"));
+                if g.outside_band.iter().any(|x| x == m) {
+                    format!("{v} !")
+                } else {
+                    v
+                }
+            };
+            let o = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.3}"));
+            let name = if g.too_small {
+                format!("{} (small)", g.group)
+            } else {
+                g.group.clone()
+            };
+            let _ = writeln!(
+                s,
+                "  {:<34} {:>8} {:>6} {:>9} {:>8} {:>8} {:>8} {:>10} {:>10}",
+                name,
+                g.n,
+                g.positives.map_or("-".into(), |p| p.to_string()),
+                pct(g.flag_rate),
+                o(g.fnr),
+                o(g.r#for),
+                o(g.fdr),
+                r("flag_rate"),
+                r("fnr")
+            );
+        }
+    }
+    s
+}

@@ -1,0 +1,189 @@
+//! `safeflag train` and `safeflag evaluate` end to end on generated data.
+
+use crate::*;
+
+/// Generates a small labelled set with repeat snapshots, and its truth.
+fn labelled(dir: &std::path::Path) {
+    let out = safeflag(
+        dir,
+        &[
+            "generate",
+            "--rows",
+            "12000",
+            "--snapshots",
+            "4",
+            "--first-date",
+            "2024-01-01",
+            "--seed",
+            "3",
+            "--out",
+            "train.parquet",
+            "--truth",
+            "truth.parquet",
+            "-q",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+fn train(dir: &std::path::Path, out_dir: &str) -> serde_json::Value {
+    let out = safeflag(
+        dir,
+        &[
+            "train",
+            "train.parquet",
+            "--out",
+            out_dir,
+            "--synthetic",
+            "--k",
+            "50",
+            "--json",
+            "-q",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn training_is_deterministic_honest_and_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    labelled(dir.path());
+    let a = train(dir.path(), "models/a");
+    // The name is part of the content: train again under the same name elsewhere.
+    let _ = train(dir.path(), "again/a");
+    let read = |p: &str| std::fs::read(dir.path().join(p)).unwrap();
+    assert!(
+        read("models/a/model.json") == read("again/a/model.json"),
+        "same data and seed: byte-identical artifact"
+    );
+
+    let t = &a["training"];
+    let rows = |k: &str| t[k].as_u64().unwrap();
+    assert_eq!(rows("rows_read"), 12_000);
+    assert_eq!(
+        rows("rows_fit") + rows("rows_calibration") + rows("rows_test") + rows("rows_excluded"),
+        12_000
+    );
+    assert!(
+        rows("rows_excluded") > 0,
+        "repeat cases after the cut-off are excluded, not tested on"
+    );
+    assert!(
+        t["split"]
+            .as_str()
+            .unwrap()
+            .starts_with("by time: train before ")
+    );
+
+    let e = &a["evaluation"];
+    let auc = e["roc_auc"].as_f64().unwrap();
+    assert!(auc > 0.65 && auc < 1.0, "test AUC {auc}");
+    assert_eq!(e["at_k"]["k"], 50);
+    assert!(a["fairness"][0]["grouping"] == "child_race_ethnicity");
+    assert!(a["fairness"][1]["grouping"] == "age_band");
+
+    let card = String::from_utf8(read("models/a/model-card.md")).unwrap();
+    assert!(card.contains("Trained on synthetic data"), "{card}");
+    assert!(card.contains("| ROC AUC |"));
+    assert!(card.contains("`child_race_ethnicity` is never a model input"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("models/a/model.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // Evaluate the saved model on the same file, beside the ground truth.
+    let out = safeflag(
+        dir.path(),
+        &[
+            "evaluate",
+            "train.parquet",
+            "--model",
+            "models/a",
+            "--truth",
+            "truth.parquet",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let truth_auc = v["ground_truth"]["roc_auc"].as_f64().unwrap();
+    let model_auc = v["evaluation"]["roc_auc"].as_f64().unwrap();
+    assert!(truth_auc > 0.7 && truth_auc < 1.0, "{truth_auc}");
+    assert!(model_auc > 0.65, "{model_auc}");
+    assert_eq!(v["model"].as_str().unwrap().split('@').next(), Some("a"));
+}
+
+#[test]
+fn a_changed_byte_in_the_artifact_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    labelled(dir.path());
+    train(dir.path(), "models/m");
+    let path = dir.path().join("models/m/model.json");
+    let mut bytes = std::fs::read(&path).unwrap();
+    // Change one digit of the first coefficient-like number after the header.
+    let pos = bytes
+        .iter()
+        .enumerate()
+        .skip(200)
+        .find(|(_, b)| b.is_ascii_digit())
+        .unwrap()
+        .0;
+    bytes[pos] = if bytes[pos] == b'9' {
+        b'8'
+    } else {
+        bytes[pos] + 1
+    };
+    std::fs::write(&path, &bytes).unwrap();
+    let out = safeflag(
+        dir.path(),
+        &["evaluate", "train.parquet", "--model", "models/m"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("content does not match its sha256"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn training_without_outcomes_or_with_one_snapshot_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = safeflag(
+        dir.path(),
+        &[
+            "generate",
+            "--rows",
+            "2000",
+            "--no-outcome",
+            "--out",
+            "s.csv",
+            "-q",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let out = safeflag(dir.path(), &["train", "s.csv", "--out", "models/x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("lacks required column `outcome_critical_incident`"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = safeflag(
+        dir.path(),
+        &["generate", "--rows", "2000", "--out", "one.csv", "-q"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let out = safeflag(dir.path(), &["train", "one.csv", "--out", "models/x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("pass --test-fraction"),
+        "{}",
+        stderr(&out)
+    );
+}
