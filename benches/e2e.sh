@@ -21,6 +21,8 @@ cases=(
   "generate-1m-csv||$B generate --rows 1000000 --seed 4 --no-outcome --out $DIR/1m.csv -q"
   "validate-1m-csv|<= 3 s|$B validate $DIR/1m.csv -q"
   "validate-5m-parquet||$B validate $DIR/5m.parquet -q"
+  "train-1m-logistic|<= 10 s|$B train $DIR/train1m.parquet --out $DIR/models/logistic-1m -q"
+  "train-1m-gbm||$B train $DIR/train1m.parquet --model gbm --out $DIR/models/gbm-1m -q"
 )
 
 want=("$@")
@@ -36,6 +38,7 @@ for c in "${cases[@]}"; do
   case $name in
     validate-1m-csv) [ -f "$DIR/1m.csv" ] || $B generate --rows 1000000 --seed 4 --no-outcome --out "$DIR/1m.csv" -q ;;
     validate-5m-parquet) [ -f "$DIR/5m.parquet" ] || $B generate --rows 5000000 --seed 3 --no-outcome --out "$DIR/5m.parquet" -q ;;
+    train-1m-*) [ -f "$DIR/train1m.parquet" ] || $B generate --rows 1000000 --snapshots 10 --first-date 2021-01-01 --seed 101 --out "$DIR/train1m.parquet" -q ;;
   esac
   times=(); mem=0
   for _ in $(seq "$REPS"); do

@@ -73,6 +73,22 @@ pub struct TrainArgs {
     /// Queue size to report precision and recall at, on the test side.
     #[arg(long, value_name = "N")]
     pub k: Option<usize>,
+    /// Logistic: L2 weight on the standardised coefficients (against the summed log-loss).
+    #[arg(long, value_name = "ALPHA", default_value_t = 1.0)]
+    pub l2: f64,
+    /// Logistic: L-BFGS iterations at most (from 200,000 rows: on a 1-in-N
+    /// warm-start subsample, followed by 20 iterations on all rows).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max_iterations: u64,
+    /// GBM: number of trees.
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    pub gbm_trees: usize,
+    /// GBM: learning rate.
+    #[arg(long, value_name = "RATE", default_value_t = 0.1)]
+    pub gbm_learning_rate: f32,
+    /// GBM: maximum tree depth.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub gbm_max_depth: usize,
     /// Agency column-mapping file (TOML).
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,

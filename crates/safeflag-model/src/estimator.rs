@@ -51,7 +51,7 @@ pub struct TrainParams {
     pub kind: ModelKind,
     /// Logistic: L2 weight on standardised coefficients, against the summed log-loss.
     pub l2: f64,
-    /// Logistic: optimiser iterations at most.
+    /// Logistic: optimiser iterations at most (on a warm-start subsample when the data are large).
     pub max_iterations: u64,
     /// GBM: number of trees.
     pub gbm_trees: usize,
@@ -68,7 +68,7 @@ impl Default for TrainParams {
         TrainParams {
             kind: ModelKind::Logistic,
             l2: 1.0,
-            max_iterations: 200,
+            max_iterations: 100,
             gbm_trees: 300,
             gbm_learning_rate: 0.1,
             gbm_max_depth: 4,
@@ -110,7 +110,7 @@ pub enum Estimator {
     /// Logistic regression.
     Logistic(LogisticModel),
     /// Gradient boosting.
-    Gbm(GbmModel),
+    Gbm(Box<GbmModel>),
 }
 
 impl Estimator {
@@ -197,9 +197,14 @@ pub fn fit(x: &FeatureMatrix, y: &[bool], params: &TrainParams) -> Result<Estima
     }
     match params.kind {
         ModelKind::Logistic => fit_logistic(x, y, params).map(Estimator::Logistic),
-        ModelKind::Gbm => fit_gbm(x, y, params).map(Estimator::Gbm),
+        ModelKind::Gbm => fit_gbm(x, y, params).map(|m| Estimator::Gbm(Box::new(m))),
     }
 }
+
+/// Row count from which the logistic fit warm-starts on a subsample.
+const WARM_START_ROWS: usize = 200_000;
+/// Full-data iterations after a warm start.
+const REFINE_ITERATIONS: u64 = 15;
 
 fn fit_logistic(x: &FeatureMatrix, y: &[bool], params: &TrainParams) -> Result<LogisticModel> {
     // Standardise so one L2 weight treats every feature alike and the
@@ -209,13 +214,48 @@ fn fit_logistic(x: &FeatureMatrix, y: &[bool], params: &TrainParams) -> Result<L
     let stds = raw
         .std_axis(Axis(0), 0.0)
         .mapv(|s| if s > 1e-12 { s } else { 1.0 });
+    // Kept column-major: measured, a row-major copy made linfa's fit 2x slower.
     let z: Array2<f64> = (raw - &means) / &stds;
     let targets = Array1::from(y.to_vec());
+    let solver = |alpha: f64, init: Option<Array1<f64>>| {
+        let iterations = if init.is_some() {
+            REFINE_ITERATIONS
+        } else {
+            params.max_iterations
+        };
+        let lr = LogisticRegression::default()
+            .alpha(alpha)
+            .max_iterations(iterations)
+            .gradient_tolerance(1e-6);
+        match init {
+            Some(init) => lr.initial_params(init),
+            None => lr,
+        }
+    };
+    // Warm start on large data: a fit on an evenly spaced 1-in-`stride`
+    // subsample (same majority class, so the same sign convention inside
+    // linfa) starts the full fit close to the optimum, which then needs only
+    // REFINE_ITERATIONS. Measured on 560,000 rows x 44 features: a cold fit
+    // reached the optimum's test AUC after 40 iterations (7.5 s); warm, 15
+    // full iterations give the same AUC to 4 decimals (docs/model-quality.md).
+    let n = z.nrows();
+    let init = if n >= WARM_START_ROWS {
+        let stride = n / (WARM_START_ROWS / 8);
+        let rows: Vec<usize> = (0..n).step_by(stride).collect();
+        let zs = z.select(Axis(0), &rows);
+        let ys = targets.select(Axis(0), &rows);
+        let alpha = params.l2 * rows.len() as f64 / n as f64;
+        let warm = solver(alpha, None)
+            .fit(&Dataset::new(zs, ys))
+            .map_err(|e| Error::Train(format!("logistic regression (warm start): {e}")))?;
+        let mut init = warm.params().to_vec();
+        init.push(warm.intercept());
+        Some(Array1::from(init))
+    } else {
+        None
+    };
     let dataset = Dataset::new(z, targets);
-    let fitted = LogisticRegression::default()
-        .alpha(params.l2)
-        .max_iterations(params.max_iterations)
-        .gradient_tolerance(1e-6)
+    let fitted = solver(params.l2, init)
         .fit(&dataset)
         .map_err(|e| Error::Train(format!("logistic regression: {e}")))?;
     // linfa labels the larger class as positive; we want P(incident).

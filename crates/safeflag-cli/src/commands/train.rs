@@ -71,8 +71,12 @@ pub fn run(args: TrainArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
             ModelChoice::Logistic => ModelKind::Logistic,
             ModelChoice::Gbm => ModelKind::Gbm,
         },
+        l2: args.l2,
+        max_iterations: args.max_iterations,
+        gbm_trees: args.gbm_trees,
+        gbm_learning_rate: args.gbm_learning_rate,
+        gbm_max_depth: args.gbm_max_depth,
         seed: args.seed,
-        ..TrainParams::default()
     };
     let estimator = fit(&x_fit, &y_fit, &params)?;
     lap("fit", &mut stages);

@@ -187,3 +187,27 @@ fn training_without_outcomes_or_with_one_snapshot_says_why() {
         stderr(&out)
     );
 }
+
+#[test]
+fn shipped_default_model_loads_and_scores_the_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = repo().join("models/default");
+    let training = sample("training.parquet");
+    let out = safeflag(
+        dir.path(),
+        &[
+            "evaluate",
+            training.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["model"].as_str().unwrap().starts_with("default@"));
+    assert_eq!(v["rows_read"], 50_000);
+    assert!(v["evaluation"]["roc_auc"].as_f64().unwrap() > 0.8);
+    let card = std::fs::read_to_string(model.join("model-card.md")).unwrap();
+    assert!(card.contains("Trained on synthetic data"));
+}
