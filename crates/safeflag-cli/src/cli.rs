@@ -37,6 +37,47 @@ pub enum Command {
     Train(TrainArgs),
     /// Evaluate a model on labelled snapshots.
     Evaluate(EvaluateArgs),
+    /// Score tonight's snapshot and write the ranked coaching queue.
+    Score(ScoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Tonight's snapshot: `.csv`, `.parquet` or `.arrow`.
+    pub snapshot: PathBuf,
+    /// The model directory (or its model.json).
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+    /// The output directory (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Queue at most this many cases (default 50 when no other limit is given).
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Queue at most this percentage of scored cases.
+    #[arg(long, value_name = "PERCENT", value_parser = percent)]
+    pub top_percent: Option<f64>,
+    /// Queue only cases whose lead child's probability is at least this.
+    #[arg(long, value_name = "PROBABILITY", value_parser = fraction)]
+    pub threshold: Option<f64>,
+    /// Reviewer capacity: at most N cases per office.
+    #[arg(long, value_name = "N")]
+    pub office_capacity: Option<usize>,
+    /// Capacity of one office, overriding --office-capacity (repeatable): `--capacity Northside=8`.
+    #[arg(long, value_name = "OFFICE=N", value_parser = office_capacity)]
+    pub capacity: Vec<(String, usize)>,
+    /// Coaching prompts (TOML); default: coaching-prompts.toml beside the model directory.
+    #[arg(long, value_name = "FILE")]
+    pub prompts: Option<PathBuf>,
+    /// Agency column-mapping file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Fail (exit 3, no queue) when more than this share of rows is quarantined.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.05, value_parser = fraction)]
+    pub max_quarantine: f64,
+    /// Print the run summary as JSON (the manifest) instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The model families `train --model` accepts.
@@ -193,6 +234,26 @@ pub struct GenerateArgs {
     /// With --messy: also write the injected problems (row, column, rule) as CSV.
     #[arg(long, value_name = "FILE", requires = "messy")]
     pub expected: Option<PathBuf>,
+}
+
+fn percent(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if v > 0.0 && v <= 100.0 {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` is not a percentage above 0 and at most 100"))
+    }
+}
+
+fn office_capacity(s: &str) -> Result<(String, usize), String> {
+    let (office, n) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("`{s}` is not OFFICE=N"))?;
+    let n: usize = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{n}` in `{s}` is not a whole number"))?;
+    Ok((office.trim().to_string(), n))
 }
 
 fn fraction(s: &str) -> Result<f64, String> {

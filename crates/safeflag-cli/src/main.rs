@@ -37,6 +37,7 @@ fn main() -> std::process::ExitCode {
         Command::Generate(args) => commands::generate::run(args, &printer),
         Command::Train(args) => commands::train::run(args, &printer),
         Command::Evaluate(args) => commands::evaluate::run(args, &printer),
+        Command::Score(args) => commands::score::run(args, &printer),
     };
     let status = match result {
         Ok(status) => status,

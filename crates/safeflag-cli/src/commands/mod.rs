@@ -4,6 +4,7 @@
 pub mod evaluate;
 pub mod generate;
 pub mod modeling;
+pub mod score;
 pub mod train;
 pub mod validate;
 

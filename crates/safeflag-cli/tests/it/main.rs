@@ -5,10 +5,12 @@
 //! * `errors`: one-line errors and exit codes for inputs that cannot be read.
 //! * `generate`: determinism and the committed data samples.
 //! * `model`: training and evaluation, artifact determinism and tamper refusal.
+//! * `score`: the queue, its determinism and capacity, the gate, kills mid-write.
 
 mod errors;
 mod generate;
 mod model;
+mod score;
 mod validate;
 
 use std::path::{Path, PathBuf};

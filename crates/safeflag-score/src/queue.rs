@@ -1,0 +1,213 @@
+//! From scored children to the nightly queue: case level, ranked, capacity-limited.
+//!
+//! A flood of alerts ended one state's program; so the queue is short by
+//! construction. Cases, not children, are queued: a case appears once, led by
+//! its highest-risk child, with its other children listed. Ranking is total
+//! and deterministic (probability descending, then `case_id`, then
+//! `child_id`), so a rerun gives the same queue byte for byte.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// How many cases go in tonight's queue.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueuePolicy {
+    /// At most this many cases overall.
+    pub top_n: Option<usize>,
+    /// At most this share of scored cases (0-1).
+    pub top_fraction: Option<f64>,
+    /// Only cases whose lead child's probability is at least this.
+    pub threshold: Option<f64>,
+    /// At most this many cases per office (reviewer capacity), unless overridden below.
+    pub office_capacity: Option<usize>,
+    /// Per-office capacities that override `office_capacity`.
+    pub office_capacities: BTreeMap<String, usize>,
+}
+
+/// The queue size used when no policy is given at all.
+pub const DEFAULT_TOP_N: usize = 50;
+
+impl QueuePolicy {
+    /// Applies the default (`top_n = 50`) when no limit of any kind is set.
+    pub fn or_default(mut self) -> QueuePolicy {
+        if self.top_n.is_none()
+            && self.top_fraction.is_none()
+            && self.threshold.is_none()
+            && self.office_capacity.is_none()
+            && self.office_capacities.is_empty()
+        {
+            self.top_n = Some(DEFAULT_TOP_N);
+        }
+        self
+    }
+
+    fn capacity_of(&self, office: &str) -> Option<usize> {
+        self.office_capacities
+            .get(office)
+            .copied()
+            .or(self.office_capacity)
+    }
+}
+
+/// Sorts scored rows into the canonical order: probability descending, then
+/// `case_id`, then `child_id` (all ascending). `scores` must hold those columns.
+pub fn rank_rows(scores: &DataFrame) -> Result<DataFrame> {
+    Ok(scores
+        .clone()
+        .lazy()
+        .sort(
+            ["probability", "case_id", "child_id"],
+            SortMultipleOptions::default()
+                .with_order_descending_multi([true, false, false])
+                .with_maintain_order(true),
+        )
+        .collect()?)
+}
+
+/// The lead row of each case, in rank order, cut down by the policy.
+/// Returns the row positions (into `ranked`) of the queued leads.
+pub fn select_cases(ranked: &DataFrame, policy: &QueuePolicy) -> Result<(Vec<usize>, usize)> {
+    let firsts = ranked
+        .clone()
+        .lazy()
+        .select([col("case_id").is_first_distinct().alias("lead")])
+        .collect()?;
+    let lead = firsts.column("lead")?.bool()?.clone();
+    let office = ranked.column("office")?.str()?.clone();
+    let prob = ranked.column("probability")?.f64()?.clone();
+    let n_cases = lead.sum().unwrap_or(0) as usize;
+    let mut limit = policy.top_n.unwrap_or(usize::MAX);
+    if let Some(f) = policy.top_fraction {
+        if !(0.0..=1.0).contains(&f) {
+            return Err(Error::Policy(format!(
+                "top fraction {f} is not between 0 and 1"
+            )));
+        }
+        limit = limit.min((n_cases as f64 * f).ceil() as usize);
+    }
+    let mut taken: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut out = Vec::new();
+    for i in 0..ranked.height() {
+        if out.len() >= limit {
+            break;
+        }
+        if lead.get(i) != Some(true) {
+            continue;
+        }
+        let p = prob.get(i).unwrap_or(0.0);
+        if policy.threshold.is_some_and(|t| p < t) {
+            break;
+        }
+        let o = office.get(i).unwrap_or_default();
+        if let Some(cap) = policy.capacity_of(o) {
+            let n = taken.entry(o).or_default();
+            if *n >= cap {
+                continue;
+            }
+            *n += 1;
+        }
+        out.push(i);
+    }
+    Ok((out, n_cases))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scores() -> DataFrame {
+        df!(
+            "case_id" => ["C2", "C1", "C1", "C3", "C4", "C5", "C6"],
+            "child_id" => ["K2", "K1b", "K1a", "K3", "K4", "K5", "K6"],
+            "office" => ["North", "North", "North", "South", "North", "South", "North"],
+            "probability" => [0.30, 0.30, 0.10, 0.30, 0.50, 0.05, 0.20],
+        )
+        .unwrap()
+    }
+
+    fn queued(policy: QueuePolicy) -> Vec<String> {
+        let ranked = rank_rows(&scores()).unwrap();
+        let (rows, _) = select_cases(&ranked, &policy).unwrap();
+        let c = ranked.column("case_id").unwrap().str().unwrap();
+        rows.iter()
+            .map(|&i| c.get(i).unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn ties_order_by_case_then_child() {
+        let ranked = rank_rows(&scores()).unwrap();
+        let ids: Vec<_> = ranked
+            .column("child_id")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|s| s.unwrap().to_string())
+            .collect();
+        assert_eq!(ids, vec!["K4", "K1b", "K2", "K3", "K6", "K1a", "K5"]);
+    }
+
+    #[test]
+    fn cases_appear_once_led_by_their_highest_child() {
+        let all = queued(QueuePolicy {
+            top_n: Some(100),
+            ..QueuePolicy::default()
+        });
+        assert_eq!(all, vec!["C4", "C1", "C2", "C3", "C6", "C5"]);
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(
+            queued(QueuePolicy {
+                top_n: Some(2),
+                ..QueuePolicy::default()
+            }),
+            vec!["C4", "C1"]
+        );
+        assert_eq!(
+            queued(QueuePolicy {
+                threshold: Some(0.3),
+                ..QueuePolicy::default()
+            }),
+            vec!["C4", "C1", "C2", "C3"]
+        );
+        // 6 cases, a third -> 2.
+        assert_eq!(
+            queued(QueuePolicy {
+                top_fraction: Some(1.0 / 3.0),
+                ..QueuePolicy::default()
+            }),
+            vec!["C4", "C1"]
+        );
+        assert_eq!(queued(QueuePolicy::default().or_default()).len(), 6);
+    }
+
+    #[test]
+    fn office_capacity_is_respected_and_frees_room_for_others() {
+        let q = queued(QueuePolicy {
+            office_capacity: Some(1),
+            ..QueuePolicy::default()
+        });
+        assert_eq!(q, vec!["C4", "C3"]);
+        let mut caps = BTreeMap::new();
+        caps.insert("North".to_string(), 2);
+        let q = queued(QueuePolicy {
+            office_capacity: Some(0),
+            office_capacities: caps,
+            ..QueuePolicy::default()
+        });
+        assert_eq!(q, vec!["C4", "C1"]);
+        let q = queued(QueuePolicy {
+            office_capacity: Some(1),
+            top_n: Some(1),
+            ..QueuePolicy::default()
+        });
+        assert_eq!(q, vec!["C4"]);
+    }
+}

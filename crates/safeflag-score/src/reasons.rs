@@ -1,0 +1,110 @@
+//! Reasons in plain words, and the coaching prompt they lead to.
+//!
+//! A reason is a feature that pushed this child's score up: its contribution
+//! to the log-odds (exact `w_j (x_j - mean_j)` for logistic regression,
+//! TreeSHAP for trees) is positive, and it is among the three largest. Its
+//! words come from the feature spec's label. Prompts map features to
+//! practice (infant + unsafe sleep -> safe-sleep education at the next visit)
+//! from an editable TOML file shipped in `models/`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::{Error, Result};
+
+/// Reasons shown per queued case.
+pub const TOP_REASONS: usize = 3;
+
+/// The coaching-prompt mapping.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prompts {
+    /// The prompt when no reason has one of its own.
+    pub default: String,
+    /// Feature name -> prompt.
+    #[serde(default)]
+    pub prompts: BTreeMap<String, String>,
+}
+
+impl Prompts {
+    /// Reads a prompts file and checks that it names only features of `feature_names`.
+    pub fn from_path(path: &Path, feature_names: &[String]) -> Result<Prompts> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Prompts {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let p: Prompts = toml::from_str(&text).map_err(|e| Error::Prompts {
+            path: path.to_path_buf(),
+            message: e.message().to_string(),
+        })?;
+        if let Some(unknown) = p.prompts.keys().find(|k| !feature_names.contains(k)) {
+            return Err(Error::Prompts {
+                path: path.to_path_buf(),
+                message: format!("`{unknown}` is not a feature of this model"),
+            });
+        }
+        Ok(p)
+    }
+
+    /// The prompt for a case's reasons: each distinct prompt of its reason
+    /// features, in reason order, or the default.
+    pub fn for_reasons(&self, features: &[&str]) -> String {
+        let mut out: Vec<&str> = Vec::new();
+        for f in features {
+            if let Some(p) = self.prompts.get(*f)
+                && !out.contains(&p.as_str())
+            {
+                out.push(p);
+            }
+        }
+        if out.is_empty() {
+            self.default.clone()
+        } else {
+            out.join(" ")
+        }
+    }
+}
+
+/// Indices of the up-to-three largest positive contributions, largest first
+/// (ties by feature order).
+pub fn top_reasons(contributions: &[f64]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..contributions.len())
+        .filter(|&j| contributions[j] > 0.0)
+        .collect();
+    idx.sort_by(|&a, &b| {
+        contributions[b]
+            .total_cmp(&contributions[a])
+            .then(a.cmp(&b))
+    });
+    idx.truncate(TOP_REASONS);
+    idx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_three_positive_only() {
+        assert_eq!(top_reasons(&[0.1, -2.0, 0.5, 0.5, 0.0, 0.3]), vec![2, 3, 5]);
+        assert_eq!(top_reasons(&[-0.1, 0.0]), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn prompts_dedupe_and_fall_back() {
+        let p = Prompts {
+            default: "Review the case.".into(),
+            prompts: [
+                ("a".to_string(), "Safe sleep.".to_string()),
+                ("b".to_string(), "Safe sleep.".to_string()),
+                ("c".to_string(), "Visit now.".to_string()),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        assert_eq!(p.for_reasons(&["a", "b", "c"]), "Safe sleep. Visit now.");
+        assert_eq!(p.for_reasons(&["z"]), "Review the case.");
+    }
+}
