@@ -31,6 +31,18 @@ impl FeatureMatrix {
         FeatureMatrix { x, names }
     }
 
+    /// Builds a matrix from one column-major buffer (`rows` values of the
+    /// first feature, then the second, ...), without copying it.
+    ///
+    /// # Panics
+    /// When `data.len() != rows * names.len()`.
+    pub fn from_column_major(names: Vec<String>, rows: usize, data: Vec<f64>) -> FeatureMatrix {
+        let cols = names.len();
+        let x = Array2::from_shape_vec(ndarray::ShapeBuilder::f((rows, cols)), data)
+            .expect("rows x features values");
+        FeatureMatrix { x, names }
+    }
+
     /// The matrix (rows x features), column-major.
     pub fn x(&self) -> &Array2<f64> {
         &self.x

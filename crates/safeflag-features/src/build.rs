@@ -1,7 +1,5 @@
 //! Computing a spec's features on validated cases, as polars expressions.
 
-use std::collections::HashMap;
-
 use polars::prelude::*;
 use safeflag_core::FeatureMatrix;
 
@@ -27,16 +25,20 @@ pub fn age_band() -> Expr {
         .otherwise(lit("3+ years"))
 }
 
-/// One `Float64` expression per feature, named after it.
-pub fn feature_exprs(spec: &FeatureSpec) -> Result<Vec<Expr>> {
-    let mut built: HashMap<&str, Expr> = HashMap::new();
-    let mut out = Vec::with_capacity(spec.features.len());
+/// One `Float64` expression per feature, named after it, in two stages: the
+/// first computes every non-interaction feature (reading the child's age from
+/// an `__age_days` column); the second multiplies already computed features
+/// by name, so an interaction costs one multiplication instead of recomputing
+/// both of its sides.
+pub fn feature_exprs(spec: &FeatureSpec) -> Result<(Vec<Expr>, Vec<Expr>)> {
+    let mut defined: Vec<&str> = Vec::new();
+    let (mut base, mut products) = (Vec::new(), Vec::new());
     let num = |c: &str| col(c).cast(DataType::Float64);
     let indicator = |e: Expr| e.fill_null(lit(false)).cast(DataType::Float64);
     for f in &spec.features {
         let e = match &f.transform {
             Transform::AgeBand { min_days, max_days } => {
-                let a = age_days();
+                let a = col(AGE);
                 let lo = a.clone().gt_eq(lit(*min_days));
                 indicator(match max_days {
                     Some(max) => lo.and(a.lt(lit(*max))),
@@ -48,8 +50,13 @@ pub fn feature_exprs(spec: &FeatureSpec) -> Result<Vec<Expr>> {
                 codes,
                 or_missing,
             } => {
-                let list = lit(Series::new("".into(), codes.as_slice())).implode(false);
-                let m = col(column.as_str()).is_in(list, false);
+                // An OR of equalities: string views compare on their inline
+                // prefix, far cheaper than hashing every value for `is_in`.
+                let m = codes
+                    .iter()
+                    .map(|code| col(column.as_str()).eq(lit(code.as_str())))
+                    .reduce(|a, b| a.or(b))
+                    .unwrap_or(lit(false));
                 let m = if *or_missing {
                     m.or(col(column.as_str()).is_null())
                 } else {
@@ -68,21 +75,24 @@ pub fn feature_exprs(spec: &FeatureSpec) -> Result<Vec<Expr>> {
                     .fill_null(lit(0.0))
             }
             Transform::Interaction { left, right } => {
-                let (Some(l), Some(r)) = (built.get(left.as_str()), built.get(right.as_str()))
-                else {
+                if !defined.contains(&left.as_str()) || !defined.contains(&right.as_str()) {
                     return Err(Error::Spec(format!(
                         "feature `{}` multiplies `{left}` and `{right}`, which must both be defined before it",
                         f.name
                     )));
-                };
-                l.clone() * r.clone()
+                }
+                defined.push(f.name.as_str());
+                products.push((col(left.as_str()) * col(right.as_str())).alias(f.name.as_str()));
+                continue;
             }
         };
-        built.insert(f.name.as_str(), e.clone());
-        out.push(e.alias(f.name.as_str()));
+        defined.push(f.name.as_str());
+        base.push(e.alias(f.name.as_str()));
     }
-    Ok(out)
+    Ok((base, products))
 }
+
+const AGE: &str = "__age_days";
 
 /// Computes the spec's features on validated cases.
 pub fn build_matrix(cases: &DataFrame, spec: &FeatureSpec) -> Result<FeatureMatrix> {
@@ -98,17 +108,36 @@ pub fn build_matrix(cases: &DataFrame, spec: &FeatureSpec) -> Result<FeatureMatr
             missing.join(", ")
         )));
     }
-    let exprs = feature_exprs(spec)?;
-    let df = cases.clone().lazy().select(exprs).collect()?;
-    let mut columns = Vec::with_capacity(df.width());
+    let (base, products) = feature_exprs(spec)?;
+    let mut inputs: Vec<Expr> = spec
+        .input_columns()
+        .iter()
+        .map(|c| col(c.as_str()))
+        .collect();
+    inputs.push(age_days().alias(AGE));
+    let df = cases
+        .clone()
+        .lazy()
+        .select(inputs)
+        .select(base)
+        .with_columns(products)
+        .select(
+            spec.names()
+                .iter()
+                .map(|n| col(n.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .collect()?;
+    // One copy, column by column, into the matrix's column-major buffer.
+    let rows = df.height();
+    let mut data = Vec::with_capacity(rows * df.width());
     for c in df.columns() {
-        let ca = c.as_materialized_series().f64()?.rechunk();
-        let values = ca
-            .cont_slice()
-            .map_err(|e| Error::Spec(format!("feature `{}`: {e}", c.name())))?;
-        columns.push(values.to_vec());
+        let ca = c.as_materialized_series().f64()?;
+        for chunk in ca.downcast_iter() {
+            data.extend_from_slice(chunk.values().as_slice());
+        }
     }
-    Ok(FeatureMatrix::from_columns(spec.names(), columns))
+    Ok(FeatureMatrix::from_column_major(spec.names(), rows, data))
 }
 
 /// The outcome column as booleans (validated cases have no nulls in it).

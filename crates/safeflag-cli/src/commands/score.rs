@@ -98,10 +98,17 @@ pub fn run(args: ScoreArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let t = Instant::now();
     let mut queue = scored.queue;
     let mut scores = scored.scores;
+    // The two large score files are written side by side; each is atomic.
+    let mut scores_ipc = scores.clone();
+    let (a, b) = rayon::join(
+        || write_frame(&mut scores, &args.out.join("scores.parquet")),
+        || write_frame(&mut scores_ipc, &args.out.join("scores.arrow")),
+    );
+    a?;
+    b?;
+    // The queue last: its presence means the run's score files are complete.
     write_frame(&mut queue, &args.out.join("queue.parquet"))?;
     write_frame(&mut queue, &args.out.join("queue.csv"))?;
-    write_frame(&mut scores, &args.out.join("scores.parquet"))?;
-    write_frame(&mut scores, &args.out.join("scores.arrow"))?;
     seconds.push(("write", t.elapsed().as_secs_f64()));
 
     let rows_scored = scores.height();
