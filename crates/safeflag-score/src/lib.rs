@@ -20,7 +20,7 @@ use safeflag_features::build_matrix;
 use safeflag_model::ModelArtifact;
 use safeflag_model::calibration::{describe, tier};
 
-pub use queue::{QueuePolicy, rank_rows, select_cases};
+pub use queue::{QueuePolicy, Selection, rank_rows, select_cases};
 pub use reasons::{Prompts, top_reasons};
 
 /// Errors of scoring.
@@ -96,14 +96,9 @@ pub fn score(
     let t_score = t1.elapsed().as_secs_f64();
 
     let t2 = std::time::Instant::now();
-    let mut indexed = scores.clone();
-    indexed.with_column(Column::new(
-        "__row".into(),
-        (0..scores.height() as u64).collect::<Vec<u64>>(),
-    ))?;
-    let ranked = rank_rows(&indexed)?;
-    let (leads, n_cases) = select_cases(&ranked, policy)?;
-    let queue = build_queue(model, &x, &ranked, &leads, prompts)?;
+    let n_cases = scores.column("case_id")?.n_unique()?;
+    let (ranked, leads) = select_from_top(&scores, &p, policy, n_cases)?;
+    let queue = build_queue(model, &x, &scores, &ranked, &leads, prompts)?;
     let t_queue = t2.elapsed().as_secs_f64();
     Ok(Scored {
         scores,
@@ -117,9 +112,54 @@ pub fn score(
     })
 }
 
+/// Ranks only the highest rows, widening until the policy is decided.
+///
+/// The queue is short, so sorting every row by three keys is waste. The
+/// candidates are all rows whose probability is at least the m-th highest
+/// (ties at the boundary included), which is closed under "ranks higher": a
+/// case's best child among them is its best child overall. If the policy walk
+/// runs off the end of the candidates without a limit stopping it, m doubles;
+/// at worst every row is ranked, as before.
+fn select_from_top(
+    scores: &DataFrame,
+    p: &[f64],
+    policy: &QueuePolicy,
+    n_cases: usize,
+) -> Result<(DataFrame, Vec<usize>)> {
+    let limit = policy.top_n.unwrap_or(usize::MAX).min(
+        policy
+            .top_fraction
+            .map_or(usize::MAX, |f| (n_cases as f64 * f).ceil() as usize),
+    );
+    let mut m = limit.saturating_mul(4).saturating_add(256).min(p.len());
+    loop {
+        let candidates: Vec<IdxSize> = if m >= p.len() {
+            (0..p.len() as IdxSize).collect()
+        } else {
+            let mut sorted = p.to_vec();
+            let (_, cut, _) = sorted.select_nth_unstable_by(m - 1, |a, b| b.total_cmp(a));
+            let cut = *cut;
+            (0..p.len())
+                .filter(|&i| p[i] >= cut)
+                .map(|i| i as IdxSize)
+                .collect()
+        };
+        let all = candidates.len() == p.len();
+        let mut top = scores.take(&IdxCa::from_vec("idx".into(), candidates.clone()))?;
+        top.with_column(Column::new("__row".into(), candidates))?;
+        let ranked = rank_rows(&top)?;
+        let selection = select_cases(&ranked, policy, n_cases)?;
+        if !selection.exhausted || all {
+            return Ok((ranked, selection.leads));
+        }
+        m = m.saturating_mul(2).min(p.len());
+    }
+}
+
 fn build_queue(
     model: &ModelArtifact,
     x: &safeflag_core::FeatureMatrix,
+    scores: &DataFrame,
     ranked: &DataFrame,
     leads: &[usize],
     prompts: &Prompts,
@@ -136,7 +176,7 @@ fn build_queue(
     );
     let prob = ranked.column("probability")?.f64()?.clone();
     let band = ranked.column("band")?.u32()?.clone();
-    let row = ranked.column("__row")?.u64()?.clone();
+    let row = ranked.column("__row")?.idx()?.clone();
 
     // Reasons for the lead children only: contributions on a handful of rows.
     let lead_rows: Vec<usize> = leads
@@ -146,25 +186,37 @@ fn build_queue(
     let (_, contrib) = c.estimator.contributions(&x.take_rows(&lead_rows));
     let features = &c.feature_spec.features;
 
-    // Other children of the queued cases, in rank order.
+    // Other children of the queued cases, from every scored row, in rank order.
     let queued: HashMap<&str, usize> = leads
         .iter()
         .enumerate()
         .map(|(q, &i)| (case_id.get(i).unwrap_or_default(), q))
         .collect();
-    let mut others: Vec<Vec<String>> = vec![Vec::new(); leads.len()];
-    let lead_set: std::collections::HashSet<usize> = leads.iter().copied().collect();
-    for i in 0..ranked.height() {
-        if let Some(&q) = queued.get(case_id.get(i).unwrap_or_default())
-            && !lead_set.contains(&i)
+    let lead_rows_set: std::collections::HashSet<usize> = lead_rows.iter().copied().collect();
+    let all_case = scores.column("case_id")?.str()?;
+    let all_child = scores.column("child_id")?.str()?;
+    let all_prob = scores.column("probability")?.f64()?;
+    let mut others: Vec<Vec<(f64, String)>> = vec![Vec::new(); leads.len()];
+    for (i, c) in all_case.iter().enumerate() {
+        if let Some(&q) = queued.get(c.unwrap_or_default())
+            && !lead_rows_set.contains(&i)
         {
-            others[q].push(format!(
-                "{} ({:.1}%)",
-                child_id.get(i).unwrap_or_default(),
-                prob.get(i).unwrap_or(0.0) * 100.0
+            others[q].push((
+                all_prob.get(i).unwrap_or(0.0),
+                all_child.get(i).unwrap_or_default().to_string(),
             ));
         }
     }
+    let others: Vec<String> = others
+        .into_iter()
+        .map(|mut o| {
+            o.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            o.iter()
+                .map(|(p, c)| format!("{c} ({:.1}%)", p * 100.0))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .collect();
 
     let mut reasons_col = Vec::with_capacity(leads.len());
     let mut prompt_col = Vec::with_capacity(leads.len());
@@ -212,10 +264,98 @@ fn build_queue(
         Column::new("tier".into(), pick(&tiers)),
         Column::new("reasons".into(), reasons_col),
         Column::new("prompt".into(), prompt_col),
-        Column::new(
-            "other_children".into(),
-            others.into_iter().map(|o| o.join("; ")).collect::<Vec<_>>(),
-        ),
+        Column::new("other_children".into(), others),
     ])?;
     Ok(df)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 20,000 rows in ~8,000 cases, probabilities rounded to 3 decimals so
+    /// that many tie, offices of unequal size.
+    fn scores() -> (DataFrame, Vec<f64>) {
+        let mut state = 99u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let n = 20_000;
+        let mut case = Vec::new();
+        let mut child = Vec::new();
+        let mut office = Vec::new();
+        let mut p = Vec::new();
+        for i in 0..n {
+            let c = (next() * 8000.0) as usize;
+            case.push(format!("C{c:05}"));
+            child.push(format!("K{i:06}"));
+            office.push(["A", "B", "C", "D"][(c * 7 % 10).min(3)].to_string());
+            p.push((next().powi(6) * 1000.0).round() / 1000.0);
+        }
+        let df = df!("case_id" => case, "child_id" => child, "office" => office, "probability" => p.clone()).unwrap();
+        (df, p)
+    }
+
+    fn full(df: &DataFrame, policy: &QueuePolicy, n_cases: usize) -> Vec<String> {
+        let mut indexed = df.clone();
+        indexed
+            .with_column(Column::new(
+                "__row".into(),
+                (0..df.height() as IdxSize).collect::<Vec<_>>(),
+            ))
+            .unwrap();
+        let ranked = rank_rows(&indexed).unwrap();
+        let sel = select_cases(&ranked, policy, n_cases).unwrap();
+        let c = ranked.column("child_id").unwrap().str().unwrap();
+        sel.leads
+            .iter()
+            .map(|&i| c.get(i).unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn partial_selection_equals_a_full_sort() {
+        let (df, p) = scores();
+        let n_cases = df.column("case_id").unwrap().n_unique().unwrap();
+        let mut caps = std::collections::BTreeMap::new();
+        caps.insert("A".to_string(), 3);
+        let policies = [
+            QueuePolicy {
+                top_n: Some(10),
+                ..QueuePolicy::default()
+            },
+            QueuePolicy {
+                top_n: Some(500),
+                office_capacity: Some(40),
+                ..QueuePolicy::default()
+            },
+            QueuePolicy {
+                office_capacity: Some(25),
+                office_capacities: caps,
+                ..QueuePolicy::default()
+            },
+            QueuePolicy {
+                threshold: Some(0.5),
+                ..QueuePolicy::default()
+            },
+            QueuePolicy {
+                top_fraction: Some(0.01),
+                ..QueuePolicy::default()
+            },
+        ];
+        for policy in policies {
+            let (ranked, leads) = select_from_top(&df, &p, &policy, n_cases).unwrap();
+            let c = ranked.column("child_id").unwrap().str().unwrap();
+            let got: Vec<String> = leads
+                .iter()
+                .map(|&i| c.get(i).unwrap().to_string())
+                .collect();
+            let want = full(&df, &policy, n_cases);
+            assert!(!want.is_empty());
+            assert_eq!(got, want, "{policy:?}");
+        }
+    }
 }

@@ -68,9 +68,20 @@ pub fn rank_rows(scores: &DataFrame) -> Result<DataFrame> {
         .collect()?)
 }
 
+/// The queued leads (row positions into `ranked`), and whether every row of
+/// `ranked` was examined without a limit or the threshold stopping the walk
+/// (then rows ranked below `ranked`'s last could still have been queued).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// Row positions of the queued lead children, in rank order.
+    pub leads: Vec<usize>,
+    /// The walk reached the end of `ranked` without a limit stopping it.
+    pub exhausted: bool,
+}
+
 /// The lead row of each case, in rank order, cut down by the policy.
-/// Returns the row positions (into `ranked`) of the queued leads.
-pub fn select_cases(ranked: &DataFrame, policy: &QueuePolicy) -> Result<(Vec<usize>, usize)> {
+/// `n_cases` is the number of cases scored (for `top_fraction`).
+pub fn select_cases(ranked: &DataFrame, policy: &QueuePolicy, n_cases: usize) -> Result<Selection> {
     let firsts = ranked
         .clone()
         .lazy()
@@ -79,7 +90,6 @@ pub fn select_cases(ranked: &DataFrame, policy: &QueuePolicy) -> Result<(Vec<usi
     let lead = firsts.column("lead")?.bool()?.clone();
     let office = ranked.column("office")?.str()?.clone();
     let prob = ranked.column("probability")?.f64()?.clone();
-    let n_cases = lead.sum().unwrap_or(0) as usize;
     let mut limit = policy.top_n.unwrap_or(usize::MAX);
     if let Some(f) = policy.top_fraction {
         if !(0.0..=1.0).contains(&f) {
@@ -93,14 +103,20 @@ pub fn select_cases(ranked: &DataFrame, policy: &QueuePolicy) -> Result<(Vec<usi
     let mut out = Vec::new();
     for i in 0..ranked.height() {
         if out.len() >= limit {
-            break;
+            return Ok(Selection {
+                leads: out,
+                exhausted: false,
+            });
         }
         if lead.get(i) != Some(true) {
             continue;
         }
         let p = prob.get(i).unwrap_or(0.0);
         if policy.threshold.is_some_and(|t| p < t) {
-            break;
+            return Ok(Selection {
+                leads: out,
+                exhausted: false,
+            });
         }
         let o = office.get(i).unwrap_or_default();
         if let Some(cap) = policy.capacity_of(o) {
@@ -112,7 +128,11 @@ pub fn select_cases(ranked: &DataFrame, policy: &QueuePolicy) -> Result<(Vec<usi
         }
         out.push(i);
     }
-    Ok((out, n_cases))
+    let exhausted = out.len() < limit;
+    Ok(Selection {
+        leads: out,
+        exhausted,
+    })
 }
 
 #[cfg(test)]
@@ -131,7 +151,7 @@ mod tests {
 
     fn queued(policy: QueuePolicy) -> Vec<String> {
         let ranked = rank_rows(&scores()).unwrap();
-        let (rows, _) = select_cases(&ranked, &policy).unwrap();
+        let rows = select_cases(&ranked, &policy, 6).unwrap().leads;
         let c = ranked.column("case_id").unwrap().str().unwrap();
         rows.iter()
             .map(|&i| c.get(i).unwrap().to_string())
