@@ -130,6 +130,19 @@ pub struct TrainArgs {
     /// GBM: maximum tree depth.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub gbm_max_depth: usize,
+    #[command(flatten)]
+    pub labelled: LabelledArgs,
+    /// Record in the artifact that the data are synthetic (shipped models).
+    #[arg(long)]
+    pub synthetic: bool,
+    /// Print the result as JSON (for computers).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options shared by the commands that read labelled data and audit fairness.
+#[derive(Debug, Args)]
+pub struct LabelledArgs {
     /// Agency column-mapping file (TOML).
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
@@ -142,12 +155,6 @@ pub struct TrainArgs {
     /// Groups with fewer positives than this are marked too small to judge.
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub fairness_min_positives: usize,
-    /// Record in the artifact that the data are synthetic (shipped models).
-    #[arg(long)]
-    pub synthetic: bool,
-    /// Print the result as JSON (for computers).
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -163,18 +170,8 @@ pub struct EvaluateArgs {
     /// A `generate --truth` file for the same rows: also report the ground truth's metrics.
     #[arg(long, value_name = "FILE")]
     pub truth: Option<PathBuf>,
-    /// Agency column-mapping file (TOML).
-    #[arg(long, value_name = "FILE")]
-    pub mapping: Option<PathBuf>,
-    /// Fail (exit 3) when more than this share of rows is quarantined.
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.05, value_parser = fraction)]
-    pub max_quarantine: f64,
-    /// Reference group of the fairness audit (default: the largest group).
-    #[arg(long, value_name = "GROUP")]
-    pub fairness_reference: Option<String>,
-    /// Groups with fewer positives than this are marked too small to judge.
-    #[arg(long, value_name = "N", default_value_t = 30)]
-    pub fairness_min_positives: usize,
+    #[command(flatten)]
+    pub labelled: LabelledArgs,
     /// Print the result as JSON (for computers).
     #[arg(long)]
     pub json: bool,

@@ -16,7 +16,11 @@ use crate::printer::Printer;
 
 pub fn run(args: EvaluateArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let model = ModelArtifact::load(&args.model)?;
-    let validated = load_labelled(&args.input, args.mapping.as_ref(), args.max_quarantine)?;
+    let validated = load_labelled(
+        &args.input,
+        args.labelled.mapping.as_ref(),
+        args.labelled.max_quarantine,
+    )?;
     let cases = &validated.cases;
     let p = predict(&model, cases)?;
     let y = labels(cases)?;
@@ -26,8 +30,8 @@ pub fn run(args: EvaluateArgs, printer: &Printer) -> anyhow::Result<ExitStatus> 
         &p,
         &y,
         &FairnessOptions {
-            reference: args.fairness_reference.clone(),
-            min_positives: args.fairness_min_positives,
+            reference: args.labelled.fairness_reference.clone(),
+            min_positives: args.labelled.fairness_min_positives,
         },
     )?;
     let truth = match &args.truth {

@@ -36,7 +36,11 @@ pub fn run(args: TrainArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
         }
     };
 
-    let validated = load_labelled(&args.input, args.mapping.as_ref(), args.max_quarantine)?;
+    let validated = load_labelled(
+        &args.input,
+        args.labelled.mapping.as_ref(),
+        args.labelled.max_quarantine,
+    )?;
     let cases = &validated.cases;
     lap("read+validate", &mut stages);
 
@@ -90,8 +94,8 @@ pub fn run(args: TrainArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let evaluation = evaluate(&p_test, &y_test, args.k)?;
     let test_cases = take(cases, &sp.test)?;
     let fairness_options = FairnessOptions {
-        reference: args.fairness_reference.clone(),
-        min_positives: args.fairness_min_positives,
+        reference: args.labelled.fairness_reference.clone(),
+        min_positives: args.labelled.fairness_min_positives,
     };
     let fairness = fairness_audits(&test_cases, &p_test, &y_test, &fairness_options)?;
     lap("evaluate", &mut stages);
