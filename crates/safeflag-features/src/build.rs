@@ -115,7 +115,7 @@ pub fn build_matrix(cases: &DataFrame, spec: &FeatureSpec) -> Result<FeatureMatr
         .map(|c| col(c.as_str()))
         .collect();
     inputs.push(age_days().alias(AGE));
-    let df = cases
+    let mut df = cases
         .clone()
         .lazy()
         .select(inputs)
@@ -128,11 +128,14 @@ pub fn build_matrix(cases: &DataFrame, spec: &FeatureSpec) -> Result<FeatureMatr
                 .collect::<Vec<_>>(),
         )
         .collect()?;
-    // One copy, column by column, into the matrix's column-major buffer.
+    // One copy, column by column, into the matrix's column-major buffer; each
+    // polars column is dropped once copied, so the features are not held twice.
     let rows = df.height();
     let mut data = Vec::with_capacity(rows * df.width());
-    for c in df.columns() {
-        let ca = c.as_materialized_series().f64()?;
+    for name in spec.names() {
+        let c = df.drop_in_place(&name)?;
+        let ca = c.as_materialized_series().f64()?.clone();
+        drop(c);
         for chunk in ca.downcast_iter() {
             data.extend_from_slice(chunk.values().as_slice());
         }
