@@ -6,7 +6,6 @@ use polars::prelude::*;
 use safeflag_features::labels;
 use safeflag_model::ModelArtifact;
 use safeflag_model::evaluate::evaluate;
-use safeflag_model::fairness::FairnessOptions;
 use serde_json::json;
 
 use super::modeling::{evaluation_table, fairness_audits, fairness_table, load_labelled, predict};
@@ -16,24 +15,12 @@ use crate::printer::Printer;
 
 pub fn run(args: EvaluateArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let model = ModelArtifact::load(&args.model)?;
-    let validated = load_labelled(
-        &args.input,
-        args.labelled.mapping.as_ref(),
-        args.labelled.max_quarantine,
-    )?;
+    let validated = load_labelled(&args.input, &args.labelled)?;
     let cases = &validated.cases;
     let p = predict(&model, cases)?;
     let y = labels(cases)?;
     let evaluation = evaluate(&p, &y, args.k)?;
-    let fairness = fairness_audits(
-        cases,
-        &p,
-        &y,
-        &FairnessOptions {
-            reference: args.labelled.fairness_reference.clone(),
-            min_positives: args.labelled.fairness_min_positives,
-        },
-    )?;
+    let fairness = fairness_audits(cases, &p, &y, &args.labelled.fairness_options())?;
     let truth = match &args.truth {
         Some(path) => Some(evaluate(&truth_for(cases, path)?, &y, args.k)?),
         None => None,

@@ -2,7 +2,9 @@
 //! artifact's own feature spec, the fairness audits, and the report tables.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::cli::LabelledArgs;
 
 use polars::prelude::*;
 use safeflag_core::FeatureMatrix;
@@ -14,18 +16,28 @@ use safeflag_model::metrics::{flag_top_k, k_for_fraction};
 use safeflag_model::{Estimator, ModelArtifact};
 
 /// Ingests labelled data and applies the data-quality gate.
-pub fn load_labelled(
-    input: &Path,
-    mapping: Option<&PathBuf>,
-    max_quarantine: f64,
-) -> anyhow::Result<Validated> {
-    let mapping = mapping.map(|m| Mapping::from_path(m)).transpose()?;
+pub fn load_labelled(input: &Path, args: &LabelledArgs) -> anyhow::Result<Validated> {
+    let mapping = args
+        .mapping
+        .as_deref()
+        .map(Mapping::from_path)
+        .transpose()?;
     let options = IngestOptions::default()
         .with_mapping(mapping)
         .with_require_outcome(true);
     let validated = ingest(input, &options)?;
-    validated.report.check_gate(max_quarantine)?;
+    validated.report.check_gate(args.max_quarantine)?;
     Ok(validated)
+}
+
+impl LabelledArgs {
+    /// The fairness-audit options these arguments ask for.
+    pub fn fairness_options(&self) -> FairnessOptions {
+        FairnessOptions {
+            reference: self.fairness_reference.clone(),
+            min_positives: self.fairness_min_positives,
+        }
+    }
 }
 
 /// Calibrated probabilities of `x` under an estimator and calibration.

@@ -12,7 +12,6 @@ use safeflag_model::artifact::{CARD_FILE, FORMAT_VERSION};
 use safeflag_model::calibration::{Bands, Platt};
 use safeflag_model::distribution::FeatureDistribution;
 use safeflag_model::evaluate::evaluate;
-use safeflag_model::fairness::FairnessOptions;
 use safeflag_model::{
     ModelArtifact, ModelContent, ModelKind, TrainParams, TrainingInfo, card, fit,
 };
@@ -36,11 +35,7 @@ pub fn run(args: TrainArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
         }
     };
 
-    let validated = load_labelled(
-        &args.input,
-        args.labelled.mapping.as_ref(),
-        args.labelled.max_quarantine,
-    )?;
+    let validated = load_labelled(&args.input, &args.labelled)?;
     let cases = &validated.cases;
     lap("read+validate", &mut stages);
 
@@ -93,10 +88,7 @@ pub fn run(args: TrainArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let p_test = probabilities(&estimator, &calibration, &x_test);
     let evaluation = evaluate(&p_test, &y_test, args.k)?;
     let test_cases = take(cases, &sp.test)?;
-    let fairness_options = FairnessOptions {
-        reference: args.labelled.fairness_reference.clone(),
-        min_positives: args.labelled.fairness_min_positives,
-    };
+    let fairness_options = args.labelled.fairness_options();
     let fairness = fairness_audits(&test_cases, &p_test, &y_test, &fairness_options)?;
     lap("evaluate", &mut stages);
 
