@@ -8,6 +8,21 @@ pub mod score;
 pub mod train;
 pub mod validate;
 
+/// Reads the agency mapping file, if one is given, and ingests `input` with it.
+pub fn ingest_mapped(
+    input: &std::path::Path,
+    mapping: Option<&std::path::Path>,
+    require_outcome: bool,
+) -> anyhow::Result<safeflag_ingest::Validated> {
+    let mapping = mapping
+        .map(safeflag_ingest::Mapping::from_path)
+        .transpose()?;
+    let options = safeflag_ingest::IngestOptions::default()
+        .with_mapping(mapping)
+        .with_require_outcome(require_outcome);
+    Ok(safeflag_ingest::ingest(input, &options)?)
+}
+
 /// `12345` -> `12,345`.
 pub fn thousands(n: usize) -> String {
     let s = n.to_string();

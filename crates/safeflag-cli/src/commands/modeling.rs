@@ -9,7 +9,7 @@ use crate::cli::LabelledArgs;
 use polars::prelude::*;
 use safeflag_core::FeatureMatrix;
 use safeflag_features::{age_bands, build_matrix, text_column};
-use safeflag_ingest::{IngestOptions, Mapping, Validated, ingest};
+use safeflag_ingest::Validated;
 use safeflag_model::evaluate::Evaluation;
 use safeflag_model::fairness::{FairnessOptions, FairnessTable, audit};
 use safeflag_model::metrics::{flag_top_k, k_for_fraction};
@@ -17,15 +17,7 @@ use safeflag_model::{Estimator, ModelArtifact};
 
 /// Ingests labelled data and applies the data-quality gate.
 pub fn load_labelled(input: &Path, args: &LabelledArgs) -> anyhow::Result<Validated> {
-    let mapping = args
-        .mapping
-        .as_deref()
-        .map(Mapping::from_path)
-        .transpose()?;
-    let options = IngestOptions::default()
-        .with_mapping(mapping)
-        .with_require_outcome(true);
-    let validated = ingest(input, &options)?;
+    let validated = super::ingest_mapped(input, args.mapping.as_deref(), true)?;
     validated.report.check_gate(args.max_quarantine)?;
     Ok(validated)
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use polars::prelude::*;
 use safeflag_core::output::{sha256_file, write_bytes_atomic};
-use safeflag_ingest::{IngestOptions, Mapping, ingest, write_frame, write_quarantine};
+use safeflag_ingest::{write_frame, write_quarantine};
 use safeflag_model::ModelArtifact;
 use safeflag_score::{Prompts, QueuePolicy, score};
 use serde_json::{Value, json};
@@ -49,15 +49,7 @@ pub fn run(args: ScoreArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
         .with_context(|| format!("creating `{}`", args.out.display()))?;
 
     let t = Instant::now();
-    let mapping = args
-        .mapping
-        .as_deref()
-        .map(Mapping::from_path)
-        .transpose()?;
-    let validated = ingest(
-        &args.snapshot,
-        &IngestOptions::default().with_mapping(mapping),
-    )?;
+    let validated = super::ingest_mapped(&args.snapshot, args.mapping.as_deref(), false)?;
     let report = &validated.report;
     write_quarantine(&report.quarantine, &args.out.join("quarantine.csv"))?;
     seconds.push(("read+validate", t.elapsed().as_secs_f64()));

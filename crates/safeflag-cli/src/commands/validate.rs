@@ -1,24 +1,16 @@
 //! `safeflag validate`: the contract check of one snapshot, with the gate.
 
 use anyhow::Context;
-use safeflag_ingest::{IngestOptions, Mapping, ValidationReport, ingest, write_quarantine};
+use safeflag_ingest::{ValidationReport, write_quarantine};
 use serde_json::json;
 
-use super::thousands;
+use super::{ingest_mapped, thousands};
 use crate::cli::ValidateArgs;
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
 
 pub fn run(args: ValidateArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let mapping = args
-        .mapping
-        .as_deref()
-        .map(Mapping::from_path)
-        .transpose()?;
-    let options = IngestOptions::default()
-        .with_mapping(mapping)
-        .with_require_outcome(args.require_outcome);
-    let validated = ingest(&args.input, &options)?;
+    let validated = ingest_mapped(&args.input, args.mapping.as_deref(), args.require_outcome)?;
     let report = &validated.report;
     if let Some(path) = &args.quarantine {
         write_quarantine(&report.quarantine, path)
