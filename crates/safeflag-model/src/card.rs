@@ -5,11 +5,13 @@ use std::fmt::Write as _;
 use crate::artifact::ModelArtifact;
 use crate::fairness::FairnessTable;
 
-fn pct(v: f64) -> String {
+/// A share as a percentage with two decimals: `0.0153` -> `1.53%`.
+pub fn pct(v: f64) -> String {
     format!("{:.2}%", v * 100.0)
 }
 
-fn opt(v: Option<f64>) -> String {
+/// A rate with three decimals, or `-` when undefined.
+pub fn opt(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.3}"))
 }
 

@@ -10,6 +10,7 @@ use polars::prelude::*;
 use safeflag_core::FeatureMatrix;
 use safeflag_features::{age_bands, build_matrix, text_column};
 use safeflag_ingest::Validated;
+use safeflag_model::card::{opt, pct};
 use safeflag_model::evaluate::Evaluation;
 use safeflag_model::fairness::{FairnessOptions, FairnessTable, audit};
 use safeflag_model::metrics::{flag_top_k, k_for_fraction};
@@ -88,10 +89,6 @@ pub fn take(df: &DataFrame, idx: &[usize]) -> anyhow::Result<DataFrame> {
         df.take(&IdxCa::from_vec("idx".into(), idx)),
         "selecting rows",
     )
-}
-
-fn pct(v: f64) -> String {
-    format!("{:.2}%", v * 100.0)
 }
 
 /// The human table of an evaluation.
@@ -203,7 +200,7 @@ pub fn fairness_table(tables: &[FairnessTable]) -> String {
                     v
                 }
             };
-            let o = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.3}"));
+            let o = opt;
             let name = if g.too_small {
                 format!("{} (small)", g.group)
             } else {
