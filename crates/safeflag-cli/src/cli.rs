@@ -39,6 +39,58 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Score tonight's snapshot and write the ranked coaching queue.
     Score(ScoreArgs),
+    /// Split a run's queue into one file per office or supervisor.
+    Export(ExportArgs),
+    /// Report on a run: tables, JSON or a self-contained HTML page.
+    Report(ReportArgs),
+}
+
+/// Who gets one export file each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ByChoice {
+    /// One file per area office.
+    Office,
+    /// One file per supervisor.
+    Supervisor,
+}
+
+/// The file format of the exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatChoice {
+    /// Excel workbook, made for people.
+    Xlsx,
+    /// CSV with the queue's column names.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A run directory written by `safeflag score` or `safeflag nightly`.
+    pub run_dir: PathBuf,
+    /// One file per office or per supervisor.
+    #[arg(long, value_enum, default_value_t = ByChoice::Office)]
+    pub by: ByChoice,
+    /// File format.
+    #[arg(long, value_enum, default_value_t = FormatChoice::Xlsx)]
+    pub format: FormatChoice,
+    /// Directory to write the files and export-manifest.json into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Print the export manifest as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run directory written by `safeflag score` or `safeflag nightly`.
+    pub run_dir: PathBuf,
+    /// Print the report as JSON (schema in docs/report.md) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the self-contained HTML report here.
+    #[arg(long, value_name = "OUT.html")]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +127,9 @@ pub struct ScoreArgs {
     /// Fail (exit 3, no queue) when more than this share of rows is quarantined.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.05, value_parser = fraction)]
     pub max_quarantine: f64,
+    /// Warn when a feature's population stability index against training exceeds this.
+    #[arg(long, value_name = "PSI", default_value_t = 0.2)]
+    pub psi_warning: f64,
     /// Print the run summary as JSON (the manifest) instead of a table.
     #[arg(long)]
     pub json: bool,

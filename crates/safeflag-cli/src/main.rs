@@ -45,6 +45,8 @@ fn main() -> std::process::ExitCode {
         Command::Train(args) => commands::train::run(args, &printer),
         Command::Evaluate(args) => commands::evaluate::run(args, &printer),
         Command::Score(args) => commands::score::run(args, &printer),
+        Command::Export(args) => commands::report::export(args, &printer),
+        Command::Report(args) => commands::report::report(args, &printer),
     };
     let status = match result {
         Ok(status) => status,

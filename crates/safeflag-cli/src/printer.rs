@@ -17,6 +17,11 @@ impl Printer {
         Printer { quiet }
     }
 
+    /// Whether status output is silenced.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// Writes data to stdout. A closed pipe (`| head`) is not an error.
     pub fn data(&self, text: &str) {
         let mut out = std::io::stdout().lock();

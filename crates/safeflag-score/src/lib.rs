@@ -2,24 +2,29 @@
 //!
 //! # Brief overview
 //! * [`kernel::log_odds`]: the parallel scoring kernel (rayon over row chunks).
-//! * [`score`]: validated cases + a verified model -> every row's calibrated
-//!   probability, band and tier, and the ranked case-level [`queue`] with
-//!   reasons in plain words and a coaching prompt.
+//! * [`score_rows`]: validated cases + a verified model -> every row's
+//!   calibrated probability, band and tier.
+//! * [`queue()`]: the ranked case-level queue with reasons in plain words and
+//!   a coaching prompt, passing over cases suppressed after a recent review.
+//! * [`monitor()`]: fairness of the queue and drift of the data, every run.
 //! * [`QueuePolicy`]: top N, top share, threshold, per-office capacity.
 #![deny(missing_docs)]
 
 pub mod kernel;
+pub mod monitor;
 pub mod queue;
 pub mod reasons;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use polars::prelude::*;
+use safeflag_core::FeatureMatrix;
 use safeflag_features::build_matrix;
 use safeflag_model::ModelArtifact;
 use safeflag_model::calibration::{describe, tier};
 
+pub use monitor::{MonitorOptions, Monitoring, monitor};
 pub use queue::{QueuePolicy, Selection, rank_rows, select_cases};
 pub use reasons::{Prompts, top_reasons};
 
@@ -49,28 +54,37 @@ pub enum Error {
 /// The result type of this crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// What one scoring run produced.
+/// Every valid row scored: the first half of a run.
 #[derive(Debug)]
-pub struct Scored {
+pub struct RowScores {
+    /// The features the model saw, one row per valid input row.
+    pub x: FeatureMatrix,
     /// Every valid row: `source_row, case_id, child_id, snapshot_date, office,
     /// supervisor_id, worker_id, probability, band, tier`, in input order.
     pub scores: DataFrame,
-    /// The queue: `rank, case_id, child_id, office, supervisor_id, worker_id,
-    /// probability, likelihood, band, tier, reasons, prompt, other_children`.
-    pub queue: DataFrame,
+    /// Calibrated probability of each row (the `probability` column).
+    pub probabilities: Vec<f64>,
     /// Cases scored.
     pub cases: usize,
-    /// Seconds spent: features, scoring, queue.
-    pub seconds: [(&'static str, f64); 3],
+    /// Seconds spent: features, scoring.
+    pub seconds: [(&'static str, f64); 2],
 }
 
-/// Scores validated cases with a verified model and builds the queue.
-pub fn score(
-    model: &ModelArtifact,
-    cases: &DataFrame,
-    policy: &QueuePolicy,
-    prompts: &Prompts,
-) -> Result<Scored> {
+/// The queue built from scored rows: the second half of a run.
+#[derive(Debug)]
+pub struct Queue {
+    /// `rank, case_id, child_id, office, supervisor_id, worker_id,
+    /// probability, likelihood, band, tier, reasons, prompt, other_children`.
+    pub queue: DataFrame,
+    /// Suppressed cases the queue passed over, in rank order:
+    /// `case_id, child_id, office, probability, band`.
+    pub suppressed: DataFrame,
+    /// Seconds spent ranking and explaining.
+    pub seconds: f64,
+}
+
+/// Computes the model's features on validated cases and scores every row.
+pub fn score_rows(model: &ModelArtifact, cases: &DataFrame) -> Result<RowScores> {
     let c = &model.content;
     let t0 = std::time::Instant::now();
     let x = build_matrix(cases, &c.feature_spec)?;
@@ -93,22 +107,59 @@ pub fn score(
     scores.with_column(Column::new("probability".into(), &p))?;
     scores.with_column(Column::new("band".into(), bands))?;
     scores.with_column(Column::new("tier".into(), tiers))?;
-    let t_score = t1.elapsed().as_secs_f64();
-
-    let t2 = std::time::Instant::now();
+    // Labelled snapshots keep their outcome, so reports can draw calibration.
+    if let Ok(y) = cases.column(safeflag_core::contract::OUTCOME) {
+        scores.with_column(y.clone())?;
+    }
     let n_cases = scores.column("case_id")?.n_unique()?;
-    let (ranked, leads) = select_from_top(&scores, &p, policy, n_cases)?;
-    let queue = build_queue(model, &x, &scores, &ranked, &leads, prompts)?;
-    let t_queue = t2.elapsed().as_secs_f64();
-    Ok(Scored {
+    Ok(RowScores {
+        x,
         scores,
-        queue,
+        probabilities: p,
         cases: n_cases,
         seconds: [
             ("features", t_features),
-            ("score", t_score),
-            ("queue", t_queue),
+            ("score", t1.elapsed().as_secs_f64()),
         ],
+    })
+}
+
+/// Ranks the cases, applies the policy (passing over `suppressed` cases
+/// without using their capacity) and explains each queued case.
+pub fn queue(
+    model: &ModelArtifact,
+    rows: &RowScores,
+    policy: &QueuePolicy,
+    prompts: &Prompts,
+    suppressed: &HashSet<String>,
+) -> Result<Queue> {
+    let t = std::time::Instant::now();
+    let (ranked, selection) = select_from_top(
+        &rows.scores,
+        &rows.probabilities,
+        policy,
+        rows.cases,
+        suppressed,
+    )?;
+    let queue = build_queue(
+        model,
+        &rows.x,
+        &rows.scores,
+        &ranked,
+        &selection.leads,
+        prompts,
+    )?;
+    let idx = IdxCa::from_vec(
+        "idx".into(),
+        selection.suppressed.iter().map(|&i| i as IdxSize).collect(),
+    );
+    let suppressed = ranked
+        .select(["case_id", "child_id", "office", "probability", "band"])?
+        .take(&idx)?;
+    Ok(Queue {
+        queue,
+        suppressed,
+        seconds: t.elapsed().as_secs_f64(),
     })
 }
 
@@ -125,13 +176,18 @@ fn select_from_top(
     p: &[f64],
     policy: &QueuePolicy,
     n_cases: usize,
-) -> Result<(DataFrame, Vec<usize>)> {
+    suppressed: &HashSet<String>,
+) -> Result<(DataFrame, Selection)> {
     let limit = policy.top_n.unwrap_or(usize::MAX).min(
         policy
             .top_fraction
             .map_or(usize::MAX, |f| (n_cases as f64 * f).ceil() as usize),
     );
-    let mut m = limit.saturating_mul(4).saturating_add(256).min(p.len());
+    let mut m = limit
+        .saturating_mul(4)
+        .saturating_add(256)
+        .saturating_add(suppressed.len())
+        .min(p.len());
     loop {
         let candidates: Vec<IdxSize> = if m >= p.len() {
             (0..p.len() as IdxSize).collect()
@@ -148,9 +204,9 @@ fn select_from_top(
         let mut top = scores.take(&IdxCa::from_vec("idx".into(), candidates.clone()))?;
         top.with_column(Column::new("__row".into(), candidates))?;
         let ranked = rank_rows(&top)?;
-        let selection = select_cases(&ranked, policy, n_cases)?;
+        let selection = select_cases(&ranked, policy, n_cases, suppressed)?;
         if !selection.exhausted || all {
-            return Ok((ranked, selection.leads));
+            return Ok((ranked, selection));
         }
         m = m.saturating_mul(2).min(p.len());
     }
@@ -308,7 +364,7 @@ mod tests {
             ))
             .unwrap();
         let ranked = rank_rows(&indexed).unwrap();
-        let sel = select_cases(&ranked, policy, n_cases).unwrap();
+        let sel = select_cases(&ranked, policy, n_cases, &HashSet::new()).unwrap();
         let c = ranked.column("child_id").unwrap().str().unwrap();
         sel.leads
             .iter()
@@ -347,9 +403,11 @@ mod tests {
             },
         ];
         for policy in policies {
-            let (ranked, leads) = select_from_top(&df, &p, &policy, n_cases).unwrap();
+            let (ranked, sel) =
+                select_from_top(&df, &p, &policy, n_cases, &HashSet::new()).unwrap();
             let c = ranked.column("child_id").unwrap().str().unwrap();
-            let got: Vec<String> = leads
+            let got: Vec<String> = sel
+                .leads
                 .iter()
                 .map(|&i| c.get(i).unwrap().to_string())
                 .collect();

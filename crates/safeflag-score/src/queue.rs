@@ -6,7 +6,7 @@
 //! and deterministic (probability descending, then `case_id`, then
 //! `child_id`), so a rerun gives the same queue byte for byte.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -77,11 +77,21 @@ pub struct Selection {
     pub leads: Vec<usize>,
     /// The walk reached the end of `ranked` without a limit stopping it.
     pub exhausted: bool,
+    /// Lead rows of suppressed cases the walk passed over (they would have
+    /// been considered for the queue), in rank order.
+    pub suppressed: Vec<usize>,
 }
 
 /// The lead row of each case, in rank order, cut down by the policy.
-/// `n_cases` is the number of cases scored (for `top_fraction`).
-pub fn select_cases(ranked: &DataFrame, policy: &QueuePolicy, n_cases: usize) -> Result<Selection> {
+/// `n_cases` is the number of cases scored (for `top_fraction`). Cases in
+/// `suppressed` are passed over without using any capacity, so the room they
+/// leave goes to the next cases; the ones passed over are reported.
+pub fn select_cases(
+    ranked: &DataFrame,
+    policy: &QueuePolicy,
+    n_cases: usize,
+    suppressed: &HashSet<String>,
+) -> Result<Selection> {
     let firsts = ranked
         .clone()
         .lazy()
@@ -90,6 +100,7 @@ pub fn select_cases(ranked: &DataFrame, policy: &QueuePolicy, n_cases: usize) ->
     let lead = firsts.column("lead")?.bool()?.clone();
     let office = ranked.column("office")?.str()?.clone();
     let prob = ranked.column("probability")?.f64()?.clone();
+    let case = ranked.column("case_id")?.str()?.clone();
     let mut limit = policy.top_n.unwrap_or(usize::MAX);
     if let Some(f) = policy.top_fraction {
         if !(0.0..=1.0).contains(&f) {
@@ -101,11 +112,13 @@ pub fn select_cases(ranked: &DataFrame, policy: &QueuePolicy, n_cases: usize) ->
     }
     let mut taken: BTreeMap<&str, usize> = BTreeMap::new();
     let mut out = Vec::new();
+    let mut passed = Vec::new();
     for i in 0..ranked.height() {
         if out.len() >= limit {
             return Ok(Selection {
                 leads: out,
                 exhausted: false,
+                suppressed: passed,
             });
         }
         if lead.get(i) != Some(true) {
@@ -116,7 +129,12 @@ pub fn select_cases(ranked: &DataFrame, policy: &QueuePolicy, n_cases: usize) ->
             return Ok(Selection {
                 leads: out,
                 exhausted: false,
+                suppressed: passed,
             });
+        }
+        if !suppressed.is_empty() && suppressed.contains(case.get(i).unwrap_or_default()) {
+            passed.push(i);
+            continue;
         }
         let o = office.get(i).unwrap_or_default();
         if let Some(cap) = policy.capacity_of(o) {
@@ -132,6 +150,7 @@ pub fn select_cases(ranked: &DataFrame, policy: &QueuePolicy, n_cases: usize) ->
     Ok(Selection {
         leads: out,
         exhausted,
+        suppressed: passed,
     })
 }
 
@@ -151,7 +170,9 @@ mod tests {
 
     fn queued(policy: QueuePolicy) -> Vec<String> {
         let ranked = rank_rows(&scores()).unwrap();
-        let rows = select_cases(&ranked, &policy, 6).unwrap().leads;
+        let rows = select_cases(&ranked, &policy, 6, &HashSet::new())
+            .unwrap()
+            .leads;
         let c = ranked.column("case_id").unwrap().str().unwrap();
         rows.iter()
             .map(|&i| c.get(i).unwrap().to_string())
@@ -229,5 +250,23 @@ mod tests {
             ..QueuePolicy::default()
         });
         assert_eq!(q, vec!["C4"]);
+    }
+
+    #[test]
+    fn suppressed_cases_use_no_capacity_and_are_reported() {
+        let ranked = rank_rows(&scores()).unwrap();
+        let policy = QueuePolicy {
+            top_n: Some(2),
+            office_capacity: Some(1),
+            ..QueuePolicy::default()
+        };
+        let suppressed: HashSet<String> = ["C4".to_string()].into();
+        let sel = select_cases(&ranked, &policy, 6, &suppressed).unwrap();
+        let c = ranked.column("case_id").unwrap().str().unwrap();
+        let ids =
+            |rows: &[usize]| -> Vec<&str> { rows.iter().map(|&i| c.get(i).unwrap()).collect() };
+        // C4 (North) is passed over, so North's one place goes to C1.
+        assert_eq!(ids(&sel.leads), vec!["C1", "C3"]);
+        assert_eq!(ids(&sel.suppressed), vec!["C4"]);
     }
 }

@@ -4,6 +4,8 @@
 pub mod evaluate;
 pub mod generate;
 pub mod modeling;
+pub mod report;
+pub mod run;
 pub mod score;
 pub mod train;
 pub mod validate;

@@ -6,10 +6,12 @@
 //! * `generate`: determinism and the committed data samples.
 //! * `model`: training and evaluation, artifact determinism and tamper refusal.
 //! * `score`: the queue, its determinism and capacity, the gate, kills mid-write.
+//! * `report`: exports and reports read back with independent readers.
 
 mod errors;
 mod generate;
 mod model;
+mod report;
 mod score;
 mod validate;
 

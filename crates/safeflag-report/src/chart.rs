@@ -1,0 +1,324 @@
+//! Small inline SVG charts for the HTML report.
+//!
+//! The report must open from a file with no network and no scripts, so its
+//! charts are plain SVG written here: horizontal bars (with an optional
+//! marker per bar, a reference line and a shaded band), a histogram on a log
+//! axis with a cut-off line, and a calibration plot. Text is escaped; sizes
+//! are fixed so the page lays out the same everywhere.
+
+use std::fmt::Write as _;
+
+/// Escapes text for XML and HTML.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One bar.
+#[derive(Debug, Clone)]
+pub struct Bar {
+    /// Label on the left.
+    pub label: String,
+    /// Length of the bar.
+    pub value: f64,
+    /// Text at the end of the bar.
+    pub text: String,
+    /// Drawn in the warning colour.
+    pub highlight: bool,
+    /// A tick across the bar at this value (e.g. capacity).
+    pub marker: Option<f64>,
+}
+
+/// Decorations of a bar chart.
+#[derive(Debug, Clone, Default)]
+pub struct BarOptions {
+    /// A vertical line at this value, with a label.
+    pub line: Option<(f64, String)>,
+    /// A shaded band between two values, with a label.
+    pub band: Option<(f64, f64, String)>,
+    /// Label of the marker ticks, for the legend.
+    pub marker_label: Option<String>,
+}
+
+const WIDTH: f64 = 880.0;
+const LABEL_W: f64 = 340.0;
+const ROW_H: f64 = 22.0;
+
+/// A horizontal bar chart.
+pub fn bars(id: &str, title: &str, bars: &[Bar], opts: &BarOptions) -> String {
+    let plot_w = WIDTH - LABEL_W - 200.0;
+    let top = 34.0;
+    let height = top + ROW_H * bars.len().max(1) as f64 + 30.0;
+    let mut max = bars
+        .iter()
+        .map(|b| b.value.max(b.marker.unwrap_or(0.0)))
+        .fold(0.0f64, f64::max);
+    if let Some((x, _)) = &opts.line {
+        max = max.max(*x);
+    }
+    if let Some((_, hi, _)) = &opts.band {
+        max = max.max(*hi);
+    }
+    let max = if max > 0.0 { max * 1.08 } else { 1.0 };
+    let x = |v: f64| LABEL_W + v / max * plot_w;
+    let mut s = open(id, title, height);
+    for (i, b) in bars.iter().enumerate() {
+        let y = top + ROW_H * i as f64;
+        let colour = if b.highlight { "#c0392b" } else { "#3a6ea5" };
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="end">{}</text><rect class="bar" x="{LABEL_W}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{colour}"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"##,
+            LABEL_W - 6.0,
+            y + 15.0,
+            esc(&b.label),
+            y + 3.0,
+            (x(b.value) - LABEL_W).max(0.5),
+            ROW_H - 6.0,
+            x(b.value) + 4.0,
+            y + 15.0,
+            esc(&b.text)
+        );
+        if let Some(m) = b.marker {
+            let _ = write!(
+                s,
+                r##"<line class="marker" x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#222" stroke-width="3"/>"##,
+                x(m),
+                x(m),
+                y + 1.0,
+                y + ROW_H - 1.0
+            );
+        }
+    }
+    if let Some((lo, hi, label)) = &opts.band {
+        let _ = write!(
+            s,
+            r##"<rect class="band" x="{:.1}" y="{top}" width="{:.1}" height="{:.1}" fill="#5cb85c" fill-opacity="0.25"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#2e6b2e">{}</text>"##,
+            x(*lo),
+            x(*hi) - x(*lo),
+            ROW_H * bars.len() as f64,
+            x(*lo),
+            top - 4.0,
+            esc(label)
+        );
+    }
+    if let Some((v, label)) = &opts.line {
+        let _ = write!(
+            s,
+            r##"<line class="ref" x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#c0392b" stroke-dasharray="4 3"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#c0392b">{}</text>"##,
+            x(*v),
+            x(*v),
+            top - 2.0,
+            top + ROW_H * bars.len() as f64,
+            x(*v) + 3.0,
+            top + ROW_H * bars.len() as f64 + 14.0,
+            esc(label)
+        );
+    }
+    if let Some(label) = &opts.marker_label {
+        let _ = write!(
+            s,
+            r##"<line x1="{LABEL_W}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#222" stroke-width="3"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"##,
+            LABEL_W + 14.0,
+            height - 10.0,
+            height - 10.0,
+            LABEL_W + 20.0,
+            height - 6.0,
+            esc(label)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// A histogram of counts over bins whose `edges` are equal in log scale,
+/// with a vertical line at `cutoff`.
+pub fn histogram(
+    id: &str,
+    title: &str,
+    edges: &[f64],
+    counts: &[usize],
+    cutoff: Option<f64>,
+) -> String {
+    let (left, top, plot_w, plot_h) = (60.0, 30.0, WIDTH - 90.0, 200.0);
+    let height = top + plot_h + 50.0;
+    let mut s = open(id, title, height);
+    if counts.is_empty() || edges.len() != counts.len() + 1 {
+        s.push_str(r#"<text x="20" y="60">no scores</text></svg>"#);
+        return s;
+    }
+    let (a, b) = (edges[0].log10(), edges[edges.len() - 1].log10());
+    let x = |p: f64| left + (p.log10() - a) / (b - a) * plot_w;
+    let max = *counts.iter().max().unwrap_or(&1) as f64;
+    // Square-root heights: the queue lives in the thin right tail.
+    let h = |c: usize| (c as f64 / max.max(1.0)).sqrt() * plot_h;
+    for (k, &c) in counts.iter().enumerate() {
+        let (x0, x1) = (x(edges[k]), x(edges[k + 1]));
+        let _ = write!(
+            s,
+            r##"<rect class="bar" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#3a6ea5"><title>{} rows</title></rect>"##,
+            x0,
+            top + plot_h - h(c),
+            (x1 - x0 - 1.0).max(0.5),
+            h(c),
+            c
+        );
+    }
+    let _ = write!(
+        s,
+        r##"<line x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#444"/>"##,
+        left + plot_w,
+        top + plot_h,
+        top + plot_h
+    );
+    let mut tick = 10f64.powf(a.floor());
+    while tick <= edges[edges.len() - 1] * 1.0001 {
+        if tick >= edges[0] * 0.9999 {
+            let _ = write!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"##,
+                x(tick),
+                top + plot_h + 16.0,
+                pct(tick)
+            );
+        }
+        tick *= 10.0;
+    }
+    let _ = write!(
+        s,
+        r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle">probability (log scale); bar height: square root of rows</text>"##,
+        left + plot_w / 2.0,
+        top + plot_h + 34.0
+    );
+    if let Some(c) = cutoff {
+        let _ = write!(
+            s,
+            r##"<line class="cutoff" x1="{:.1}" x2="{:.1}" y1="{top}" y2="{:.1}" stroke="#c0392b" stroke-width="2" stroke-dasharray="5 3"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#c0392b" text-anchor="end">queue cut-off {}</text>"##,
+            x(c),
+            x(c),
+            top + plot_h,
+            x(c) - 4.0,
+            top + 12.0,
+            pct(c)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Predicted against observed rates per bin, with the diagonal.
+pub fn calibration(id: &str, title: &str, points: &[(f64, f64, usize)]) -> String {
+    let (left, top, side) = (60.0, 30.0, 260.0);
+    let mut s = open(id, title, top + side + 50.0);
+    let max = points
+        .iter()
+        .map(|p| p.0.max(p.1))
+        .fold(0.0f64, f64::max)
+        .max(1e-3)
+        * 1.1;
+    let x = |v: f64| left + v / max * side;
+    let y = |v: f64| top + side - v / max * side;
+    let _ = write!(
+        s,
+        r##"<rect x="{left}" y="{top}" width="{side}" height="{side}" fill="none" stroke="#444"/><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/>"##,
+        x(0.0),
+        y(0.0),
+        x(max),
+        y(max)
+    );
+    let path: Vec<String> = points
+        .iter()
+        .map(|p| format!("{:.1},{:.1}", x(p.0), y(p.1)))
+        .collect();
+    let _ = write!(
+        s,
+        r##"<polyline points="{}" fill="none" stroke="#3a6ea5" stroke-width="2"/>"##,
+        path.join(" ")
+    );
+    for p in points {
+        let _ = write!(
+            s,
+            r##"<circle class="point" cx="{:.1}" cy="{:.1}" r="4" fill="#3a6ea5"><title>predicted {}, observed {}, {} rows</title></circle>"##,
+            x(p.0),
+            y(p.1),
+            pct(p.0),
+            pct(p.1),
+            p.2
+        );
+    }
+    let _ = write!(
+        s,
+        r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle">mean predicted (0 to {})</text><text x="{:.1}" y="{:.1}" font-size="11">observed rate; dashed: perfect calibration</text>"##,
+        left + side / 2.0,
+        top + side + 18.0,
+        pct(max),
+        left + side + 12.0,
+        top + 12.0
+    );
+    s.push_str("</svg>");
+    s
+}
+
+fn open(id: &str, title: &str, height: f64) -> String {
+    format!(
+        r##"<svg id="{}" class="chart" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" role="img" aria-label="{}"><title>{}</title><text x="4" y="16" font-size="14" font-weight="bold">{}</text>"##,
+        esc(id),
+        esc(title),
+        esc(title),
+        esc(title)
+    )
+}
+
+/// A probability as a short percentage.
+pub fn pct(p: f64) -> String {
+    if p >= 0.1 {
+        format!("{:.0}%", p * 100.0)
+    } else if p >= 0.001 {
+        format!("{:.1}%", p * 100.0)
+    } else {
+        format!("{:.3}%", p * 100.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped() {
+        let svg = bars(
+            "c",
+            "<t>",
+            &[Bar {
+                label: "a & b".into(),
+                value: 1.0,
+                text: "\"1\"".into(),
+                highlight: false,
+                marker: None,
+            }],
+            &BarOptions::default(),
+        );
+        assert!(svg.contains("a &amp; b"));
+        assert!(svg.contains("&lt;t&gt;"));
+        assert!(svg.contains("&quot;1&quot;"));
+        assert!(!svg.contains("<t>"));
+    }
+
+    #[test]
+    fn histogram_draws_one_bar_per_bin_and_the_cutoff() {
+        let edges = [0.001, 0.01, 0.1, 1.0];
+        let svg = histogram("h", "t", &edges, &[5, 3, 1], Some(0.05));
+        assert_eq!(svg.matches(r#"class="bar""#).count(), 3);
+        assert!(svg.contains(r#"class="cutoff""#));
+        assert!(svg.contains("queue cut-off 5.0%"));
+    }
+}

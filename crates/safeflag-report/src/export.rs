@@ -1,0 +1,370 @@
+//! Supervisor exports: one file per office or supervisor, holding only that
+//! recipient's queued cases, in Excel (for people) or CSV (for their tools).
+//!
+//! The split is done once, from the published queue, by exact match on the
+//! recipient column; every file is written atomically with owner-only
+//! permissions, and an export manifest lists each file with its recipient,
+//! row count and sha256, so a mail-out script can check what it sends.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result, RunDir};
+
+/// Who receives a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Recipient {
+    /// One file per area office.
+    Office,
+    /// One file per supervisor.
+    Supervisor,
+}
+
+impl Recipient {
+    /// The queue column that names the recipient.
+    pub fn column(self) -> &'static str {
+        match self {
+            Recipient::Office => "office",
+            Recipient::Supervisor => "supervisor_id",
+        }
+    }
+    fn as_str(self) -> &'static str {
+        match self {
+            Recipient::Office => "office",
+            Recipient::Supervisor => "supervisor",
+        }
+    }
+}
+
+/// The file format of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// An Excel workbook with a queue sheet and a how-to-read sheet.
+    Xlsx,
+    /// Comma-separated values with the queue's column names.
+    Csv,
+}
+
+impl ExportFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Xlsx => "xlsx",
+            ExportFormat::Csv => "csv",
+        }
+    }
+}
+
+/// One exported file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedFile {
+    /// File name inside the export directory.
+    pub file: String,
+    /// The office or supervisor it is for.
+    pub recipient: String,
+    /// Cases in it.
+    pub rows: usize,
+    /// sha256 of the file.
+    pub sha256: String,
+}
+
+/// `export-manifest.json`: what was exported, from which run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportManifest {
+    /// Always `export_manifest`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The run directory exported.
+    pub run: PathBuf,
+    /// sha256 of the run's `queue.parquet`, the only source of the exports.
+    pub queue_sha256: String,
+    /// Office or supervisor.
+    pub by: Recipient,
+    /// Excel or CSV.
+    pub format: ExportFormat,
+    /// Cases in the queue; equal to the sum of `rows` over `files`.
+    pub cases: usize,
+    /// One entry per recipient with queued cases, by recipient name.
+    pub files: Vec<ExportedFile>,
+}
+
+/// The export manifest's file name.
+pub const EXPORT_MANIFEST: &str = "export-manifest.json";
+
+/// The columns exported, in order: (queue column, header for people, width).
+const COLUMNS: [(&str, &str, f64); 15] = [
+    ("file_rank", "#", 5.0),
+    ("rank", "Rank tonight", 8.0),
+    ("case_id", "Case", 12.0),
+    ("child_id", "Lead child", 12.0),
+    ("worker_id", "Worker", 10.0),
+    ("supervisor_id", "Supervisor", 11.0),
+    ("office", "Office", 12.0),
+    ("likelihood", "Likelihood", 16.0),
+    ("probability", "Probability", 11.0),
+    ("band", "Band (1-20)", 10.0),
+    ("tier", "Tier", 8.0),
+    ("reasons", "Why this case (top reasons)", 48.0),
+    ("prompt", "Coaching prompt", 60.0),
+    ("other_children", "Other children in the case", 28.0),
+    ("status", "History", 11.0),
+];
+
+/// Splits the run's queue by recipient and writes one file each into `out`.
+/// Files an earlier export into `out` listed and tonight's does not are
+/// removed, so a recipient with no cases tonight is never left last night's file.
+pub fn export(
+    run: &RunDir,
+    by: Recipient,
+    format: ExportFormat,
+    out: &Path,
+) -> Result<ExportManifest> {
+    std::fs::create_dir_all(out).map_err(|source| Error::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let queue = &run.queue;
+    let recipients = queue.column(by.column())?.str()?.clone();
+    let mut groups: BTreeMap<String, Vec<IdxSize>> = BTreeMap::new();
+    for (i, r) in recipients.iter().enumerate() {
+        let r = r.ok_or_else(|| Error::Run {
+            dir: run.dir.clone(),
+            message: format!("queue row {} has no {}", i + 1, by.column()),
+        })?;
+        groups.entry(r.to_string()).or_default().push(i as IdxSize);
+    }
+    let created = run.manifest["snapshot_date"]
+        .as_str()
+        .and_then(chrono_like_ymd)
+        .unwrap_or((2000, 1, 1));
+
+    let mut files = Vec::new();
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for (recipient, rows) in &groups {
+        let file = format!("{}-{}.{}", by.as_str(), slug(recipient), format.extension());
+        if let Some(other) = names.insert(file.clone(), recipient.clone()) {
+            return Err(Error::Run {
+                dir: run.dir.clone(),
+                message: format!(
+                    "recipients `{other}` and `{recipient}` would share the file name `{file}`"
+                ),
+            });
+        }
+        let mut part = queue.take(&IdxCa::from_vec("idx".into(), rows.clone()))?;
+        part.with_column(Column::new(
+            "file_rank".into(),
+            (1..=rows.len() as u32).collect::<Vec<u32>>(),
+        ))?;
+        let present: Vec<&str> = COLUMNS
+            .iter()
+            .map(|c| c.0)
+            .filter(|c| part.column(c).is_ok())
+            .collect();
+        let mut part = part.select(present)?;
+        let path = out.join(&file);
+        match format {
+            ExportFormat::Csv => safeflag_ingest::write_frame(&mut part, &path)?,
+            ExportFormat::Xlsx => {
+                let bytes = workbook(&part, by, recipient, run, created)?;
+                safeflag_core::output::write_bytes_atomic(&path, &bytes)?;
+            }
+        }
+        let sha256 = safeflag_core::output::sha256_file(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        files.push(ExportedFile {
+            file,
+            recipient: recipient.clone(),
+            rows: rows.len(),
+            sha256,
+        });
+    }
+
+    remove_stale(out, &names);
+    let manifest = ExportManifest {
+        kind: "export_manifest".into(),
+        run: run.dir.clone(),
+        queue_sha256: safeflag_core::output::sha256_file(&run.dir.join("queue.parquet")).map_err(
+            |source| Error::Io {
+                path: run.dir.join("queue.parquet"),
+                source,
+            },
+        )?,
+        by,
+        format,
+        cases: queue.height(),
+        files,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&manifest)?;
+    bytes.push(b'\n');
+    safeflag_core::output::write_bytes_atomic(&out.join(EXPORT_MANIFEST), &bytes)?;
+    Ok(manifest)
+}
+
+/// Removes files a previous export manifest in `out` listed that tonight's did not write.
+fn remove_stale(out: &Path, written: &BTreeMap<String, String>) {
+    let Ok(bytes) = std::fs::read(out.join(EXPORT_MANIFEST)) else {
+        return;
+    };
+    let Ok(old) = serde_json::from_slice::<ExportManifest>(&bytes) else {
+        return;
+    };
+    for f in old.files {
+        // Only plain file names we wrote ourselves; never a path.
+        if !written.contains_key(&f.file) && !f.file.contains(['/', '\\']) {
+            let _ = std::fs::remove_file(out.join(&f.file));
+        }
+    }
+}
+
+/// A recipient name as a file-name part: ASCII letters and digits, the rest `-`.
+pub fn slug(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s.trim_matches('-').to_string();
+    if s.is_empty() { "unnamed".into() } else { s }
+}
+
+fn chrono_like_ymd(d: &str) -> Option<(u16, u8, u8)> {
+    let mut it = d.split('-');
+    Some((
+        it.next()?.parse().ok()?,
+        it.next()?.parse().ok()?,
+        it.next()?.parse().ok()?,
+    ))
+}
+
+/// The fill colour of a tier: the same colours as the HTML report.
+pub fn tier_colour(tier: &str) -> u32 {
+    match tier {
+        "high" => 0xF4C7C3,
+        "medium" => 0xFCE8B2,
+        _ => 0xD9EAD3,
+    }
+}
+
+fn workbook(
+    part: &DataFrame,
+    by: Recipient,
+    recipient: &str,
+    run: &RunDir,
+    created: (u16, u8, u8),
+) -> Result<Vec<u8>> {
+    let mut wb = Workbook::new();
+    // A fixed creation date (the snapshot's), so a rerun gives the same bytes.
+    let date = ExcelDateTime::from_ymd(created.0, created.1, created.2)?;
+    wb.set_properties(
+        &DocProperties::new()
+            .set_title(format!("safeflag queue for {} {recipient}", by.as_str()))
+            .set_creation_datetime(&date),
+    );
+    let header = Format::new()
+        .set_bold()
+        .set_text_wrap()
+        .set_background_color(0x1F3A5F)
+        .set_font_color(0xFFFFFF)
+        .set_border(FormatBorder::Thin);
+    let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
+    let pct = Format::new()
+        .set_num_format("0.0%")
+        .set_align(FormatAlign::Top);
+    let int = Format::new().set_align(FormatAlign::Top);
+
+    let ws = wb.add_worksheet();
+    ws.set_name("Queue")?;
+    let names: Vec<&str> = part.get_column_names().iter().map(|c| c.as_str()).collect();
+    for (j, name) in names.iter().enumerate() {
+        let (_, title, width) = COLUMNS
+            .iter()
+            .find(|c| c.0 == *name)
+            .copied()
+            .unwrap_or((name, name, 12.0));
+        ws.write_string_with_format(0, j as u16, title, &header)?;
+        ws.set_column_width(j as u16, width)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    let tiers = part.column("tier")?.str()?.clone();
+    for i in 0..part.height() {
+        let row = (i + 1) as u32;
+        let colour = tier_colour(tiers.get(i).unwrap_or_default());
+        let band = Format::new()
+            .set_background_color(colour)
+            .set_align(FormatAlign::Top)
+            .set_bold();
+        for (j, name) in names.iter().enumerate() {
+            let col = part.column(name)?.as_materialized_series();
+            let j = j as u16;
+            match col.dtype() {
+                DataType::String => {
+                    let v = col.str()?.get(i).unwrap_or_default();
+                    let f = if *name == "tier" { &band } else { &wrap };
+                    ws.write_string_with_format(row, j, v, f)?;
+                }
+                _ => {
+                    let v = col
+                        .cast(&DataType::Float64)?
+                        .f64()?
+                        .get(i)
+                        .unwrap_or(f64::NAN);
+                    let f = match *name {
+                        "probability" => &pct,
+                        "band" => &band,
+                        _ => &int,
+                    };
+                    ws.write_number_with_format(row, j, v, f)?;
+                }
+            }
+        }
+    }
+    if part.height() > 0 {
+        ws.autofilter(0, 0, part.height() as u32, (names.len() - 1) as u16)?;
+    }
+    ws.set_landscape();
+
+    let help = wb.add_worksheet();
+    help.set_name("How to read")?;
+    help.set_column_width(0, 110)?;
+    let title = Format::new().set_bold().set_font_size(14);
+    let para = Format::new().set_text_wrap().set_align(FormatAlign::Top);
+    help.write_string_with_format(0, 0, "How to read this queue", &title)?;
+    let model = run.manifest["model"]["id"].as_str().unwrap_or("unknown");
+    let synthetic = run.manifest["model"]["synthetic"].as_bool() == Some(true);
+    let mut lines: Vec<String> = vec![
+        format!(
+            "These are tonight's flagged cases for {} {recipient}, highest risk first. Each case appears once, led by its highest-risk child; its other children are listed with their own likelihood.",
+            by.as_str()
+        ),
+        "What to do: a reviewer discusses each case with the worker and supervisor within one business day, using the coaching prompt as the starting point. The prompt is a suggestion for practice, not an instruction.".into(),
+        "Likelihood is the model's estimate of the chance of a critical incident in this case, for children like this one in cases like this one. Band 1-20 places the case among all scored children (20 = the highest twentieth); tier groups the bands: high (red), medium (amber), low (green).".into(),
+        "The reasons are the three factors that raised this child's score the most, computed exactly from the model; they are facts already in the case record, not findings.".into(),
+        "What the score is NOT: it is not evidence of maltreatment, not a finding about the family, and not a certainty. Most flagged cases will never have a critical incident; some cases that are not flagged will. It must never be used on its own to open, escalate or close a case, or to remove a child.".into(),
+        "Professional judgement comes first: if what you know of the family disagrees with the score, record why in the review.".into(),
+        format!(
+            "Run: model {model}; input {}; this file holds {} case(s) and only cases of this {}.",
+            run.manifest["input"]["path"].as_str().unwrap_or(""),
+            part.height(),
+            by.as_str()
+        ),
+    ];
+    if synthetic {
+        lines.push("This run used a model trained on SYNTHETIC data; its scores are for demonstration only.".into());
+    }
+    for (i, line) in lines.iter().enumerate() {
+        help.write_string_with_format((i + 2) as u32, 0, line, &para)?;
+    }
+    Ok(wb.save_to_buffer()?)
+}

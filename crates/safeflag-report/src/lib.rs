@@ -1,0 +1,64 @@
+//! Reading a finished run for the people who act on it.
+//!
+//! # Brief overview
+//! * [`RunDir`]: a published run directory (manifest, queue, scores,
+//!   quarantine), checked to be complete before anything is read from it.
+//! * [`export()`]: one file per office or supervisor, holding only that
+//!   recipient's cases, in Excel or CSV, with an export manifest.
+//! * [`Summary`]: what an analyst looks at: the queue against capacity,
+//!   reasons, quarantine, counts, fairness and drift; as tables or JSON.
+//! * [`html::render`]: the same summary as one self-contained HTML page with
+//!   SVG charts (no scripts, no network).
+#![deny(missing_docs)]
+
+pub mod chart;
+pub mod export;
+pub mod html;
+mod run;
+pub mod summary;
+
+pub use export::{ExportFormat, ExportManifest, Recipient, export};
+pub use run::RunDir;
+pub use summary::Summary;
+
+use std::path::PathBuf;
+
+/// Errors of reading a run and writing its exports and reports.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The run directory is not a complete, successful run.
+    #[error("run `{dir}`: {message}")]
+    Run {
+        /// The run directory.
+        dir: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file could not be read or written.
+    #[error("`{path}`: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The workbook could not be built.
+    #[error("writing the workbook: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    /// Writing an output failed.
+    #[error(transparent)]
+    Output(#[from] safeflag_core::output::OutputError),
+    /// A CSV or frame could not be written.
+    #[error(transparent)]
+    Ingest(#[from] safeflag_ingest::Error),
+    /// An unexpected failure inside the dataframe engine.
+    #[error("internal error in the dataframe engine: {0}")]
+    Polars(#[from] polars::prelude::PolarsError),
+    /// The manifest could not be parsed.
+    #[error("manifest: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The result type of this crate.
+pub type Result<T> = std::result::Result<T, Error>;
