@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand};
 /// safeflag: open, explainable risk flagging for child-welfare case review.
 ///
 /// Exit codes: 0 success; 1 bad input, arguments, mapping or config;
-/// 2 internal error (a bug); 3 data-quality gate tripped.
+/// 2 internal error (a bug); 3 data-quality gate tripped (nothing published);
+/// 4 another nightly run holds the lock.
 #[derive(Debug, Parser)]
 #[command(name = "safeflag", version, about, long_about)]
 pub struct Cli {
@@ -25,6 +26,9 @@ pub struct GlobalArgs {
     /// Only data and errors: no status lines.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Log lines on stderr as JSON objects (for log collectors) instead of text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,6 +47,67 @@ pub enum Command {
     Export(ExportArgs),
     /// Report on a run: tables, JSON or a self-contained HTML page.
     Report(ReportArgs),
+    /// The nightly job: score, queue, suppress, export, report and record, from a config file.
+    Nightly(NightlyArgs),
+    /// Reviewer dispositions in the flag history.
+    #[command(subcommand)]
+    Reviews(ReviewsCommand),
+    /// The nightly runs recorded in the flag history.
+    Runs(RunsArgs),
+    /// One case's flags, suppressions and reviews.
+    History(HistoryArgs),
+}
+
+/// The config file option shared by the history commands.
+const DEFAULT_CONFIG: &str = "safeflag.toml";
+
+#[derive(Debug, Args)]
+pub struct NightlyArgs {
+    /// The config file (TOML; keys in docs/nightly.md).
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// The night to run (default: the snapshot's latest snapshot_date). A
+    /// rerun for a date replaces that date's run and its history.
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewsCommand {
+    /// Import reviews from CSV (case_id, review_date, reviewer, outcome,
+    /// override_reason); any bad row rejects the whole file.
+    Import(ReviewsImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewsImportArgs {
+    /// The reviews file.
+    pub file: PathBuf,
+    /// The config file naming the history store.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// The config file naming the history store.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The case.
+    pub case_id: String,
+    /// The config file naming the history store.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Who gets one export file each.

@@ -14,6 +14,8 @@ pub enum ExitStatus {
     Internal,
     /// The data-quality gate tripped: too much of the extract broke the contract.
     Gate,
+    /// Another nightly run holds the lock.
+    Locked,
 }
 
 impl ExitStatus {
@@ -24,6 +26,7 @@ impl ExitStatus {
             ExitStatus::User => 1,
             ExitStatus::Internal => 2,
             ExitStatus::Gate => 3,
+            ExitStatus::Locked => 4,
         }
     }
 
@@ -32,6 +35,9 @@ impl ExitStatus {
         for cause in err.chain() {
             if cause.downcast_ref::<GateFailure>().is_some() {
                 return ExitStatus::Gate;
+            }
+            if cause.downcast_ref::<safeflag_history::LockHeld>().is_some() {
+                return ExitStatus::Locked;
             }
             if let Some(e) = cause.downcast_ref::<safeflag_ingest::Error>() {
                 return if e.is_internal() {

@@ -7,6 +7,7 @@
 
 mod cli;
 mod commands;
+mod config;
 mod exit;
 mod logging;
 mod printer;
@@ -37,7 +38,7 @@ fn main() -> std::process::ExitCode {
             };
         }
     };
-    logging::init(cli.global.verbose, cli.global.quiet);
+    logging::init(cli.global.verbose, cli.global.quiet, cli.global.log_json);
     let printer = Printer::new(cli.global.quiet);
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args, &printer),
@@ -47,6 +48,12 @@ fn main() -> std::process::ExitCode {
         Command::Score(args) => commands::score::run(args, &printer),
         Command::Export(args) => commands::report::export(args, &printer),
         Command::Report(args) => commands::report::report(args, &printer),
+        Command::Nightly(args) => commands::nightly::run(args, &printer),
+        Command::Reviews(cli::ReviewsCommand::Import(args)) => {
+            commands::nightly::import_reviews(args, &printer)
+        }
+        Command::Runs(args) => commands::nightly::runs(args, &printer),
+        Command::History(args) => commands::nightly::history(args, &printer),
     };
     let status = match result {
         Ok(status) => status,

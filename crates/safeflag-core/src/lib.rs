@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod contract;
+pub mod fault;
 pub mod feature_spec;
 pub mod matrix;
 pub mod output;

@@ -97,7 +97,7 @@ pub struct ExportManifest {
 pub const EXPORT_MANIFEST: &str = "export-manifest.json";
 
 /// The columns exported, in order: (queue column, header for people, width).
-const COLUMNS: [(&str, &str, f64); 15] = [
+const COLUMNS: [(&str, &str, f64); 16] = [
     ("file_rank", "#", 5.0),
     ("rank", "Rank tonight", 8.0),
     ("case_id", "Case", 12.0),
@@ -113,6 +113,7 @@ const COLUMNS: [(&str, &str, f64); 15] = [
     ("prompt", "Coaching prompt", 60.0),
     ("other_children", "Other children in the case", 28.0),
     ("status", "History", 11.0),
+    ("since_review", "Changed since review", 30.0),
 ];
 
 /// Splits the run's queue by recipient and writes one file each into `out`.
@@ -189,7 +190,7 @@ pub fn export(
     remove_stale(out, &names);
     let manifest = ExportManifest {
         kind: "export_manifest".into(),
-        run: run.dir.clone(),
+        run: run.label.clone(),
         queue_sha256: safeflag_core::output::sha256_file(&run.dir.join("queue.parquet")).map_err(
             |source| Error::Io {
                 path: run.dir.join("queue.parquet"),

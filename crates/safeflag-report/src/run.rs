@@ -12,6 +12,9 @@ use crate::{Error, Result};
 pub struct RunDir {
     /// The directory.
     pub dir: PathBuf,
+    /// The directory as reports and export manifests name it: `dir` unless
+    /// the run is read before being moved into place (the nightly job).
+    pub label: PathBuf,
     /// `manifest.json`, parsed.
     pub manifest: Value,
     /// `queue.parquet`.
@@ -67,6 +70,7 @@ impl RunDir {
         let queue = ParquetReader::new(file).finish()?;
         Ok(RunDir {
             dir: dir.to_path_buf(),
+            label: dir.to_path_buf(),
             manifest,
             queue,
         })

@@ -160,7 +160,7 @@ impl Summary {
         };
         let s = |v: &serde_json::Value| v.as_str().map(str::to_string);
         let info = RunInfo {
-            dir: run.dir.display().to_string(),
+            dir: run.label.display().to_string(),
             run_id: s(&m["run_id"]),
             snapshot_date: s(&m["snapshot_date"]),
             model: s(&m["model"]["id"]).unwrap_or_default(),

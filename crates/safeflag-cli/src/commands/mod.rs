@@ -4,6 +4,7 @@
 pub mod evaluate;
 pub mod generate;
 pub mod modeling;
+pub mod nightly;
 pub mod report;
 pub mod run;
 pub mod score;

@@ -6,11 +6,13 @@
 //! * `generate`: determinism and the committed data samples.
 //! * `model`: training and evaluation, artifact determinism and tamper refusal.
 //! * `score`: the queue, its determinism and capacity, the gate, kills mid-write.
+//! * `nightly`: two nights with reviews, suppression, the lock, the gate, kill and rerun.
 //! * `report`: exports and reports read back with independent readers.
 
 mod errors;
 mod generate;
 mod model;
+mod nightly;
 mod report;
 mod score;
 mod validate;

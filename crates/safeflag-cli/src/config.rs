@@ -1,0 +1,295 @@
+//! The nightly job's config file (TOML). Every key, its default and its
+//! meaning are in docs/nightly.md; unknown keys are refused by name, so a
+//! typo never silently falls back to a default. Relative paths are relative
+//! to the config file's directory, so the job runs the same from any cwd.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use safeflag_history::SuppressionPolicy;
+use safeflag_report::{ExportFormat, Recipient};
+use safeflag_score::{MonitorOptions, QueuePolicy};
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Tonight's extract.
+    pub input: InputConfig,
+    /// The model.
+    pub model: ModelConfig,
+    /// Queue policy.
+    #[serde(default)]
+    pub queue: QueueConfig,
+    /// Supervisor exports.
+    #[serde(default)]
+    pub export: ExportConfig,
+    /// Fairness and drift thresholds.
+    #[serde(default)]
+    pub monitor: MonitorOptions,
+    /// Review suppression.
+    #[serde(default)]
+    pub suppression: SuppressionPolicy,
+    /// The flag history store.
+    #[serde(default)]
+    pub history: HistoryConfig,
+    /// Where runs are written.
+    #[serde(default)]
+    pub output: OutputConfig,
+}
+
+/// `[input]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct InputConfig {
+    /// The snapshot; `{date}` in it is replaced by `--date`.
+    pub snapshot: String,
+    /// Agency column mapping.
+    pub mapping: Option<PathBuf>,
+    /// The data-quality gate.
+    #[serde(default = "default_max_quarantine")]
+    pub max_quarantine: f64,
+}
+
+fn default_max_quarantine() -> f64 {
+    0.05
+}
+
+/// `[model]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ModelConfig {
+    /// The model directory.
+    pub dir: PathBuf,
+    /// Coaching prompts; default `coaching-prompts.toml` beside the model directory.
+    pub prompts: Option<PathBuf>,
+}
+
+/// `[queue]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct QueueConfig {
+    /// At most this many cases.
+    pub top: Option<usize>,
+    /// At most this percentage of scored cases.
+    pub top_percent: Option<f64>,
+    /// Only lead probabilities at least this.
+    pub threshold: Option<f64>,
+    /// Cases per office per night.
+    pub office_capacity: Option<usize>,
+    /// Per-office overrides, `[queue.capacity]` `Northside = 10`.
+    #[serde(default)]
+    pub capacity: BTreeMap<String, usize>,
+}
+
+/// `[export]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ExportConfig {
+    /// Recipients: `office`, `supervisor`, or both.
+    pub by: Vec<Recipient>,
+    /// Formats: `xlsx`, `csv`, or both.
+    pub formats: Vec<ExportFormat>,
+}
+
+impl Default for ExportConfig {
+    fn default() -> Self {
+        ExportConfig {
+            by: vec![Recipient::Office],
+            formats: vec![ExportFormat::Xlsx, ExportFormat::Csv],
+        }
+    }
+}
+
+/// `[history]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HistoryConfig {
+    /// The SQLite file; its lock is the same path with `.lock` appended.
+    pub store: PathBuf,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            store: PathBuf::from("state/history.sqlite"),
+        }
+    }
+}
+
+/// `[output]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OutputConfig {
+    /// Runs go to `ROOT/runs/DATE/`.
+    pub root: PathBuf,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig {
+            root: PathBuf::from("out"),
+        }
+    }
+}
+
+impl Config {
+    /// Reads, parses and checks the file; paths become relative to its directory.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("config `{}`", path.display()))?;
+        let mut c: Config = toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("config `{}`: {e}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        let rel = |p: &Path| -> PathBuf {
+            if p.is_absolute() || base.as_os_str().is_empty() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        c.input.snapshot = rel(Path::new(&c.input.snapshot)).display().to_string();
+        c.input.mapping = c.input.mapping.as_deref().map(rel);
+        c.model.dir = rel(&c.model.dir);
+        c.model.prompts = c.model.prompts.as_deref().map(rel);
+        c.history.store = rel(&c.history.store);
+        c.output.root = rel(&c.output.root);
+        c.check()
+            .map_err(|e| anyhow::anyhow!("config `{}`: {e}", path.display()))?;
+        Ok(c)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let fraction = |name: &str, v: f64| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("`{name}` = {v} is not between 0 and 1"))
+            }
+        };
+        fraction("input.max-quarantine", self.input.max_quarantine)?;
+        if let Some(t) = self.queue.threshold {
+            fraction("queue.threshold", t)?;
+        }
+        if let Some(p) = self.queue.top_percent
+            && !(0.0..=100.0).contains(&p)
+        {
+            return Err(format!(
+                "`queue.top-percent` = {p} is not between 0 and 100"
+            ));
+        }
+        fraction(
+            "suppression.probability-rise",
+            self.suppression.probability_rise,
+        )?;
+        if self.suppression.days < 0 {
+            return Err("`suppression.days` must not be negative".into());
+        }
+        let (lo, hi) = self.monitor.fairness_band;
+        if !(lo > 0.0 && lo <= 1.0 && hi >= 1.0) {
+            return Err(format!(
+                "`monitor.fairness-band` = [{lo}, {hi}] must hold 1 (low <= 1 <= high)"
+            ));
+        }
+        if self.export.by.is_empty() || self.export.formats.is_empty() {
+            return Err("`export.by` and `export.formats` must not be empty".into());
+        }
+        Ok(())
+    }
+
+    /// The snapshot path for `date` (`{date}` replaced).
+    pub fn snapshot(&self, date: Option<&str>) -> anyhow::Result<PathBuf> {
+        let s = &self.input.snapshot;
+        if s.contains("{date}") {
+            let d = date.ok_or_else(|| {
+                anyhow::anyhow!("config: `input.snapshot` contains {{date}}, so --date is required")
+            })?;
+            Ok(PathBuf::from(s.replace("{date}", d)))
+        } else {
+            Ok(PathBuf::from(s))
+        }
+    }
+
+    /// The queue policy.
+    pub fn policy(&self) -> QueuePolicy {
+        QueuePolicy {
+            top_n: self.queue.top,
+            top_fraction: self.queue.top_percent.map(|p| p / 100.0),
+            threshold: self.queue.threshold,
+            office_capacity: self.queue.office_capacity,
+            office_capacities: self.queue.capacity.clone(),
+        }
+        .or_default()
+    }
+
+    /// The lock file beside the store.
+    pub fn lock_path(&self) -> PathBuf {
+        let mut p = self.history.store.clone().into_os_string();
+        p.push(".lock");
+        PathBuf::from(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> anyhow::Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path)
+    }
+
+    const MINIMAL: &str = "[input]\nsnapshot = \"s.csv\"\n[model]\ndir = \"m\"\n";
+
+    #[test]
+    fn defaults_fill_everything_but_input_and_model() {
+        let c = load(MINIMAL).unwrap();
+        assert_eq!(c.input.max_quarantine, 0.05);
+        assert_eq!(c.suppression.days, 90);
+        assert_eq!(c.policy().top_n, Some(50));
+        assert_eq!(c.export.by, vec![Recipient::Office]);
+        assert!(c.history.store.ends_with("state/history.sqlite"));
+        assert!(c.lock_path().ends_with("state/history.sqlite.lock"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        let err = load(&format!("{MINIMAL}[queue]\noffice-capacty = 3\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `office-capacty`"), "{err}");
+        let err = load(&format!("{MINIMAL}[surpression]\ndays = 3\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `surpression`"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let err = load(&format!("{MINIMAL}[suppression]\nprobability-rise = 2\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("suppression.probability-rise"), "{err}");
+        let err = load(&format!(
+            "{MINIMAL}[export]\nby = [\"region\"]\nformats = [\"csv\"]\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown variant `region`"), "{err}");
+    }
+
+    #[test]
+    fn a_dated_snapshot_needs_a_date() {
+        let c = load("[input]\nsnapshot = \"x-{date}.csv\"\n[model]\ndir = \"m\"\n").unwrap();
+        assert!(c.snapshot(None).is_err());
+        assert!(
+            c.snapshot(Some("2025-11-21"))
+                .unwrap()
+                .ends_with("x-2025-11-21.csv")
+        );
+    }
+}

@@ -1,0 +1,666 @@
+//! The SQLite store: runs, flags, reviews.
+//!
+//! Dates are ISO `YYYY-MM-DD` text, which sorts as dates do. A run date has
+//! at most one successful run: recording a run for a date that already has
+//! one replaces it and its flags in the same transaction, so a rerun never
+//! duplicates history. Failed runs (a tripped gate) are kept as a log.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::reviews::Review;
+use crate::{CaseState, Error, Result};
+
+/// The newest schema this code writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE runs (
+    run_id TEXT PRIMARY KEY,
+    run_date TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_unix INTEGER NOT NULL,
+    model_id TEXT NOT NULL,
+    input_sha256 TEXT NOT NULL,
+    rows_read INTEGER NOT NULL,
+    rows_scored INTEGER NOT NULL,
+    rows_quarantined INTEGER NOT NULL,
+    cases_scored INTEGER NOT NULL,
+    cases_queued INTEGER NOT NULL,
+    cases_suppressed INTEGER NOT NULL,
+    out_dir TEXT NOT NULL
+);
+CREATE UNIQUE INDEX runs_one_ok_per_date ON runs(run_date) WHERE status = 'ok';
+CREATE TABLE flags (
+    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    run_date TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    child_id TEXT NOT NULL,
+    office TEXT NOT NULL,
+    rank INTEGER NOT NULL,
+    probability REAL NOT NULL,
+    band INTEGER NOT NULL,
+    tier TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    status TEXT NOT NULL,
+    changes TEXT NOT NULL,
+    prior_reports INTEGER,
+    infants TEXT NOT NULL,
+    unrelated_adult INTEGER,
+    PRIMARY KEY (run_id, case_id)
+);
+CREATE INDEX flags_by_case ON flags(case_id, run_date);
+CREATE TABLE suppressions (
+    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    case_id TEXT NOT NULL,
+    reviewed_on TEXT NOT NULL,
+    probability REAL NOT NULL,
+    PRIMARY KEY (run_id, case_id)
+);
+CREATE TABLE reviews (
+    case_id TEXT NOT NULL,
+    review_date TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    override_reason TEXT,
+    source TEXT NOT NULL,
+    PRIMARY KEY (case_id, review_date, reviewer)
+);
+CREATE INDEX reviews_by_date ON reviews(review_date);
+";
+
+/// One run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Unique id.
+    pub run_id: String,
+    /// The night it is for.
+    pub run_date: String,
+    /// `ok` or `gate_failed`.
+    pub status: String,
+    /// When it started (seconds since the Unix epoch).
+    pub started_unix: i64,
+    /// The model used.
+    pub model_id: String,
+    /// The input's sha256.
+    pub input_sha256: String,
+    /// Rows read.
+    pub rows_read: i64,
+    /// Rows scored.
+    pub rows_scored: i64,
+    /// Rows quarantined.
+    pub rows_quarantined: i64,
+    /// Cases scored.
+    pub cases_scored: i64,
+    /// Cases queued.
+    pub cases_queued: i64,
+    /// Cases passed over after a review.
+    pub cases_suppressed: i64,
+    /// Where its outputs are.
+    pub out_dir: String,
+}
+
+/// One queued case in one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlagRecord {
+    /// The run.
+    pub run_id: String,
+    /// The run's date.
+    pub run_date: String,
+    /// The case.
+    pub case_id: String,
+    /// Its lead child.
+    pub child_id: String,
+    /// Its office.
+    pub office: String,
+    /// Rank in the queue.
+    pub rank: i64,
+    /// Lead probability.
+    pub probability: f64,
+    /// Band 1-20.
+    pub band: i64,
+    /// Tier.
+    pub tier: String,
+    /// Top reasons in plain words.
+    pub reasons: String,
+    /// `new`, `continuing` or `re-flagged`.
+    pub status: String,
+    /// Material changes since a review, if that is why it is queued again.
+    pub changes: String,
+    /// The case's state that night, for later suppression checks.
+    pub state: CaseState,
+}
+
+/// A case suppressed in a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuppressionRecord {
+    /// The case.
+    pub case_id: String,
+    /// The review that suppressed it.
+    pub reviewed_on: String,
+    /// Its lead probability that night.
+    pub probability: f64,
+}
+
+/// Everything the store knows about one case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseHistory {
+    /// Its flags, oldest first.
+    pub flags: Vec<FlagRecord>,
+    /// The nights it was suppressed: (run date, suppression).
+    pub suppressed: Vec<(String, SuppressionRecord)>,
+    /// Its reviews, oldest first.
+    pub reviews: Vec<Review>,
+}
+
+/// The history store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let existed = path.exists();
+        let conn = Connection::open(path).map_err(|e| sql(path, e))?;
+        if !existed {
+            restrict(path);
+        }
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store
+            .conn
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
+            .map_err(|e| store.err(e))?;
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| store.err(e))?;
+        match version {
+            0 => store
+                .conn
+                .execute_batch(&format!(
+                    "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(|e| store.err(e))?,
+            SCHEMA_VERSION => {}
+            found => {
+                return Err(Error::Schema {
+                    path: path.to_path_buf(),
+                    found,
+                    known: SCHEMA_VERSION,
+                });
+            }
+        }
+        Ok(store)
+    }
+
+    fn err(&self, e: rusqlite::Error) -> Error {
+        sql(&self.path, e)
+    }
+
+    /// Records a successful run with its flags and suppressions, replacing
+    /// any earlier successful run of the same date, in one transaction.
+    pub fn record_run(
+        &mut self,
+        run: &RunRecord,
+        flags: &[FlagRecord],
+        suppressed: &[SuppressionRecord],
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let e = |e| sql(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        tx.execute(
+            "DELETE FROM runs WHERE run_date = ?1 AND status = 'ok'",
+            params![run.run_date],
+        )
+        .map_err(e)?;
+        insert_run(&tx, run).map_err(e)?;
+        {
+            let mut st = tx
+                .prepare(
+                    "INSERT INTO flags VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+                )
+                .map_err(e)?;
+            for f in flags {
+                let infants: Vec<&str> = f.state.infants.iter().map(String::as_str).collect();
+                st.execute(params![
+                    f.run_id,
+                    f.run_date,
+                    f.case_id,
+                    f.child_id,
+                    f.office,
+                    f.rank,
+                    f.probability,
+                    f.band,
+                    f.tier,
+                    f.reasons,
+                    f.status,
+                    f.changes,
+                    f.state.prior_reports,
+                    infants.join(","),
+                    f.state.unrelated_adult,
+                ])
+                .map_err(e)?;
+            }
+            let mut st = tx
+                .prepare("INSERT INTO suppressions VALUES (?1,?2,?3,?4)")
+                .map_err(e)?;
+            for s in suppressed {
+                st.execute(params![run.run_id, s.case_id, s.reviewed_on, s.probability])
+                    .map_err(e)?;
+            }
+        }
+        safeflag_core::fault::point("history-before-commit");
+        tx.commit().map_err(e)
+    }
+
+    /// Records a run that published nothing (a tripped gate).
+    pub fn record_failed_run(&mut self, run: &RunRecord) -> Result<()> {
+        insert_run(&self.conn, run).map_err(|e| self.err(e))
+    }
+
+    /// The latest successful run before `date`.
+    pub fn previous_run(&self, date: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT run_id FROM runs WHERE status = 'ok' AND run_date < ?1 ORDER BY run_date DESC LIMIT 1",
+                params![date],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The cases queued in a run.
+    pub fn flagged_in(&self, run_id: &str) -> Result<HashSet<String>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT case_id FROM flags WHERE run_id = ?1")
+            .map_err(|e| self.err(e))?;
+        st.query_map(params![run_id], |r| r.get(0))
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<HashSet<String>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Whether a case was queued by any successful run before `date`.
+    pub fn flagged_before(&self, case_id: &str, date: &str) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM flags WHERE case_id = ?1 AND run_date < ?2)",
+                params![case_id, date],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// The latest review of each case dated in `(from, to]`.
+    pub fn reviews_between(&self, from: &str, to: &str) -> Result<Vec<(String, String)>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT case_id, MAX(review_date) FROM reviews WHERE review_date > ?1 AND review_date <= ?2 GROUP BY case_id ORDER BY case_id",
+            )
+            .map_err(|e| self.err(e))?;
+        st.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The case's state in its latest flag on or before `review_date` (and before `tonight`).
+    pub fn reviewed_state(
+        &self,
+        case_id: &str,
+        review_date: &str,
+        tonight: &str,
+    ) -> Result<Option<CaseState>> {
+        self.conn
+            .query_row(
+                "SELECT probability, prior_reports, infants, unrelated_adult FROM flags
+                 WHERE case_id = ?1 AND run_date <= ?2 AND run_date < ?3
+                 ORDER BY run_date DESC LIMIT 1",
+                params![case_id, review_date, tonight],
+                |r| {
+                    let infants: String = r.get(2)?;
+                    Ok(CaseState {
+                        probability: r.get(0)?,
+                        prior_reports: r.get(1)?,
+                        infants: infants
+                            .split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect(),
+                        unrelated_adult: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Imports reviews in one transaction; a review already present (same
+    /// case, date and reviewer) is replaced, so importing a file twice is harmless.
+    pub fn import_reviews(&mut self, reviews: &[Review], source: &str) -> Result<usize> {
+        let path = self.path.clone();
+        let e = |e| sql(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        {
+            let mut st = tx
+                .prepare("INSERT OR REPLACE INTO reviews VALUES (?1,?2,?3,?4,?5,?6)")
+                .map_err(e)?;
+            for r in reviews {
+                st.execute(params![
+                    r.case_id,
+                    r.review_date,
+                    r.reviewer,
+                    r.outcome,
+                    r.override_reason,
+                    source
+                ])
+                .map_err(e)?;
+            }
+        }
+        tx.commit().map_err(e)?;
+        Ok(reviews.len())
+    }
+
+    /// Every run, newest first.
+    pub fn runs(&self) -> Result<Vec<RunRecord>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT * FROM runs ORDER BY run_date DESC, started_unix DESC, run_id")
+            .map_err(|e| self.err(e))?;
+        st.query_map([], |r| {
+            Ok(RunRecord {
+                run_id: r.get(0)?,
+                run_date: r.get(1)?,
+                status: r.get(2)?,
+                started_unix: r.get(3)?,
+                model_id: r.get(4)?,
+                input_sha256: r.get(5)?,
+                rows_read: r.get(6)?,
+                rows_scored: r.get(7)?,
+                rows_quarantined: r.get(8)?,
+                cases_scored: r.get(9)?,
+                cases_queued: r.get(10)?,
+                cases_suppressed: r.get(11)?,
+                out_dir: r.get(12)?,
+            })
+        })
+        .map_err(|e| self.err(e))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(|e| self.err(e))
+    }
+
+    /// A case's flags (oldest first), its suppressions and its reviews.
+    pub fn case_history(&self, case_id: &str) -> Result<CaseHistory> {
+        let mut st = self
+            .conn
+            .prepare("SELECT * FROM flags WHERE case_id = ?1 ORDER BY run_date")
+            .map_err(|e| self.err(e))?;
+        let flags = st
+            .query_map(params![case_id], |r| {
+                let infants: String = r.get(13)?;
+                Ok(FlagRecord {
+                    run_id: r.get(0)?,
+                    run_date: r.get(1)?,
+                    case_id: r.get(2)?,
+                    child_id: r.get(3)?,
+                    office: r.get(4)?,
+                    rank: r.get(5)?,
+                    probability: r.get(6)?,
+                    band: r.get(7)?,
+                    tier: r.get(8)?,
+                    reasons: r.get(9)?,
+                    status: r.get(10)?,
+                    changes: r.get(11)?,
+                    state: CaseState {
+                        probability: r.get(6)?,
+                        prior_reports: r.get(12)?,
+                        infants: infants
+                            .split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect(),
+                        unrelated_adult: r.get(14)?,
+                    },
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT r.run_date, s.case_id, s.reviewed_on, s.probability FROM suppressions s
+                 JOIN runs r ON r.run_id = s.run_id WHERE s.case_id = ?1 ORDER BY r.run_date",
+            )
+            .map_err(|e| self.err(e))?;
+        let suppressed = st
+            .query_map(params![case_id], |r| {
+                Ok((
+                    r.get(0)?,
+                    SuppressionRecord {
+                        case_id: r.get(1)?,
+                        reviewed_on: r.get(2)?,
+                        probability: r.get(3)?,
+                    },
+                ))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT case_id, review_date, reviewer, outcome, override_reason FROM reviews
+                 WHERE case_id = ?1 ORDER BY review_date, reviewer",
+            )
+            .map_err(|e| self.err(e))?;
+        let reviews = st
+            .query_map(params![case_id], |r| {
+                Ok(Review {
+                    case_id: r.get(0)?,
+                    review_date: r.get(1)?,
+                    reviewer: r.get(2)?,
+                    outcome: r.get(3)?,
+                    override_reason: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        Ok(CaseHistory {
+            flags,
+            suppressed,
+            reviews,
+        })
+    }
+}
+
+fn insert_run(conn: &Connection, run: &RunRecord) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO runs VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+        params![
+            run.run_id,
+            run.run_date,
+            run.status,
+            run.started_unix,
+            run.model_id,
+            run.input_sha256,
+            run.rows_read,
+            run.rows_scored,
+            run.rows_quarantined,
+            run.cases_scored,
+            run.cases_queued,
+            run.cases_suppressed,
+            run.out_dir
+        ],
+    )
+    .map(|_| ())
+}
+
+fn sql(path: &Path, source: rusqlite::Error) -> Error {
+    Error::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The store holds case ids and reviewer names: owner-only, like every output.
+fn restrict(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(id: &str, date: &str) -> RunRecord {
+        RunRecord {
+            run_id: id.into(),
+            run_date: date.into(),
+            status: "ok".into(),
+            started_unix: 0,
+            model_id: "m".into(),
+            input_sha256: "x".into(),
+            rows_read: 10,
+            rows_scored: 10,
+            rows_quarantined: 0,
+            cases_scored: 5,
+            cases_queued: 1,
+            cases_suppressed: 0,
+            out_dir: "o".into(),
+        }
+    }
+
+    fn flag(run: &str, date: &str, case: &str, p: f64) -> FlagRecord {
+        FlagRecord {
+            run_id: run.into(),
+            run_date: date.into(),
+            case_id: case.into(),
+            child_id: "K".into(),
+            office: "O".into(),
+            rank: 1,
+            probability: p,
+            band: 20,
+            tier: "high".into(),
+            reasons: "r".into(),
+            status: "new".into(),
+            changes: String::new(),
+            state: CaseState {
+                probability: p,
+                prior_reports: Some(2),
+                infants: ["K".to_string()].into(),
+                unrelated_adult: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_rerun_of_a_date_replaces_its_run_and_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("h.sqlite")).unwrap();
+        s.record_run(
+            &run("a", "2025-01-01"),
+            &[flag("a", "2025-01-01", "C1", 0.3)],
+            &[],
+        )
+        .unwrap();
+        s.record_run(
+            &run("b", "2025-01-01"),
+            &[flag("b", "2025-01-01", "C2", 0.4)],
+            &[],
+        )
+        .unwrap();
+        let runs = s.runs().unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].run_id, "b");
+        assert!(
+            s.case_history("C1").unwrap().flags.is_empty(),
+            "old flags gone"
+        );
+        assert_eq!(s.case_history("C2").unwrap().flags.len(), 1);
+        assert_eq!(s.previous_run("2025-01-02").unwrap().as_deref(), Some("b"));
+        assert_eq!(s.previous_run("2025-01-01").unwrap(), None);
+        // A gate failure is logged beside it, not in place of it.
+        let mut failed = run("c", "2025-01-01");
+        failed.status = "gate_failed".into();
+        s.record_failed_run(&failed).unwrap();
+        assert_eq!(s.runs().unwrap().len(), 2);
+        assert_eq!(s.previous_run("2025-01-02").unwrap().as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn the_reviewed_state_is_the_flag_the_reviewer_saw() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let mut s = Store::open(&path).unwrap();
+        s.record_run(
+            &run("a", "2025-01-01"),
+            &[flag("a", "2025-01-01", "C1", 0.3)],
+            &[],
+        )
+        .unwrap();
+        s.record_run(
+            &run("b", "2025-01-03"),
+            &[flag("b", "2025-01-03", "C1", 0.5)],
+            &[],
+        )
+        .unwrap();
+        let review = |date: &str| Review {
+            case_id: "C1".into(),
+            review_date: date.into(),
+            reviewer: "R".into(),
+            outcome: "coached".into(),
+            override_reason: None,
+        };
+        assert_eq!(s.import_reviews(&[review("2025-01-02")], "f").unwrap(), 1);
+        assert_eq!(s.import_reviews(&[review("2025-01-02")], "f").unwrap(), 1);
+        assert_eq!(
+            s.case_history("C1").unwrap().reviews.len(),
+            1,
+            "re-import replaces"
+        );
+        let st = s
+            .reviewed_state("C1", "2025-01-02", "2025-01-05")
+            .unwrap()
+            .unwrap();
+        assert_eq!(st.probability, 0.3, "the flag of 01-01, not the later one");
+        assert_eq!(st.infants.len(), 1);
+        assert_eq!(
+            s.reviews_between("2024-12-31", "2025-01-05").unwrap(),
+            vec![("C1".to_string(), "2025-01-02".to_string())]
+        );
+        assert!(
+            s.reviews_between("2025-01-02", "2025-01-05")
+                .unwrap()
+                .is_empty()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}
