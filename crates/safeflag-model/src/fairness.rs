@@ -137,11 +137,36 @@ pub fn audit(
             c[slot] += 1;
         }
     }
+    finish(grouping, &counts, labels.is_some(), options)
+}
+
+/// Audits flag rates from counts already taken: group -> (children, flagged).
+/// For a queue over millions of rows, counting is best done by the caller's
+/// engine (a group-by) than by materialising every row's group name.
+pub fn audit_flag_rates(
+    grouping: &str,
+    counts: &BTreeMap<String, (usize, usize)>,
+    options: &FairnessOptions,
+) -> FairnessTable {
+    let counts: BTreeMap<&str, [usize; 6]> = counts
+        .iter()
+        .map(|(g, &(n, f))| (g.as_str(), [n, f, 0, 0, 0, 0]))
+        .collect();
+    finish(grouping, &counts, false, options)
+}
+
+/// Per-group metrics and ratios from counts `[n, flagged, tp, fp, fn, tn]`.
+fn finish(
+    grouping: &str,
+    counts: &BTreeMap<&str, [usize; 6]>,
+    with_labels: bool,
+    options: &FairnessOptions,
+) -> FairnessTable {
     let mut rows: Vec<GroupAudit> = counts
         .iter()
         .map(|(g, c)| {
             let [n, flagged, tp, fp, fneg, tn] = *c;
-            let with = labels.is_some();
+            let with = with_labels;
             let positives = tp + fneg;
             GroupAudit {
                 group: (*g).to_string(),
@@ -172,7 +197,7 @@ pub fn audit(
     if let Some(r) = rows.iter().find(|g| g.group == reference).cloned() {
         for g in &mut rows {
             let mut metrics = vec![("flag_rate", Some(g.flag_rate), Some(r.flag_rate))];
-            if labels.is_some() && !g.too_small && !r.too_small {
+            if with_labels && !g.too_small && !r.too_small {
                 metrics.extend([
                     ("precision", g.precision, r.precision),
                     ("fpr", g.fpr, r.fpr),

@@ -19,7 +19,6 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use polars::prelude::*;
-use safeflag_core::FeatureMatrix;
 use safeflag_features::build_matrix;
 use safeflag_model::ModelArtifact;
 use safeflag_model::calibration::{describe, tier};
@@ -57,42 +56,60 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// Every valid row scored: the first half of a run.
 #[derive(Debug)]
 pub struct RowScores {
-    /// The features the model saw, one row per valid input row.
-    pub x: FeatureMatrix,
     /// Every valid row: `source_row, case_id, child_id, snapshot_date, office,
-    /// supervisor_id, worker_id, probability, band, tier`, in input order.
+    /// supervisor_id, worker_id, probability, band, tier` (and the outcome, for
+    /// labelled snapshots), in input order.
     pub scores: DataFrame,
     /// Calibrated probability of each row (the `probability` column).
     pub probabilities: Vec<f64>,
+    /// Tonight's feature values binned like the training distributions, for drift.
+    pub bins: monitor::FeatureBins,
     /// Cases scored.
     pub cases: usize,
     /// Seconds spent: features, scoring.
     pub seconds: [(&'static str, f64); 2],
 }
 
-/// The queue built from scored rows: the second half of a run.
-#[derive(Debug)]
-pub struct Queue {
-    /// `rank, case_id, child_id, office, supervisor_id, worker_id,
-    /// probability, likelihood, band, tier, reasons, prompt, other_children`.
-    pub queue: DataFrame,
-    /// Suppressed cases the queue passed over, in rank order:
-    /// `case_id, child_id, office, probability, band`.
-    pub suppressed: DataFrame,
-    /// Seconds spent ranking and explaining.
-    pub seconds: f64,
+/// Rows whose features are computed and scored at a time. The feature matrix
+/// of a whole 5M-row night is 1.5 GB in f64; in batches it is never more than
+/// one batch (about 330 MB), and each batch is still scored in parallel.
+pub const BATCH_ROWS: usize = 1 << 20;
+
+/// Computes the model's features on validated cases and scores every row,
+/// [`BATCH_ROWS`] rows at a time.
+pub fn score_rows(model: &ModelArtifact, cases: &DataFrame) -> Result<RowScores> {
+    score_rows_in_batches(model, cases, BATCH_ROWS)
 }
 
-/// Computes the model's features on validated cases and scores every row.
-pub fn score_rows(model: &ModelArtifact, cases: &DataFrame) -> Result<RowScores> {
+fn score_rows_in_batches(
+    model: &ModelArtifact,
+    cases: &DataFrame,
+    batch: usize,
+) -> Result<RowScores> {
     let c = &model.content;
-    let t0 = std::time::Instant::now();
-    let x = build_matrix(cases, &c.feature_spec)?;
-    let t_features = t0.elapsed().as_secs_f64();
+    let (mut t_features, mut t_score) = (0.0, 0.0);
+    let mut z = Vec::with_capacity(cases.height());
+    let mut bins = monitor::FeatureBins::new(&c.distributions);
+    let mut offset = 0;
+    // At least one batch, so an empty snapshot still checks the feature spec.
+    loop {
+        let len = batch.min(cases.height() - offset);
+        let t0 = std::time::Instant::now();
+        let x = build_matrix(&cases.slice(offset as i64, len), &c.feature_spec)?;
+        t_features += t0.elapsed().as_secs_f64();
+        let t1 = std::time::Instant::now();
+        z.extend(kernel::log_odds(&c.estimator, &x, true));
+        bins.add(&x);
+        t_score += t1.elapsed().as_secs_f64();
+        offset += len;
+        if offset >= cases.height() {
+            break;
+        }
+    }
 
     let t1 = std::time::Instant::now();
-    let z = kernel::log_odds(&c.estimator, &x, true);
     let p: Vec<f64> = z.iter().map(|&z| c.calibration.probability(z)).collect();
+    drop(z);
     let bands: Vec<u32> = p.iter().map(|&p| u32::from(c.bands.band(p))).collect();
     let tiers: Vec<&str> = bands.iter().map(|&b| tier(b as u8)).collect();
     let mut scores = cases.select([
@@ -112,22 +129,34 @@ pub fn score_rows(model: &ModelArtifact, cases: &DataFrame) -> Result<RowScores>
         scores.with_column(y.clone())?;
     }
     let n_cases = scores.column("case_id")?.n_unique()?;
+    t_score += t1.elapsed().as_secs_f64();
     Ok(RowScores {
-        x,
         scores,
         probabilities: p,
+        bins,
         cases: n_cases,
-        seconds: [
-            ("features", t_features),
-            ("score", t1.elapsed().as_secs_f64()),
-        ],
+        seconds: [("features", t_features), ("score", t_score)],
     })
+}
+
+/// The queue built from scored rows: the second half of a run.
+#[derive(Debug)]
+pub struct Queue {
+    /// `rank, case_id, child_id, office, supervisor_id, worker_id,
+    /// probability, likelihood, band, tier, reasons, prompt, other_children`.
+    pub queue: DataFrame,
+    /// Suppressed cases the queue passed over, in rank order:
+    /// `case_id, child_id, office, probability, band`.
+    pub suppressed: DataFrame,
+    /// Seconds spent ranking and explaining.
+    pub seconds: f64,
 }
 
 /// Ranks the cases, applies the policy (passing over `suppressed` cases
 /// without using their capacity) and explains each queued case.
 pub fn queue(
     model: &ModelArtifact,
+    cases: &DataFrame,
     rows: &RowScores,
     policy: &QueuePolicy,
     prompts: &Prompts,
@@ -143,7 +172,7 @@ pub fn queue(
     )?;
     let queue = build_queue(
         model,
-        &rows.x,
+        cases,
         &rows.scores,
         &ranked,
         &selection.leads,
@@ -214,7 +243,7 @@ fn select_from_top(
 
 fn build_queue(
     model: &ModelArtifact,
-    x: &safeflag_core::FeatureMatrix,
+    cases: &DataFrame,
     scores: &DataFrame,
     ranked: &DataFrame,
     leads: &[usize],
@@ -234,12 +263,19 @@ fn build_queue(
     let band = ranked.column("band")?.u32()?.clone();
     let row = ranked.column("__row")?.idx()?.clone();
 
-    // Reasons for the lead children only: contributions on a handful of rows.
+    // Reasons for the lead children only: their features are computed again
+    // (the batches are gone), then contributions on a handful of rows.
     let lead_rows: Vec<usize> = leads
         .iter()
         .map(|&i| row.get(i).unwrap_or(0) as usize)
         .collect();
-    let (_, contrib) = c.estimator.contributions(&x.take_rows(&lead_rows));
+    let lead_cases = cases.take(&IdxCa::from_vec(
+        "idx".into(),
+        lead_rows.iter().map(|&i| i as IdxSize).collect(),
+    ))?;
+    let (_, contrib) = c
+        .estimator
+        .contributions(&build_matrix(&lead_cases, &c.feature_spec)?);
     let features = &c.feature_spec.features;
 
     // Other children of the queued cases, from every scored row, in rank order.
@@ -353,6 +389,37 @@ mod tests {
         }
         let df = df!("case_id" => case, "child_id" => child, "office" => office, "probability" => p.clone()).unwrap();
         (df, p)
+    }
+
+    #[test]
+    fn batches_give_the_same_scores_and_drift_counts_as_one_pass() {
+        let cases = safeflag_ingest::ingest(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../data-samples/snapshot.csv"),
+            &safeflag_ingest::IngestOptions::default(),
+        )
+        .unwrap()
+        .cases;
+        let model = ModelArtifact::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/default"),
+        )
+        .unwrap();
+        let one = score_rows_in_batches(&model, &cases, usize::MAX).unwrap();
+        let many = score_rows_in_batches(&model, &cases, 777).unwrap();
+        assert_eq!(one.probabilities.len(), 10_000);
+        assert_eq!(one.probabilities, many.probabilities);
+        assert_eq!(one.bins.counts, many.bins.counts);
+        assert_eq!(one.bins.rows, many.bins.rows);
+        assert!(one.scores.equals(&many.scores));
+        // The counts are the training bins' counts of the whole matrix.
+        let x = build_matrix(&cases, &model.content.feature_spec).unwrap();
+        for (d, counts) in model.content.distributions.iter().zip(&one.bins.counts) {
+            let j = x.names().iter().position(|n| n == &d.name).unwrap();
+            let col = x.column(j);
+            let shares = safeflag_model::distribution::shares(&d.edges, col.as_slice().unwrap());
+            let got: Vec<f64> = counts.iter().map(|&k| k as f64 / 10_000.0).collect();
+            assert_eq!(got, shares, "{}", d.name);
+        }
     }
 
     fn full(df: &DataFrame, policy: &QueuePolicy, n_cases: usize) -> Vec<String> {

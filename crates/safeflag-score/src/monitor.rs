@@ -5,14 +5,15 @@
 //! drifting extract or a skewed queue is seen the night it happens, not at the
 //! next model review. Warnings are advisory: they never stop a run.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use polars::prelude::*;
 use rayon::prelude::*;
 use safeflag_core::FeatureMatrix;
-use safeflag_features::{age_bands, text_column};
+use safeflag_features::age_band;
 use safeflag_model::ModelArtifact;
-use safeflag_model::fairness::{FairnessOptions, FairnessTable, audit};
+use safeflag_model::distribution::{FeatureDistribution, psi};
+use safeflag_model::fairness::{FairnessOptions, FairnessTable, MISSING_GROUP, audit_flag_rates};
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
@@ -104,12 +105,67 @@ pub struct Monitoring {
     pub warnings: Vec<Warning>,
 }
 
-/// Runs the checks on tonight's validated `cases`, their feature matrix `x`
+/// Tonight's feature values counted into the training distributions' bins,
+/// batch by batch, so drift needs no copy of the whole feature matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureBins {
+    names: Vec<String>,
+    edges: Vec<Vec<f64>>,
+    /// Rows counted.
+    pub rows: usize,
+    /// Per training distribution, rows per bin.
+    pub counts: Vec<Vec<u64>>,
+    /// Per training distribution, the sum of the values (for the mean).
+    pub sums: Vec<f64>,
+}
+
+impl FeatureBins {
+    /// Empty counts for these distributions.
+    pub fn new(distributions: &[FeatureDistribution]) -> FeatureBins {
+        FeatureBins {
+            names: distributions.iter().map(|d| d.name.clone()).collect(),
+            edges: distributions.iter().map(|d| d.edges.clone()).collect(),
+            rows: 0,
+            counts: distributions
+                .iter()
+                .map(|d| vec![0; d.edges.len() + 1])
+                .collect(),
+            sums: vec![0.0; distributions.len()],
+        }
+    }
+
+    /// Counts one batch of features (features the model no longer has are skipped).
+    pub fn add(&mut self, x: &FeatureMatrix) {
+        let columns: Vec<Option<usize>> = self
+            .names
+            .iter()
+            .map(|n| x.names().iter().position(|m| m == n))
+            .collect();
+        let edges = &self.edges;
+        let rows = x.rows();
+        let data = x.column_major();
+        self.counts
+            .par_iter_mut()
+            .zip(self.sums.par_iter_mut())
+            .enumerate()
+            .for_each(|(k, (counts, sum))| {
+                let Some(j) = columns[k] else { return };
+                let e = &edges[k];
+                for &v in &data[j * rows..(j + 1) * rows] {
+                    counts[e.partition_point(|&edge| edge < v)] += 1;
+                    *sum += v;
+                }
+            });
+        self.rows += rows;
+    }
+}
+
+/// Runs the checks on tonight's validated `cases`, their binned features
 /// and the set of queued case ids.
 pub fn monitor(
     model: &ModelArtifact,
     cases: &DataFrame,
-    x: &FeatureMatrix,
+    bins: &FeatureBins,
     queued: &HashSet<&str>,
     options: &MonitorOptions,
 ) -> Result<Monitoring> {
@@ -118,19 +174,21 @@ pub fn monitor(
 
     let drift: Vec<FeatureDrift> = c
         .distributions
-        .par_iter()
-        .filter_map(|d| {
-            let j = x.names().iter().position(|n| n == &d.name)?;
-            let v = x.column(j);
-            let v = v.as_slice()?;
-            let psi = d.psi(v);
-            Some(FeatureDrift {
+        .iter()
+        .zip(&bins.counts)
+        .zip(&bins.sums)
+        .filter(|_| bins.rows > 0)
+        .map(|((d, counts), sum)| {
+            let n = bins.rows as f64;
+            let shares: Vec<f64> = counts.iter().map(|&k| k as f64 / n).collect();
+            let psi = psi(&d.shares, &shares);
+            FeatureDrift {
                 feature: d.name.clone(),
                 psi,
                 mean_training: d.mean,
-                mean_tonight: v.iter().sum::<f64>() / v.len().max(1) as f64,
+                mean_tonight: sum / n,
                 warn: psi > options.psi_warning,
-            })
+            }
         })
         .collect();
     for d in drift.iter().filter(|d| d.warn) {
@@ -172,31 +230,26 @@ pub fn monitor(
         });
     }
 
-    let flagged: Vec<bool> = cases
+    let flagged: BooleanChunked = cases
         .column("case_id")?
         .str()?
         .iter()
-        .map(|c| c.is_some_and(|c| queued.contains(c)))
+        .map(|c| Some(c.is_some_and(|c| queued.contains(c))))
         .collect();
     let race_options = FairnessOptions {
         reference: options.reference_group.clone(),
         ..FairnessOptions::default()
     };
-    let race = text_column(cases, safeflag_core::contract::RACE_ETHNICITY)?;
-    let bands = age_bands(cases)?;
+    let race = safeflag_core::contract::RACE_ETHNICITY;
     let fairness = vec![
-        audit(
-            safeflag_core::contract::RACE_ETHNICITY,
-            &race,
-            &flagged,
-            None,
+        audit_flag_rates(
+            race,
+            &flag_counts(cases, col(race), &flagged)?,
             &race_options,
         ),
-        audit(
+        audit_flag_rates(
             "age_band",
-            &bands,
-            &flagged,
-            None,
+            &flag_counts(cases, age_band(), &flagged)?,
             &FairnessOptions::default(),
         ),
     ];
@@ -235,4 +288,43 @@ pub fn monitor(
         missing,
         warnings,
     })
+}
+
+/// Children and flagged children per group of `group`, counted by a polars
+/// group-by (no per-row strings are materialised).
+fn flag_counts(
+    cases: &DataFrame,
+    group: Expr,
+    flagged: &BooleanChunked,
+) -> Result<BTreeMap<String, (usize, usize)>> {
+    let mut df = cases.select([
+        "case_id",
+        "snapshot_date",
+        "child_birth_date",
+        safeflag_core::contract::RACE_ETHNICITY,
+    ])?;
+    df.with_column(flagged.clone().with_name("__flagged".into()).into_column())?;
+    let counts = df
+        .lazy()
+        .group_by([group.fill_null(lit(MISSING_GROUP)).alias("g")])
+        .agg([
+            len().alias("n"),
+            col("__flagged").cast(DataType::UInt32).sum().alias("f"),
+        ])
+        .collect()?;
+    let g = counts.column("g")?.str()?;
+    let n = counts.column("n")?.cast(&DataType::UInt64)?;
+    let f = counts.column("f")?.cast(&DataType::UInt64)?;
+    let (n, f) = (n.u64()?, f.u64()?);
+    Ok((0..counts.height())
+        .map(|i| {
+            (
+                g.get(i).unwrap_or(MISSING_GROUP).to_string(),
+                (
+                    n.get(i).unwrap_or(0) as usize,
+                    f.get(i).unwrap_or(0) as usize,
+                ),
+            )
+        })
+        .collect())
 }

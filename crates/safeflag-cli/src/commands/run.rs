@@ -151,7 +151,7 @@ pub fn execute(
 
     bar.set_message("queue");
     let suppress = hooks.suppressed(cases, &rows)?;
-    let queued = safeflag_score::queue(model, &rows, &spec.policy, &prompts, &suppress)?;
+    let queued = safeflag_score::queue(model, cases, &rows, &spec.policy, &prompts, &suppress)?;
     seconds.push(("queue", queued.seconds));
     let mut queue = queued.queue;
     hooks.annotate(cases, &rows, &mut queue)?;
@@ -160,7 +160,7 @@ pub fn execute(
     bar.set_message("fairness and drift");
     let t = Instant::now();
     let queued_ids: HashSet<&str> = queue.column("case_id")?.str()?.iter().flatten().collect();
-    let checks = monitor(model, cases, &rows.x, &queued_ids, &spec.monitor)?;
+    let checks = monitor(model, cases, &rows.bins, &queued_ids, &spec.monitor)?;
     for w in &checks.warnings {
         tracing::warn!(kind = %w.kind, "{}", w.message);
     }
@@ -172,7 +172,6 @@ pub fn execute(
     let rows_scored = rows.scores.height();
     let cases_scored = rows.cases;
     let mut scores = rows.scores;
-    drop(rows.x);
     // The two large score files are written side by side; each is atomic.
     let mut scores_ipc = scores.clone();
     let (a, b) = rayon::join(
