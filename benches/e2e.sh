@@ -24,6 +24,7 @@ cases=(
   "score-1m-parquet||$B score $DIR/1m.parquet --model models/default --out $DIR/run1m -q"
   "score-5m-parquet|<= 5 s, <= 3 GB|$B score $DIR/5m.parquet --model models/default --out $DIR/run5m -q"
   "score-5m-csv|<= 10 s|$B score $DIR/5m.csv --model models/default --out $DIR/run5mcsv -q"
+  "nightly-5m-parquet||$B nightly --config $DIR/nightly.toml -q"
   "train-1m-logistic|<= 10 s|$B train $DIR/train1m.parquet --out $DIR/models/logistic-1m -q"
   "train-1m-gbm||$B train $DIR/train1m.parquet --model gbm --out $DIR/models/gbm-1m -q"
 )
@@ -44,6 +45,12 @@ for c in "${cases[@]}"; do
     score-1m-parquet) [ -f "$DIR/1m.parquet" ] || $B generate --rows 1000000 --seed 4 --no-outcome --out "$DIR/1m.parquet" -q ;;
     score-5m-parquet) [ -f "$DIR/5m.parquet" ] || $B generate --rows 5000000 --seed 3 --no-outcome --out "$DIR/5m.parquet" -q ;;
     score-5m-csv) [ -f "$DIR/5m.csv" ] || $B generate --rows 5000000 --seed 3 --no-outcome --out "$DIR/5m.csv" -q ;;
+    nightly-5m-parquet)
+      [ -f "$DIR/5m.parquet" ] || $B generate --rows 5000000 --seed 3 --no-outcome --out "$DIR/5m.parquet" -q
+      # The shipped config's settings, on the 5M snapshot; each rep reruns the same night.
+      sed -e "s|^snapshot = .*|snapshot = \"$DIR/5m.parquet\"|" -e "s|^dir = .*|dir = \"$PWD/models/default\"|" \
+          -e "s|^store = .*|store = \"$DIR/state/history.sqlite\"|" -e "s|^root = .*|root = \"$DIR/nightly\"|" \
+          safeflag.toml > "$DIR/nightly.toml" ;;
     train-1m-*) [ -f "$DIR/train1m.parquet" ] || $B generate --rows 1000000 --snapshots 10 --first-date 2021-01-01 --seed 101 --out "$DIR/train1m.parquet" -q ;;
   esac
   times=(); mem=0
