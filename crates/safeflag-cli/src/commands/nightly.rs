@@ -138,6 +138,7 @@ pub fn run(args: NightlyArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     manifest["date"] = json!(date);
     write_manifest(&staging, &manifest)?;
 
+    let t = std::time::Instant::now();
     let mut run = RunDir::open(&staging)?;
     run.label = final_dir.clone();
     let mut exports = Vec::new();
@@ -153,6 +154,8 @@ pub fn run(args: NightlyArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
         }
     }
     fault::point("after-exports");
+    let t_exports = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
     let summary = Summary::of(&run)?;
     let mut report_json = serde_json::to_vec_pretty(&summary)?;
     report_json.push(b'\n');
@@ -173,6 +176,12 @@ pub fn run(args: NightlyArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
         .collect::<Vec<_>>()
         .into();
     manifest["report"] = json!({"html": "report.html", "json": "report.json"});
+    // The scoring run's stages, then this job's own.
+    let seconds = &mut manifest["seconds"];
+    seconds["exports"] = json!((t_exports * 1000.0).round() / 1000.0);
+    seconds["report"] = json!((t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0);
+    let total = seconds["total"].as_f64().unwrap_or(0.0) + t_exports + t.elapsed().as_secs_f64();
+    seconds["total"] = json!((total * 1000.0).round() / 1000.0);
     write_manifest(&staging, &manifest)?;
     fault::point("before-publish");
 

@@ -26,7 +26,11 @@ fn sample_queue_is_ranked_reasoned_reconciled_and_reproducible() {
     let out = score(dir.path(), &["--out", "a"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // Batch (stderr not a terminal): no progress bar, only log lines.
-    assert!(!stderr(&out).contains("read and validate"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("read and validate"),
+        "{}",
+        stderr(&out)
+    );
     assert!(
         stdout(&out).contains("queue: a/queue.csv"),
         "{}",
