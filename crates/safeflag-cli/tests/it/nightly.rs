@@ -489,3 +489,44 @@ fn a_run_killed_at_any_point_then_rerun_ends_as_one_clean_run() {
         );
     }
 }
+
+#[test]
+fn a_case_back_after_a_night_away_is_re_flagged_not_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    setup(dir);
+    let out = nightly(dir, NIGHT1);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let first: Vec<String> = queue_status(dir, NIGHT1).into_keys().collect();
+    let away = first[0].clone();
+    // Night 2: the case is not in the extract (closed, or missed by the extract).
+    let df = read_csv(&dir.join("snapshot.csv"));
+    let mut without = df
+        .clone()
+        .lazy()
+        .filter(col("case_id").neq(lit(away.as_str())))
+        .collect()
+        .unwrap();
+    let mut f = std::fs::File::create(dir.join("snapshot.csv")).unwrap();
+    CsvWriter::new(&mut f).finish(&mut without).unwrap();
+    let out = nightly(dir, NIGHT2);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let second = queue_status(dir, NIGHT2);
+    assert!(!second.contains_key(&away));
+    assert!(second.values().any(|(s, _)| s == "continuing"));
+    // Night 3: it is back.
+    std::fs::copy(sample("snapshot.csv"), dir.join("snapshot.csv")).unwrap();
+    let out = nightly(dir, "2025-11-23");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let third = queue_status(dir, "2025-11-23");
+    assert_eq!(third[&away], ("re-flagged".to_string(), String::new()));
+    let out = safeflag(dir, &["history", &away, "--json"]);
+    let h: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let statuses: Vec<&str> = h["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, vec!["new", "re-flagged"]);
+}
