@@ -48,6 +48,11 @@ pub enum Command {
     /// Report on a run: tables, JSON or a self-contained HTML page.
     Report(ReportArgs),
     /// The nightly job: score, queue, suppress, export, report and record, from a config file.
+    ///
+    /// Writes ROOT/runs/DATE/ (queue, scores, exports, report, manifest) and
+    /// the flag history. Exit codes: 0 success; 1 bad input, config, model or
+    /// mapping; 2 internal error; 3 data-quality gate tripped (nothing
+    /// published; the attempt is logged); 4 another nightly run holds the lock.
     Nightly(NightlyArgs),
     /// Reviewer dispositions in the flag history.
     #[command(subcommand)]

@@ -530,3 +530,30 @@ fn a_case_back_after_a_night_away_is_re_flagged_not_new() {
         .collect();
     assert_eq!(statuses, vec!["new", "re-flagged"]);
 }
+
+#[test]
+fn json_logs_carry_no_row_level_case_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    setup(dir);
+    let out = safeflag(dir, &["nightly", "--date", NIGHT1, "-vv", "--log-json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let log = stderr(&out);
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines.len() > 3, "{log}");
+    for line in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["level"].is_string(), "{line}");
+    }
+    // No id of any child or case in the snapshot appears in the log.
+    let snap = read_csv(&dir.join("snapshot.csv"));
+    let ids: BTreeSet<String> = strs(&snap, "case_id")
+        .into_iter()
+        .chain(strs(&snap, "child_id"))
+        .chain(strs(&snap, "worker_id"))
+        .collect();
+    for id in &ids {
+        assert!(!log.contains(id.as_str()), "`{id}` is in the log");
+    }
+}
