@@ -19,8 +19,17 @@ pub fn is_missing(trimmed: &str) -> bool {
             .any(|m| trimmed.eq_ignore_ascii_case(m))
 }
 
-/// Trims every value and turns the missing spellings into nulls.
+/// Trims every value and turns the missing spellings into nulls. A column
+/// that needs neither (most columns of a clean extract) is returned as it is,
+/// sharing its buffers, so validation does not copy every text column.
 pub fn clean_text(ca: &StringChunked) -> StringChunked {
+    let clean = ca
+        .iter()
+        .flatten()
+        .all(|v| v.trim().len() == v.len() && !is_missing(v));
+    if clean {
+        return ca.clone();
+    }
     let mut out: StringChunked = ca
         .iter()
         .map(|v| v.map(str::trim).filter(|t| !is_missing(t)))
@@ -36,6 +45,10 @@ pub fn match_codes(
     canonical: &[&'static str],
     agency: &[(String, String)],
 ) -> StringChunked {
+    // Already canonical everywhere (the usual case): share the buffers.
+    if agency.is_empty() && ca.iter().flatten().all(|v| canonical.contains(&v)) {
+        return ca.clone();
+    }
     let mut out: StringChunked = ca
         .iter()
         .map(|v| {

