@@ -99,7 +99,7 @@ pub const EXPORT_MANIFEST: &str = "export-manifest.json";
 /// The columns exported, in order: (queue column, header for people, width).
 const COLUMNS: [(&str, &str, f64); 16] = [
     ("file_rank", "#", 5.0),
-    ("rank", "Rank tonight", 8.0),
+    ("rank", "Rank tonight", 9.0),
     ("case_id", "Case", 12.0),
     ("child_id", "Lead child", 12.0),
     ("worker_id", "Worker", 10.0),
@@ -298,9 +298,21 @@ fn workbook(
         ws.set_column_width(j as u16, width)?;
     }
     ws.set_freeze_panes(1, 0)?;
+    // Row heights are set, not left to the reader: LibreOffice and some Excel
+    // versions do not grow a row for wrapped text they did not write.
+    ws.set_row_height(0, 30)?;
     let tiers = part.column("tier")?.str()?.clone();
     for i in 0..part.height() {
         let row = (i + 1) as u32;
+        let mut lines = 1usize;
+        for name in &names {
+            let width = COLUMNS.iter().find(|c| c.0 == *name).map_or(12.0, |c| c.2);
+            if let Ok(v) = part.column(name).and_then(|c| c.str().cloned()) {
+                let chars = v.get(i).map_or(0, |t| t.chars().count());
+                lines = lines.max(chars.div_ceil((width * 1.1) as usize).max(1));
+            }
+        }
+        ws.set_row_height(row, 15 * lines as u32)?;
         let colour = tier_colour(tiers.get(i).unwrap_or_default());
         let band = Format::new()
             .set_background_color(colour)
@@ -335,6 +347,8 @@ fn workbook(
         ws.autofilter(0, 0, part.height() as u32, (names.len() - 1) as u16)?;
     }
     ws.set_landscape();
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_repeat_rows(0, 0)?;
 
     let help = wb.add_worksheet();
     help.set_name("How to read")?;
