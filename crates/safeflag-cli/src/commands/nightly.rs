@@ -44,10 +44,7 @@ use crate::printer::Printer;
 pub fn run(args: NightlyArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let cfg = Config::load(&args.config)?;
     let date_arg = args.date.map(|d| d.to_string());
-    let lock = RunLock::acquire(&cfg.lock_path()).map_err(|e| match e {
-        safeflag_history::lock::LockError::Held(h) => anyhow::Error::from(h),
-        other => anyhow::Error::from(other),
-    })?;
+    let lock = take_lock(&cfg)?;
     if let Some(stale) = &lock.stale {
         tracing::warn!(
             "took over a stale lock left by a process that is no longer running ({stale})"
@@ -210,6 +207,14 @@ pub fn run(args: NightlyArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
         &final_dir, &manifest, &queue, &exports, &summary,
     ));
     Ok(ExitStatus::Success)
+}
+
+/// Takes the run lock; a held lock keeps its type, so it exits 4.
+fn take_lock(cfg: &Config) -> anyhow::Result<RunLock> {
+    RunLock::acquire(&cfg.lock_path()).map_err(|e| match e {
+        safeflag_history::lock::LockError::Held(h) => anyhow::Error::from(h),
+        other => anyhow::Error::from(other),
+    })
 }
 
 /// `20261122T021500Z-4242`: sortable, unique per process and second.
@@ -506,10 +511,7 @@ pub fn import_reviews(args: ReviewsImportArgs, printer: &Printer) -> anyhow::Res
     let cfg = Config::load(&args.config)?;
     let reviews = safeflag_history::reviews::read(&args.file)?;
     // Imports wait for no one, but must not interleave with a nightly run.
-    let lock = RunLock::acquire(&cfg.lock_path()).map_err(|e| match e {
-        safeflag_history::lock::LockError::Held(h) => anyhow::Error::from(h),
-        other => anyhow::Error::from(other),
-    })?;
+    let lock = take_lock(&cfg)?;
     let mut store = Store::open(&cfg.history.store)?;
     let n = store.import_reviews(&reviews, &args.file.display().to_string())?;
     drop(lock);
