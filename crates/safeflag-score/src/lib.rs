@@ -128,7 +128,7 @@ fn score_rows_in_batches(
     if let Ok(y) = cases.column(safeflag_core::contract::OUTCOME) {
         scores.with_column(y.clone())?;
     }
-    let n_cases = scores.column("case_id")?.n_unique()?;
+    let n_cases = distinct(scores.column("case_id")?.str()?);
     t_score += t1.elapsed().as_secs_f64();
     Ok(RowScores {
         scores,
@@ -137,6 +137,36 @@ fn score_rows_in_batches(
         cases: n_cases,
         seconds: [("features", t_features), ("score", t_score)],
     })
+}
+
+/// The number of distinct non-null values, exactly. Each value is hashed once
+/// and the hashes sorted in parallel; values are compared only within a run
+/// of equal hashes. Polars' `n_unique` took 0.54 s on 5M case ids; this is a
+/// fraction of that.
+fn distinct(ca: &StringChunked) -> usize {
+    use rayon::prelude::*;
+    use std::hash::BuildHasher;
+    let state = std::collections::hash_map::RandomState::new();
+    let values: Vec<&str> = ca.iter().flatten().collect();
+    let mut hashed: Vec<(u64, u32)> = values
+        .par_iter()
+        .enumerate()
+        .map(|(i, v)| (state.hash_one(v), i as u32))
+        .collect();
+    hashed.par_sort_unstable();
+    hashed
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|run| {
+            if run.len() == 1 {
+                1
+            } else {
+                let mut seen: Vec<&str> = run.iter().map(|r| values[r.1 as usize]).collect();
+                seen.sort_unstable();
+                seen.dedup();
+                seen.len()
+            }
+        })
+        .sum()
 }
 
 /// The queue built from scored rows: the second half of a run.
@@ -389,6 +419,19 @@ mod tests {
         }
         let df = df!("case_id" => case, "child_id" => child, "office" => office, "probability" => p.clone()).unwrap();
         (df, p)
+    }
+
+    #[test]
+    fn distinct_counts_exactly() {
+        let (df, _) = scores();
+        let ca = df.column("case_id").unwrap().str().unwrap();
+        assert_eq!(
+            distinct(ca),
+            df.column("case_id").unwrap().n_unique().unwrap()
+        );
+        let with_nulls =
+            StringChunked::new("c".into(), &[Some("a"), None, Some("b"), Some("a"), None]);
+        assert_eq!(distinct(&with_nulls), 2);
     }
 
     #[test]

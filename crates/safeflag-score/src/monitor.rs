@@ -151,9 +151,18 @@ impl FeatureBins {
             .for_each(|(k, (counts, sum))| {
                 let Some(j) = columns[k] else { return };
                 let e = &edges[k];
-                for &v in &data[j * rows..(j + 1) * rows] {
-                    counts[e.partition_point(|&edge| edge < v)] += 1;
-                    *sum += v;
+                let values = &data[j * rows..(j + 1) * rows];
+                if let [edge] = e.as_slice() {
+                    // Indicators (most features): one comparison, no search.
+                    let above = values.iter().filter(|&&v| v > *edge).count() as u64;
+                    counts[1] += above;
+                    counts[0] += rows as u64 - above;
+                    *sum += values.iter().sum::<f64>();
+                } else {
+                    for &v in values {
+                        counts[e.partition_point(|&edge| edge < v)] += 1;
+                        *sum += v;
+                    }
                 }
             });
         self.rows += rows;
