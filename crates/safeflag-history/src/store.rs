@@ -212,6 +212,19 @@ impl Store {
         sql(&self.path, e)
     }
 
+    /// Every row of a query, each mapped by `f`.
+    fn rows<T, P: rusqlite::Params>(
+        &self,
+        query: &str,
+        params: P,
+        f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut st = self.conn.prepare(query).map_err(|e| self.err(e))?;
+        let rows = st.query_map(params, f).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<T>>>()
+            .map_err(|e| self.err(e))
+    }
+
     /// Records a successful run with its flags and suppressions, replacing
     /// any earlier successful run of the same date, in one transaction.
     pub fn record_run(
@@ -236,7 +249,6 @@ impl Store {
                 )
                 .map_err(e)?;
             for f in flags {
-                let infants: Vec<&str> = f.state.infants.iter().map(String::as_str).collect();
                 st.execute(params![
                     f.run_id,
                     f.run_date,
@@ -251,7 +263,12 @@ impl Store {
                     f.status,
                     f.changes,
                     f.state.prior_reports,
-                    infants.join(","),
+                    f.state
+                        .infants
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(","),
                     f.state.unrelated_adult,
                 ])
                 .map_err(e)?;
@@ -287,14 +304,12 @@ impl Store {
 
     /// The cases queued in a run.
     pub fn flagged_in(&self, run_id: &str) -> Result<HashSet<String>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT case_id FROM flags WHERE run_id = ?1")
-            .map_err(|e| self.err(e))?;
-        st.query_map(params![run_id], |r| r.get(0))
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<HashSet<String>>>()
-            .map_err(|e| self.err(e))
+        let ids = self.rows(
+            "SELECT case_id FROM flags WHERE run_id = ?1",
+            params![run_id],
+            |r| r.get(0),
+        )?;
+        Ok(ids.into_iter().collect())
     }
 
     /// Whether a case was queued by any successful run before `date`.
@@ -310,16 +325,11 @@ impl Store {
 
     /// The latest review of each case dated in `(from, to]`.
     pub fn reviews_between(&self, from: &str, to: &str) -> Result<Vec<(String, String)>> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT case_id, MAX(review_date) FROM reviews WHERE review_date > ?1 AND review_date <= ?2 GROUP BY case_id ORDER BY case_id",
-            )
-            .map_err(|e| self.err(e))?;
-        st.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))
+        self.rows(
+            "SELECT case_id, MAX(review_date) FROM reviews WHERE review_date > ?1 AND review_date <= ?2 GROUP BY case_id ORDER BY case_id",
+            params![from, to],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// The case's state in its latest flag on or before `review_date` (and before `tonight`).
@@ -335,19 +345,7 @@ impl Store {
                  WHERE case_id = ?1 AND run_date <= ?2 AND run_date < ?3
                  ORDER BY run_date DESC LIMIT 1",
                 params![case_id, review_date, tonight],
-                |r| {
-                    let infants: String = r.get(2)?;
-                    Ok(CaseState {
-                        probability: r.get(0)?,
-                        prior_reports: r.get(1)?,
-                        infants: infants
-                            .split(',')
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_string)
-                            .collect(),
-                        unrelated_adult: r.get(3)?,
-                    })
-                },
+                |r| case_state(r, [0, 1, 2, 3]),
             )
             .optional()
             .map_err(|e| self.err(e))
@@ -381,41 +379,35 @@ impl Store {
 
     /// Every run, newest first.
     pub fn runs(&self) -> Result<Vec<RunRecord>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT * FROM runs ORDER BY run_date DESC, started_unix DESC, run_id")
-            .map_err(|e| self.err(e))?;
-        st.query_map([], |r| {
-            Ok(RunRecord {
-                run_id: r.get(0)?,
-                run_date: r.get(1)?,
-                status: r.get(2)?,
-                started_unix: r.get(3)?,
-                model_id: r.get(4)?,
-                input_sha256: r.get(5)?,
-                rows_read: r.get(6)?,
-                rows_scored: r.get(7)?,
-                rows_quarantined: r.get(8)?,
-                cases_scored: r.get(9)?,
-                cases_queued: r.get(10)?,
-                cases_suppressed: r.get(11)?,
-                out_dir: r.get(12)?,
-            })
-        })
-        .map_err(|e| self.err(e))?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(|e| self.err(e))
+        self.rows(
+            "SELECT * FROM runs ORDER BY run_date DESC, started_unix DESC, run_id",
+            [],
+            |r| {
+                Ok(RunRecord {
+                    run_id: r.get(0)?,
+                    run_date: r.get(1)?,
+                    status: r.get(2)?,
+                    started_unix: r.get(3)?,
+                    model_id: r.get(4)?,
+                    input_sha256: r.get(5)?,
+                    rows_read: r.get(6)?,
+                    rows_scored: r.get(7)?,
+                    rows_quarantined: r.get(8)?,
+                    cases_scored: r.get(9)?,
+                    cases_queued: r.get(10)?,
+                    cases_suppressed: r.get(11)?,
+                    out_dir: r.get(12)?,
+                })
+            },
+        )
     }
 
     /// A case's flags (oldest first), its suppressions and its reviews.
     pub fn case_history(&self, case_id: &str) -> Result<CaseHistory> {
-        let mut st = self
-            .conn
-            .prepare("SELECT * FROM flags WHERE case_id = ?1 ORDER BY run_date")
-            .map_err(|e| self.err(e))?;
-        let flags = st
-            .query_map(params![case_id], |r| {
-                let infants: String = r.get(13)?;
+        let flags = self.rows(
+            "SELECT * FROM flags WHERE case_id = ?1 ORDER BY run_date",
+            params![case_id],
+            |r| {
                 Ok(FlagRecord {
                     run_id: r.get(0)?,
                     run_date: r.get(1)?,
@@ -429,30 +421,15 @@ impl Store {
                     reasons: r.get(9)?,
                     status: r.get(10)?,
                     changes: r.get(11)?,
-                    state: CaseState {
-                        probability: r.get(6)?,
-                        prior_reports: r.get(12)?,
-                        infants: infants
-                            .split(',')
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_string)
-                            .collect(),
-                        unrelated_adult: r.get(14)?,
-                    },
+                    state: case_state(r, [6, 12, 13, 14])?,
                 })
-            })
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))?;
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT r.run_date, s.case_id, s.reviewed_on, s.probability FROM suppressions s
-                 JOIN runs r ON r.run_id = s.run_id WHERE s.case_id = ?1 ORDER BY r.run_date",
-            )
-            .map_err(|e| self.err(e))?;
-        let suppressed = st
-            .query_map(params![case_id], |r| {
+            },
+        )?;
+        let suppressed = self.rows(
+            "SELECT r.run_date, s.case_id, s.reviewed_on, s.probability FROM suppressions s
+             JOIN runs r ON r.run_id = s.run_id WHERE s.case_id = ?1 ORDER BY r.run_date",
+            params![case_id],
+            |r| {
                 Ok((
                     r.get(0)?,
                     SuppressionRecord {
@@ -461,19 +438,13 @@ impl Store {
                         probability: r.get(3)?,
                     },
                 ))
-            })
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))?;
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT case_id, review_date, reviewer, outcome, override_reason FROM reviews
-                 WHERE case_id = ?1 ORDER BY review_date, reviewer",
-            )
-            .map_err(|e| self.err(e))?;
-        let reviews = st
-            .query_map(params![case_id], |r| {
+            },
+        )?;
+        let reviews = self.rows(
+            "SELECT case_id, review_date, reviewer, outcome, override_reason FROM reviews
+             WHERE case_id = ?1 ORDER BY review_date, reviewer",
+            params![case_id],
+            |r| {
                 Ok(Review {
                     case_id: r.get(0)?,
                     review_date: r.get(1)?,
@@ -481,16 +452,30 @@ impl Store {
                     outcome: r.get(3)?,
                     override_reason: r.get(4)?,
                 })
-            })
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))?;
+            },
+        )?;
         Ok(CaseHistory {
             flags,
             suppressed,
             reviews,
         })
     }
+}
+
+/// A [`CaseState`] from a row, given the columns of its probability,
+/// prior_reports, infants (comma-separated child ids) and unrelated_adult.
+fn case_state(r: &rusqlite::Row<'_>, at: [usize; 4]) -> rusqlite::Result<CaseState> {
+    let infants: String = r.get(at[2])?;
+    Ok(CaseState {
+        probability: r.get(at[0])?,
+        prior_reports: r.get(at[1])?,
+        infants: infants
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        unrelated_adult: r.get(at[3])?,
+    })
 }
 
 fn insert_run(conn: &Connection, run: &RunRecord) -> rusqlite::Result<()> {
