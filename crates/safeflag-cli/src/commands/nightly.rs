@@ -130,7 +130,8 @@ pub fn run(args: NightlyArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
         queue,
         suppressed,
     } = done;
-    write_suppressed(&staging, &suppressed, &reviewed_on)?;
+    let suppressions = suppression_records(&suppressed, &reviewed_on)?;
+    write_suppressed(&staging, &suppressed, &suppressions)?;
     manifest["run_id"] = json!(run_id);
     manifest["date"] = json!(date);
     write_manifest(&staging, &manifest)?;
@@ -198,7 +199,6 @@ pub fn run(args: NightlyArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
             f
         })
         .collect();
-    let suppressions = suppression_records(&suppressed, &reviewed_on)?;
     store.record_run(&record, &flags, &suppressions)?;
     fault::point("after-history");
     drop(lock);
@@ -271,28 +271,20 @@ fn run_record(
     }
 }
 
+/// `suppressed.csv`: the passed-over cases, with the review that suppressed each.
 fn write_suppressed(
     dir: &Path,
     suppressed: &DataFrame,
-    reviewed_on: &HashMap<String, String>,
+    records: &[SuppressionRecord],
 ) -> anyhow::Result<()> {
     let mut df = suppressed.clone();
-    let dates: Vec<String> = df
-        .column("case_id")?
-        .str()?
-        .iter()
-        .map(|c| {
-            reviewed_on
-                .get(c.unwrap_or_default())
-                .cloned()
-                .unwrap_or_default()
-        })
-        .collect();
+    let dates: Vec<&str> = records.iter().map(|r| r.reviewed_on.as_str()).collect();
     df.with_column(Column::new("reviewed_on".into(), dates))?;
     safeflag_ingest::write_frame(&mut df, &dir.join("suppressed.csv"))?;
     Ok(())
 }
 
+/// The passed-over cases, in rank order, with the date of the review that suppressed each.
 fn suppression_records(
     suppressed: &DataFrame,
     reviewed_on: &HashMap<String, String>,
@@ -462,13 +454,7 @@ fn night_summary(
         manifest["date"].as_str().unwrap_or(""),
         manifest["model"]["id"].as_str().unwrap_or("")
     );
-    let _ = writeln!(
-        s,
-        "  rows read {} = scored {} + quarantined {}",
-        n("rows_read"),
-        n("rows_scored"),
-        n("rows_quarantined")
-    );
+    let _ = writeln!(s, "{}", super::run::reconciliation(manifest));
     let count = |v: &str| {
         queue
             .column("status")
@@ -582,13 +568,10 @@ pub fn history(args: HistoryArgs, printer: &Printer) -> anyhow::Result<ExitStatu
         ));
         return Ok(ExitStatus::Success);
     }
-    let mut s = format!("case {}\n\nflags\n", args.case_id);
-    if flags.is_empty() {
-        s.push_str("  never queued\n");
-    }
-    for f in &flags {
-        s.push_str(&format!(
-            "  {}  rank {:>3}  {:>5.1}%  band {:>2} {:<6}  {:<10} {}{}\n",
+    let mut s = format!("case {}\n", args.case_id);
+    section(&mut s, "flags", "never queued", &flags, |f| {
+        format!(
+            "{}  rank {:>3}  {:>5.1}%  band {:>2} {:<6}  {:<10} {}{}",
             f.run_date,
             f.rank,
             f.probability * 100.0,
@@ -601,32 +584,41 @@ pub fn history(args: HistoryArgs, printer: &Printer) -> anyhow::Result<ExitStatu
             } else {
                 format!("  [{}]", f.changes)
             }
-        ));
-    }
-    s.push_str("\nsuppressed after review\n");
-    if suppressed.is_empty() {
-        s.push_str("  none\n");
-    }
-    for (d, r) in &suppressed {
-        s.push_str(&format!(
-            "  {d}  {:>5.1}%  reviewed {}\n",
-            r.probability * 100.0,
-            r.reviewed_on
-        ));
-    }
-    s.push_str("\nreviews\n");
-    if reviews.is_empty() {
-        s.push_str("  none\n");
-    }
-    for r in &reviews {
-        s.push_str(&format!(
-            "  {}  {:<12} {:<12} {}\n",
+        )
+    });
+    section(
+        &mut s,
+        "suppressed after review",
+        "none",
+        &suppressed,
+        |(d, r)| {
+            format!(
+                "{d}  {:>5.1}%  reviewed {}",
+                r.probability * 100.0,
+                r.reviewed_on
+            )
+        },
+    );
+    section(&mut s, "reviews", "none", &reviews, |r| {
+        format!(
+            "{}  {:<12} {:<12} {}",
             r.review_date,
             r.reviewer,
             r.outcome,
             r.override_reason.as_deref().unwrap_or("")
-        ));
-    }
+        )
+    });
     printer.data(&s);
     Ok(ExitStatus::Success)
+}
+
+/// A titled list of lines, or `empty` when there are none.
+fn section<T>(s: &mut String, title: &str, empty: &str, items: &[T], line: impl Fn(&T) -> String) {
+    s.push_str(&format!("\n{title}\n"));
+    if items.is_empty() {
+        s.push_str(&format!("  {empty}\n"));
+    }
+    for item in items {
+        s.push_str(&format!("  {}\n", line(item)));
+    }
 }

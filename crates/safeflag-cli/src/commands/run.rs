@@ -270,6 +270,17 @@ pub fn timings(seconds: &[(&str, f64)], t0: Instant) -> Value {
     Value::Object(m)
 }
 
+/// The counts line every run summary prints: `rows read N = scored N + quarantined N`.
+pub fn reconciliation(manifest: &Value) -> String {
+    let n = |k: &str| super::thousands(manifest["counts"][k].as_u64().unwrap_or(0) as usize);
+    format!(
+        "  rows read {} = scored {} + quarantined {}",
+        n("rows_read"),
+        n("rows_scored"),
+        n("rows_quarantined")
+    )
+}
+
 /// Writes `manifest.json` atomically.
 pub fn write_manifest(out: &Path, manifest: &Value) -> anyhow::Result<()> {
     let mut bytes = serde_json::to_vec_pretty(manifest)?;

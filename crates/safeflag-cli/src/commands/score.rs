@@ -63,13 +63,7 @@ fn summary(out: &Path, manifest: &Value, queue: &DataFrame) -> anyhow::Result<St
         manifest["input"]["path"].as_str().unwrap_or(""),
         manifest["model"]["id"].as_str().unwrap_or("")
     );
-    let _ = writeln!(
-        s,
-        "  rows read {} = scored {} + quarantined {}",
-        n("rows_read"),
-        n("rows_scored"),
-        n("rows_quarantined")
-    );
+    let _ = writeln!(s, "{}", super::run::reconciliation(manifest));
     let _ = writeln!(
         s,
         "  cases scored {}, queued {}",
