@@ -67,6 +67,13 @@ pub struct GroupAudit {
     pub too_small: bool,
 }
 
+impl GroupAudit {
+    /// The group's flag rate as a ratio to the reference group's.
+    pub fn flag_rate_ratio(&self) -> Option<f64> {
+        self.ratios.get("flag_rate").copied().flatten()
+    }
+}
+
 /// The audit of one grouping (e.g. race/ethnicity) at one cut-off.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FairnessTable {

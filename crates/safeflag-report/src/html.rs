@@ -151,13 +151,14 @@ pub fn render(s: &Summary) -> String {
     ));
 
     h.push_str("<h2>Fairness of tonight's queue</h2>");
-    let (lo, hi) = s.monitoring.options.fairness_band;
+    let options = &s.monitoring.options;
+    let (lo, hi) = options.fairness_band;
     if let Some(t) = s.fairness(safeflag_core::contract::RACE_ETHNICITY) {
         let fair_bars: Vec<Bar> = t
             .groups
             .iter()
             .map(|g| {
-                let r = g.ratios.get("flag_rate").copied().flatten();
+                let r = g.flag_rate_ratio();
                 Bar {
                     label: g.group.clone(),
                     value: r.unwrap_or(0.0),
@@ -167,7 +168,7 @@ pub fn render(s: &Summary) -> String {
                         g.flag_rate * 100.0,
                         g.n
                     ),
-                    highlight: r.is_some_and(|r| !(lo..=hi).contains(&r)),
+                    highlight: r.is_some_and(|r| options.outside_band(r)),
                     marker: None,
                 }
             })
@@ -194,8 +195,8 @@ pub fn render(s: &Summary) -> String {
             esc(&t.reference)
         );
         for g in &t.groups {
-            let r = g.ratios.get("flag_rate").copied().flatten();
-            let out = r.is_some_and(|r| !(lo..=hi).contains(&r));
+            let r = g.flag_rate_ratio();
+            let out = r.is_some_and(|r| options.outside_band(r));
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}%</td><td class=\"{}\">{}</td></tr>",

@@ -79,14 +79,12 @@ impl RunDir {
     /// The probability (and the outcome, when the snapshot was labelled) of every scored row.
     pub fn scores(&self) -> Result<DataFrame> {
         let path = self.dir.join("scores.parquet");
-        let names = ParquetReader::new(self.file(&path)?).schema()?;
-        let mut columns = vec!["probability"];
-        if names.contains(safeflag_core::contract::OUTCOME) {
-            columns.push(safeflag_core::contract::OUTCOME);
+        let mut reader = ParquetReader::new(self.file(&path)?);
+        let mut columns = vec!["probability".to_string()];
+        if reader.schema()?.contains(safeflag_core::contract::OUTCOME) {
+            columns.push(safeflag_core::contract::OUTCOME.to_string());
         }
-        Ok(ParquetReader::new(self.file(&path)?)
-            .with_columns(Some(columns.iter().map(|c| c.to_string()).collect()))
-            .finish()?)
+        Ok(reader.with_columns(Some(columns)).finish()?)
     }
 
     /// `quarantine.csv` with every column as text.

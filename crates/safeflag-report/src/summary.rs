@@ -380,12 +380,9 @@ impl Summary {
                 t.grouping, t.reference, "group", "n", "flagged", "rate", "ratio"
             );
             for g in &t.groups {
-                let ratio = g.ratios.get("flag_rate").copied().flatten();
-                let (lo, hi) = self.monitoring.options.fairness_band;
-                let mark = match ratio {
-                    Some(r) if !(lo..=hi).contains(&r) => " *",
-                    _ => "",
-                };
+                let ratio = g.flag_rate_ratio();
+                let out = ratio.is_some_and(|r| self.monitoring.options.outside_band(r));
+                let mark = if out { " *" } else { "" };
                 let _ = writeln!(
                     s,
                     "  {:<34} {:>7} {:>7} {:>8.2}% {:>7}{mark}",

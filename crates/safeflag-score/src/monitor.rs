@@ -51,6 +51,14 @@ impl Default for MonitorOptions {
     }
 }
 
+impl MonitorOptions {
+    /// Whether a flag-rate ratio leaves the configured band.
+    pub fn outside_band(&self, ratio: f64) -> bool {
+        let (low, high) = self.fairness_band;
+        !(low..=high).contains(&ratio)
+    }
+}
+
 /// One feature's drift against its training distribution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureDrift {
@@ -268,12 +276,12 @@ pub fn monitor(
         .filter(|t| options.fairness_warn.contains(&t.grouping))
     {
         for g in &table.groups {
-            let Some(Some(r)) = g.ratios.get("flag_rate") else {
+            let Some(r) = g.flag_rate_ratio() else {
                 continue;
             };
             if g.group != table.reference
                 && g.n >= options.min_group_size
-                && !(low..=high).contains(r)
+                && options.outside_band(r)
             {
                 warnings.push(Warning {
                     kind: "fairness".into(),
