@@ -65,16 +65,15 @@ fn missing_required_column_is_named() {
     );
 }
 
-#[test]
-fn mapping_naming_a_column_that_does_not_exist() {
+/// Validates the sample snapshot with `m.toml` holding `mapping` (no file
+/// when `None`) and returns the one-line error.
+fn mapping_error(mapping: Option<&str>) -> String {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("m.toml"),
-        "[columns]\nCASE_NUM = \"case_id\"\n",
-    )
-    .unwrap();
+    if let Some(text) = mapping {
+        std::fs::write(dir.path().join("m.toml"), text).unwrap();
+    }
     let snapshot = sample("snapshot.csv");
-    let err = fails_cleanly(
+    fails_cleanly(
         dir.path(),
         &[
             "validate",
@@ -82,7 +81,12 @@ fn mapping_naming_a_column_that_does_not_exist() {
             "--mapping",
             "m.toml",
         ],
-    );
+    )
+}
+
+#[test]
+fn mapping_naming_a_column_that_does_not_exist() {
+    let err = mapping_error(Some("[columns]\nCASE_NUM = \"case_id\"\n"));
     assert!(
         err.starts_with("error: mapping `m.toml`: maps column `CASE_NUM`, which is not in `"),
         "{err}"
@@ -91,22 +95,7 @@ fn mapping_naming_a_column_that_does_not_exist() {
 
 #[test]
 fn mapping_naming_a_code_that_does_not_exist() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("m.toml"),
-        "[codes.sleep_environment]\nCRIB = \"cot\"\n",
-    )
-    .unwrap();
-    let snapshot = sample("snapshot.csv");
-    let err = fails_cleanly(
-        dir.path(),
-        &[
-            "validate",
-            snapshot.to_str().unwrap(),
-            "--mapping",
-            "m.toml",
-        ],
-    );
+    let err = mapping_error(Some("[codes.sleep_environment]\nCRIB = \"cot\"\n"));
     assert!(
         err.starts_with("error: mapping `m.toml`: `codes.sleep_environment` maps `CRIB` to `cot`, which is not a code of `sleep_environment`"),
         "{err}"
@@ -115,38 +104,15 @@ fn mapping_naming_a_code_that_does_not_exist() {
 
 #[test]
 fn mapping_naming_a_canonical_column_that_does_not_exist() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("m.toml"), "[columns]\noffice = \"area\"\n").unwrap();
-    let snapshot = sample("snapshot.csv");
-    let err = fails_cleanly(
-        dir.path(),
-        &[
-            "validate",
-            snapshot.to_str().unwrap(),
-            "--mapping",
-            "m.toml",
-        ],
-    );
     assert_eq!(
-        err,
+        mapping_error(Some("[columns]\noffice = \"area\"\n")),
         "error: mapping `m.toml`: column `office` is mapped to `area`, which is not a contract column"
     );
 }
 
 #[test]
 fn missing_mapping_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let snapshot = sample("snapshot.csv");
-    let err = fails_cleanly(
-        dir.path(),
-        &[
-            "validate",
-            snapshot.to_str().unwrap(),
-            "--mapping",
-            "m.toml",
-        ],
-    );
-    assert_eq!(err, "error: `m.toml` does not exist");
+    assert_eq!(mapping_error(None), "error: `m.toml` does not exist");
 }
 
 #[test]

@@ -44,6 +44,19 @@ pub fn safeflag(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `safeflag score SNAPSHOT --model models/default EXTRA...` in `dir`.
+pub fn score_with(dir: &Path, snapshot: &Path, extra: &[&str]) -> Output {
+    let model = repo().join("models/default");
+    let mut args = vec![
+        "score",
+        snapshot.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    safeflag(dir, &args)
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

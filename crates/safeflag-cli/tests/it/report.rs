@@ -13,17 +13,8 @@ use polars::prelude::*;
 use crate::*;
 
 fn score_sample(dir: &Path, out: &str, snapshot: &Path, extra: &[&str]) {
-    let model = repo().join("models/default");
-    let mut args = vec![
-        "score",
-        snapshot.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-        "--out",
-        out,
-    ];
-    args.extend_from_slice(extra);
-    let o = safeflag(dir, &args);
+    let args: Vec<&str> = ["--out", out].iter().chain(extra).copied().collect();
+    let o = score_with(dir, snapshot, &args);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
@@ -266,18 +257,7 @@ fn xlsx_exports_hold_each_office_its_own_cases_and_nothing_else() {
 #[test]
 fn an_export_never_publishes_a_failed_run() {
     let dir = tempfile::tempdir().unwrap();
-    let model = repo().join("models/default");
-    let o = safeflag(
-        dir.path(),
-        &[
-            "score",
-            sample("messy.csv").to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-            "--out",
-            "bad",
-        ],
-    );
+    let o = score_with(dir.path(), &sample("messy.csv"), &["--out", "bad"]);
     assert_eq!(o.status.code(), Some(3));
     let o = safeflag(dir.path(), &["export", "bad", "--out", "x"]);
     assert_eq!(o.status.code(), Some(1));

@@ -4,16 +4,7 @@
 use crate::*;
 
 fn score(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
-    let snapshot = sample("snapshot.csv");
-    let model = repo().join("models/default");
-    let mut args = vec![
-        "score",
-        snapshot.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    safeflag(dir, &args)
+    score_with(dir, &sample("snapshot.csv"), extra)
 }
 
 fn manifest(dir: &std::path::Path) -> serde_json::Value {
@@ -133,19 +124,7 @@ fn a_broken_extract_publishes_no_queue() {
     // A queue from an earlier good night in the same directory must not survive.
     let out = score(dir.path(), &["--out", "night"]);
     assert_eq!(out.status.code(), Some(0));
-    let messy = sample("messy.csv");
-    let model = repo().join("models/default");
-    let out = safeflag(
-        dir.path(),
-        &[
-            "score",
-            messy.to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-            "--out",
-            "night",
-        ],
-    );
+    let out = score_with(dir.path(), &sample("messy.csv"), &["--out", "night"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("data-quality gate"));
     assert!(!dir.path().join("night/queue.csv").exists());
