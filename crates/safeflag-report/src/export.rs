@@ -139,10 +139,11 @@ pub fn export(
         })?;
         groups.entry(r.to_string()).or_default().push(i as IdxSize);
     }
+    // A fixed creation date (the snapshot's), so a rerun gives the same bytes.
     let created = run.manifest["snapshot_date"]
         .as_str()
-        .and_then(chrono_like_ymd)
-        .unwrap_or((2000, 1, 1));
+        .and_then(|d| ExcelDateTime::parse_from_str(d).ok())
+        .map_or_else(|| ExcelDateTime::from_ymd(2000, 1, 1), Ok)?;
 
     let mut files = Vec::new();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
@@ -171,7 +172,7 @@ pub fn export(
         match format {
             ExportFormat::Csv => safeflag_ingest::write_frame(&mut part, &path)?,
             ExportFormat::Xlsx => {
-                let bytes = workbook(&part, by, recipient, run, created)?;
+                let bytes = workbook(&part, by, recipient, run, &created)?;
                 safeflag_core::output::write_bytes_atomic(&path, &bytes)?;
             }
         }
@@ -240,15 +241,6 @@ pub fn slug(name: &str) -> String {
     if s.is_empty() { "unnamed".into() } else { s }
 }
 
-fn chrono_like_ymd(d: &str) -> Option<(u16, u8, u8)> {
-    let mut it = d.split('-');
-    Some((
-        it.next()?.parse().ok()?,
-        it.next()?.parse().ok()?,
-        it.next()?.parse().ok()?,
-    ))
-}
-
 /// The fill colour of a tier: the same colours as the HTML report.
 pub fn tier_colour(tier: &str) -> u32 {
     match tier {
@@ -263,15 +255,13 @@ fn workbook(
     by: Recipient,
     recipient: &str,
     run: &RunDir,
-    created: (u16, u8, u8),
+    created: &ExcelDateTime,
 ) -> Result<Vec<u8>> {
     let mut wb = Workbook::new();
-    // A fixed creation date (the snapshot's), so a rerun gives the same bytes.
-    let date = ExcelDateTime::from_ymd(created.0, created.1, created.2)?;
     wb.set_properties(
         &DocProperties::new()
             .set_title(format!("safeflag queue for {} {recipient}", by.as_str()))
-            .set_creation_datetime(&date),
+            .set_creation_datetime(created),
     );
     let header = Format::new()
         .set_bold()

@@ -26,6 +26,26 @@ pub fn ingest_mapped(
     Ok(safeflag_ingest::ingest(input, &options)?)
 }
 
+/// The earliest and latest `snapshot_date` of validated cases, as `YYYY-MM-DD`.
+pub fn snapshot_dates(
+    cases: &polars::prelude::DataFrame,
+) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let dates = cases
+        .column("snapshot_date")?
+        .as_materialized_series()
+        .date()?;
+    let days = dates.physical();
+    // Polars counts days from 1970-01-01, chrono from 0001-01-01: 719,163 days earlier.
+    let iso = |d: Option<i32>| {
+        d.and_then(|d| chrono::NaiveDate::from_num_days_from_ce_opt(d + 719_163))
+            .map(|d| d.to_string())
+    };
+    Ok((
+        iso(days.iter().flatten().min()),
+        iso(days.iter().flatten().max()),
+    ))
+}
+
 /// `12345` -> `12,345`.
 pub fn thousands(n: usize) -> String {
     let s = n.to_string();

@@ -218,15 +218,7 @@ pub fn execute(
 
 /// The latest `snapshot_date` among valid rows, as `YYYY-MM-DD`.
 pub fn latest_date(cases: &DataFrame) -> anyhow::Result<Option<String>> {
-    let max = cases
-        .column("snapshot_date")?
-        .as_materialized_series()
-        .date()?
-        .physical()
-        .max();
-    Ok(max.and_then(|d| {
-        chrono::NaiveDate::from_num_days_from_ce_opt(d + 719_163).map(|d| d.to_string())
-    }))
+    Ok(super::snapshot_dates(cases)?.1)
 }
 
 /// A progress bar on stderr when asked for and stderr is a terminal; hidden otherwise.

@@ -111,15 +111,7 @@ pub fn run(args: TrainArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
             ))
         })
         .collect();
-    let dates = cases
-        .column("snapshot_date")?
-        .as_materialized_series()
-        .date()?
-        .clone();
-    let date_str = |d: Option<i32>| {
-        d.and_then(|d| chrono::NaiveDate::from_num_days_from_ce_opt(d + 719_163))
-            .map_or_else(String::new, |d| d.to_string())
-    };
+    let (first_date, last_date) = super::snapshot_dates(cases)?;
     let name = args
         .out
         .file_name()
@@ -152,8 +144,8 @@ pub fn run(args: TrainArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
             ),
         },
         snapshot_dates: (
-            date_str(dates.physical().iter().flatten().min()),
-            date_str(dates.physical().iter().flatten().max()),
+            first_date.unwrap_or_default(),
+            last_date.unwrap_or_default(),
         ),
         prevalence_fit: y_fit.iter().filter(|&&v| v).count() as f64 / y_fit.len().max(1) as f64,
         synthetic: args.synthetic,
