@@ -160,14 +160,27 @@ pub fn run(args: NightlyArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     write_bytes_atomic(&staging.join("report.json"), &report_json)?;
     super::report::write_html(&summary, &staging.join("report.html"))?;
 
-    let mut files: Vec<String> = super::run::OUTPUTS.iter().map(|s| s.to_string()).collect();
-    files.extend(["suppressed.csv", "report.json", "report.html"].map(String::from));
+    // The scoring run hashed its own files and the exports theirs; only
+    // this job's other files are read here.
+    let mut listed = manifest["outputs"].as_array().cloned().unwrap_or_default();
+    let mut extend = |v: Value| listed.extend(v.as_array().cloned().unwrap_or_default());
+    extend(outputs(
+        &staging,
+        &["suppressed.csv", "report.json", "report.html"],
+    )?);
     for (sub, m) in &exports {
-        files.push(format!("{sub}/export-manifest.json"));
-        files.extend(m.files.iter().map(|f| format!("{sub}/{}", f.file)));
+        extend(outputs(
+            &staging,
+            &[&format!("{sub}/export-manifest.json")],
+        )?);
+        extend(
+            m.files
+                .iter()
+                .map(|f| json!({"file": format!("{sub}/{}", f.file), "sha256": f.sha256}))
+                .collect(),
+        );
     }
-    let names: Vec<&str> = files.iter().map(String::as_str).collect();
-    manifest["outputs"] = outputs(&staging, &names)?;
+    manifest["outputs"] = listed.into();
     manifest["exports"] = exports
         .iter()
         .map(|(sub, m)| json!({"dir": sub, "by": m.by, "format": m.format, "files": m.files.len(), "cases": m.cases}))
