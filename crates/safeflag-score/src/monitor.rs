@@ -315,7 +315,6 @@ fn flag_counts(
     flagged: &BooleanChunked,
 ) -> Result<BTreeMap<String, (usize, usize)>> {
     let mut df = cases.select([
-        "case_id",
         "snapshot_date",
         "child_birth_date",
         safeflag_core::contract::RACE_ETHNICITY,
