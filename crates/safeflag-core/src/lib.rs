@@ -7,6 +7,8 @@
 //! * [`output`]: [`output::write_atomic`], the one way safeflag writes a file.
 //! * [`FeatureMatrix`]: the numeric hand-off from the feature stage to models.
 //! * [`FeatureSpec`]: features as data, saved inside every model artifact.
+//! * [`keys`]: exact grouping of millions of rows by key (duplicates,
+//!   distinct counts) by sorting hashes, in parallel.
 //!
 //! This crate has no polars dependency on purpose: the contract and the
 //! feature matrix are plain data that the model crate uses without the
@@ -16,6 +18,7 @@
 pub mod contract;
 pub mod fault;
 pub mod feature_spec;
+pub mod keys;
 pub mod matrix;
 pub mod output;
 

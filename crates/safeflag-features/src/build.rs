@@ -13,16 +13,32 @@ pub fn age_days() -> Expr {
         .total_days(false)
 }
 
-/// The age band names used by reports and the fairness audit.
+/// The age bands of reports and fairness audits: each band's name and the
+/// age in days it ends before (the last band has no end).
+pub const AGE_BANDS: [(&str, Option<i64>); 4] = [
+    ("under 6 months", Some(183)),
+    ("6-11 months", Some(365)),
+    ("1-2 years", Some(1095)),
+    ("3+ years", None),
+];
+
+/// The index in [`AGE_BANDS`] of a child aged `days`.
+pub fn age_band_index(days: i64) -> usize {
+    AGE_BANDS
+        .iter()
+        .position(|(_, end)| end.is_none_or(|end| days < end))
+        .unwrap_or(AGE_BANDS.len() - 1)
+}
+
+/// The age band names of [`AGE_BANDS`], as an expression.
 pub fn age_band() -> Expr {
     let a = age_days();
-    when(a.clone().lt(lit(183)))
-        .then(lit("under 6 months"))
-        .when(a.clone().lt(lit(365)))
-        .then(lit("6-11 months"))
-        .when(a.lt(lit(1095)))
-        .then(lit("1-2 years"))
-        .otherwise(lit("3+ years"))
+    let (last, bands) = AGE_BANDS.split_last().expect("bands");
+    bands.iter().rev().fold(lit(last.0), |older, (name, end)| {
+        when(a.clone().lt(lit(end.expect("only the last band is open"))))
+            .then(lit(*name))
+            .otherwise(older)
+    })
 }
 
 /// One `Float64` expression per feature, named after it, in two stages: the

@@ -17,7 +17,10 @@
 pub mod build;
 pub mod split;
 
-pub use build::{age_band, age_bands, age_days, build_matrix, feature_exprs, labels, text_column};
+pub use build::{
+    AGE_BANDS, age_band, age_band_index, age_bands, age_days, build_matrix, feature_exprs, labels,
+    text_column,
+};
 pub use safeflag_core::feature_spec::{FeatureDef, FeatureSpec, Transform};
 pub use split::{Split, SplitPlan, case_hash, partition_by_case, split};
 
