@@ -124,6 +124,12 @@ pub fn build_matrix(cases: &DataFrame, spec: &FeatureSpec) -> Result<FeatureMatr
             missing.join(", ")
         )));
     }
+    crate::kernel::evaluate(cases, spec)
+}
+
+/// [`build_matrix`] as a polars plan over [`feature_exprs`]: the reference
+/// the kernel is tested against, value for value.
+pub fn build_matrix_with_polars(cases: &DataFrame, spec: &FeatureSpec) -> Result<FeatureMatrix> {
     let (base, products) = feature_exprs(spec)?;
     let mut inputs: Vec<Expr> = spec
         .input_columns()

@@ -2,9 +2,11 @@
 //!
 //! This crate is the only place where validated case frames become numbers:
 //! [`build_matrix`] turns cases into a [`safeflag_core::FeatureMatrix`] by
-//! replaying a [`FeatureSpec`] as polars expressions. Because the spec is data
-//! and travels inside the model artifact, scoring recomputes exactly the
-//! features the model was trained on.
+//! evaluating a [`FeatureSpec`] with plain loops over the columns
+//! ([`kernel`]); [`feature_exprs`] gives the same features as polars
+//! expressions, and the tests hold the two to identical values. Because the
+//! spec is data and travels inside the model artifact, scoring recomputes
+//! exactly the features the model was trained on.
 //!
 //! # Brief overview
 //! * [`FeatureSpec::standard`]: age bands, unsafe sleep and its interaction
@@ -15,11 +17,12 @@
 #![deny(missing_docs)]
 
 pub mod build;
+pub mod kernel;
 pub mod split;
 
 pub use build::{
-    AGE_BANDS, age_band, age_band_index, age_bands, age_days, build_matrix, feature_exprs, labels,
-    text_column,
+    AGE_BANDS, age_band, age_band_index, age_bands, age_days, build_matrix,
+    build_matrix_with_polars, feature_exprs, labels, text_column,
 };
 pub use safeflag_core::feature_spec::{FeatureDef, FeatureSpec, Transform};
 pub use split::{Split, SplitPlan, case_hash, partition_by_case, split};
