@@ -131,9 +131,7 @@ pub fn execute(
 
     if let Err(gate) = report.check_gate(spec.max_quarantine) {
         // Never publish a queue from a broken extract, not even last night's.
-        for name in OUTPUTS.iter().filter(|n| **n != "quarantine.csv") {
-            let _ = std::fs::remove_file(spec.out.join(name));
-        }
+        remove_outputs(&spec.out);
         manifest["status"] = json!("gate_failed");
         manifest["error"] = json!(gate.to_string());
         manifest["seconds"] = timings(&seconds, t0);
@@ -178,9 +176,7 @@ pub fn execute(
         }
         (Err(e), _) | (_, Err(e)) => {
             // Never tonight's score files beside an earlier run's queue.
-            for name in OUTPUTS.iter().filter(|n| **n != "quarantine.csv") {
-                let _ = std::fs::remove_file(spec.out.join(name));
-            }
+            remove_outputs(&spec.out);
             let _ = std::fs::remove_file(spec.out.join(MANIFEST));
             return Err(e);
         }
@@ -219,6 +215,14 @@ pub fn execute(
         queue,
         suppressed,
     })
+}
+
+/// Removes an earlier run's queue and score files from `out` (tonight's
+/// quarantine stays: it says why).
+fn remove_outputs(out: &Path) {
+    for name in OUTPUTS.iter().filter(|n| **n != "quarantine.csv") {
+        let _ = std::fs::remove_file(out.join(name));
+    }
 }
 
 /// The queue and tonight's checks.
@@ -361,4 +365,58 @@ pub fn default_prompts(model: &Path) -> PathBuf {
     dir.parent()
         .map(|p| p.join("coaching-prompts.toml"))
         .unwrap_or_else(|| PathBuf::from("coaching-prompts.toml"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// History that fails while the score files are being written.
+    struct Failing;
+    impl Hooks for Failing {
+        fn suppressed(
+            &mut self,
+            _cases: &DataFrame,
+            _rows: &RowScores,
+        ) -> anyhow::Result<HashSet<String>> {
+            anyhow::bail!("the history is unavailable")
+        }
+    }
+
+    /// A run whose queue fails leaves no score files, queue or manifest
+    /// behind, not even an earlier run's, so nothing mixes two runs.
+    #[test]
+    fn a_failed_queue_leaves_no_outputs_of_any_run() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let model_dir = root.join("models/default");
+        let model = ModelArtifact::load(&model_dir).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let spec = RunSpec {
+            snapshot: root.join("data-samples/snapshot.csv"),
+            mapping: None,
+            prompts: default_prompts(&model_dir),
+            policy: QueuePolicy {
+                top_n: Some(20),
+                ..QueuePolicy::default()
+            },
+            max_quarantine: 0.05,
+            monitor: MonitorOptions::default(),
+            out: out.path().to_path_buf(),
+            progress: false,
+        };
+        execute(&spec, &model, &mut NoHistory).unwrap();
+        assert!(out.path().join("queue.csv").exists());
+        let Err(err) = execute(&spec, &model, &mut Failing) else {
+            panic!("a failing history must fail the run");
+        };
+        assert!(err.to_string().contains("history is unavailable"), "{err}");
+        for name in OUTPUTS
+            .iter()
+            .filter(|n| **n != "quarantine.csv")
+            .chain([&MANIFEST])
+        {
+            assert!(!out.path().join(name).exists(), "{name} left behind");
+        }
+        assert!(out.path().join("quarantine.csv").exists());
+    }
 }
