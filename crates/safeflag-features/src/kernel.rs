@@ -137,7 +137,13 @@ fn read(cases: &DataFrame, spec: &FeatureSpec, need: &Need) -> Result<Source> {
                     return Err(wrong(name, "a date"));
                 }
                 let c = c.cast(&DataType::Int32)?;
-                Ok(c.i32()?.iter().collect())
+                let mut out = Vec::with_capacity(c.len());
+                for arr in c.i32()?.downcast_iter() {
+                    let valid = |i| arr.validity().is_none_or(|b| b.get_bit(i));
+                    let values = arr.values().iter().enumerate();
+                    out.extend(values.map(|(i, &v)| valid(i).then_some(v)));
+                }
+                Ok(out)
             };
             let (snapshot, birth) = (days("snapshot_date")?, days("child_birth_date")?);
             Source::Age(
@@ -171,13 +177,37 @@ fn read(cases: &DataFrame, spec: &FeatureSpec, need: &Need) -> Result<Source> {
                     NULL - 1
                 )));
             }
-            let ids = ca
+            // Each code's length and first four bytes, as a string view
+            // holds them: most values are told apart from every code by
+            // those two numbers, without reading the text.
+            let heads: Vec<(u32, u32)> = codes
                 .iter()
-                .map(|v| match v {
-                    None => NULL,
-                    Some(v) => codes.iter().position(|c| c == v).map_or(OTHER, |i| i as u8),
+                .map(|c| {
+                    let mut prefix = [0u8; 4];
+                    let n = c.len().min(4);
+                    prefix[..n].copy_from_slice(&c.as_bytes()[..n]);
+                    (c.len() as u32, u32::from_le_bytes(prefix))
                 })
                 .collect();
+            let mut ids = Vec::with_capacity(ca.len());
+            let validity = ca.rechunk_validity();
+            for arr in ca.downcast_iter() {
+                for (i, view) in arr.views().iter().enumerate() {
+                    let row = ids.len();
+                    let id = if validity.as_ref().is_some_and(|b| !b.get_bit(row)) {
+                        NULL
+                    } else {
+                        heads
+                            .iter()
+                            .zip(&codes)
+                            .position(|(&(len, prefix), code)| {
+                                len == view.length && prefix == view.prefix && arr.value(i) == code
+                            })
+                            .map_or(OTHER, |k| k as u8)
+                    };
+                    ids.push(id);
+                }
+            }
             Source::Codes { codes, ids }
         }
         Need::Number(name) => {
@@ -186,15 +216,26 @@ fn read(cases: &DataFrame, spec: &FeatureSpec, need: &Need) -> Result<Source> {
                 return Err(wrong(name, "a number"));
             }
             let c = c.cast(&DataType::Float64)?;
-            Source::Number(c.f64()?.iter().collect())
+            let mut out = Vec::with_capacity(c.len());
+            for arr in c.f64()?.downcast_iter() {
+                let valid = |i| arr.validity().is_none_or(|b| b.get_bit(i));
+                let values = arr.values().iter().enumerate();
+                out.extend(values.map(|(i, &v)| valid(i).then_some(v)));
+            }
+            Source::Number(out)
         }
         Need::Flag(name) => {
             let ca = column(name)?.bool().map_err(|_| wrong(name, "yes/no"))?;
             Source::Flag(ca.iter().collect())
         }
         Need::Nulls(name) => {
-            let c = column(name)?.as_materialized_series().is_null();
-            Source::Nulls(c.iter().map(|v| v.unwrap_or(false)).collect())
+            let c = column(name)?.as_materialized_series().rechunk_validity();
+            let mut out = Vec::with_capacity(cases.height());
+            match c {
+                None => out.resize(cases.height(), false),
+                Some(valid) => out.extend(valid.iter().map(|v| !v)),
+            }
+            Source::Nulls(out)
         }
     })
 }
