@@ -15,7 +15,7 @@ pub mod monitor;
 pub mod queue;
 pub mod reasons;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use polars::prelude::*;
@@ -156,6 +156,10 @@ pub struct Queue {
     /// Suppressed cases the queue passed over, in rank order:
     /// `case_id, child_id, office, probability, band`.
     pub suppressed: DataFrame,
+    /// Every row (index into the scored rows) whose case is queued, lead
+    /// children included, in row order: the flagged children of the fairness
+    /// audit.
+    pub case_rows: Vec<usize>,
     /// Seconds spent ranking and explaining.
     pub seconds: f64,
 }
@@ -178,7 +182,7 @@ pub fn queue(
         rows.cases,
         suppressed,
     )?;
-    let queue = build_queue(
+    let (queue, case_rows) = build_queue(
         model,
         cases,
         &rows.scores,
@@ -196,6 +200,7 @@ pub fn queue(
     Ok(Queue {
         queue,
         suppressed,
+        case_rows,
         seconds: t.elapsed().as_secs_f64(),
     })
 }
@@ -256,7 +261,7 @@ fn build_queue(
     ranked: &DataFrame,
     leads: &[usize],
     prompts: &Prompts,
-) -> Result<DataFrame> {
+) -> Result<(DataFrame, Vec<usize>)> {
     let c = &model.content;
     let s = |name: &str| -> Result<StringChunked> { Ok(ranked.column(name)?.str()?.clone()) };
     let (case_id, child_id, office, sup, worker, tiers) = (
@@ -286,27 +291,33 @@ fn build_queue(
         .contributions(&build_matrix(&lead_cases, &c.feature_spec)?);
     let features = &c.feature_spec.features;
 
-    // Other children of the queued cases, from every scored row, in rank order.
-    let queued: HashMap<&str, usize> = leads
+    // Every row of the queued cases, found by one parallel pass over the
+    // case ids; the other children are those rows but the leads.
+    let queued: PlHashMap<&str, usize> = leads
         .iter()
         .enumerate()
         .map(|(q, &i)| (case_id.get(i).unwrap_or_default(), q))
         .collect();
-    let lead_rows_set: std::collections::HashSet<usize> = lead_rows.iter().copied().collect();
-    let all_case = scores.column("case_id")?.str()?;
+    let all_case: Vec<Option<&str>> = scores.column("case_id")?.str()?.iter().collect();
+    let case_rows: Vec<(usize, usize)> = {
+        use rayon::prelude::*;
+        all_case
+            .par_iter()
+            .enumerate()
+            .filter_map(|(i, c)| queued.get((*c)?).map(|&q| (i, q)))
+            .collect()
+    };
+    let lead_rows_set: HashSet<usize> = lead_rows.iter().copied().collect();
     let all_child = scores.column("child_id")?.str()?;
     let all_prob = scores.column("probability")?.f64()?;
     let mut others: Vec<Vec<(f64, String)>> = vec![Vec::new(); leads.len()];
-    for (i, c) in all_case.iter().enumerate() {
-        if let Some(&q) = queued.get(c.unwrap_or_default())
-            && !lead_rows_set.contains(&i)
-        {
-            others[q].push((
-                all_prob.get(i).unwrap_or(0.0),
-                all_child.get(i).unwrap_or_default().to_string(),
-            ));
-        }
+    for &(i, q) in case_rows.iter().filter(|(i, _)| !lead_rows_set.contains(i)) {
+        others[q].push((
+            all_prob.get(i).unwrap_or(0.0),
+            all_child.get(i).unwrap_or_default().to_string(),
+        ));
     }
+    let case_rows: Vec<usize> = case_rows.into_iter().map(|(i, _)| i).collect();
     let others: Vec<String> = others
         .into_iter()
         .map(|mut o| {
@@ -366,7 +377,7 @@ fn build_queue(
         Column::new("prompt".into(), prompt_col),
         Column::new("other_children".into(), others),
     ])?;
-    Ok(df)
+    Ok((df, case_rows))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! drifting extract or a skewed queue is seen the night it happens, not at the
 //! next model review. Warnings are advisory: they never stop a run.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -178,12 +178,12 @@ impl FeatureBins {
 }
 
 /// Runs the checks on tonight's validated `cases`, their binned features
-/// and the set of queued case ids.
+/// and the rows of the queued cases ([`crate::Queue::case_rows`]).
 pub fn monitor(
     model: &ModelArtifact,
     cases: &DataFrame,
     bins: &FeatureBins,
-    queued: &HashSet<&str>,
+    queued_rows: &[usize],
     options: &MonitorOptions,
 ) -> Result<Monitoring> {
     let c = &model.content;
@@ -247,12 +247,12 @@ pub fn monitor(
         });
     }
 
-    // Whether each child's case is in tonight's queue, then children and
-    // flagged children per group, in parallel over blocks of rows.
-    let flagged: Vec<bool> = text_values(cases, "case_id")?
-        .par_iter()
-        .map(|c| c.is_some_and(|c| queued.contains(c)))
-        .collect();
+    // Children and flagged children (those whose case is queued) per group,
+    // in parallel over blocks of rows.
+    let mut flagged = vec![false; cases.height()];
+    for &i in queued_rows {
+        flagged[i] = true;
+    }
     let race_options = FairnessOptions {
         reference: options.reference_group.clone(),
         ..FairnessOptions::default()

@@ -257,8 +257,7 @@ fn queue_and_check(
 
     bar.set_message("fairness and drift");
     let t = Instant::now();
-    let queued_ids: HashSet<&str> = queue.column("case_id")?.str()?.iter().flatten().collect();
-    let checks = monitor(model, cases, &rows.bins, &queued_ids, &spec.monitor)?;
+    let checks = monitor(model, cases, &rows.bins, &queued.case_rows, &spec.monitor)?;
     for w in &checks.warnings {
         tracing::warn!(kind = %w.kind, "{}", w.message);
     }
