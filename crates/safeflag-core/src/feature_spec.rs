@@ -105,6 +105,29 @@ impl FeatureSpec {
         self.features.iter().map(|f| f.name.clone()).collect()
     }
 
+    /// Each interaction as `(its column, its left side's, its right side's)`,
+    /// in matrix order; an error naming the feature when a side is not a
+    /// feature defined before it.
+    pub fn interactions(&self) -> Result<Vec<(usize, usize, usize)>, String> {
+        let mut out = Vec::new();
+        for (j, f) in self.features.iter().enumerate() {
+            let Transform::Interaction { left, right } = &f.transform else {
+                continue;
+            };
+            let before = |name: &str| self.features[..j].iter().position(|g| g.name == name);
+            match (before(left), before(right)) {
+                (Some(l), Some(r)) => out.push((j, l, r)),
+                _ => {
+                    return Err(format!(
+                        "feature `{}` multiplies `{left}` and `{right}`, which must both be defined before it",
+                        f.name
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The contract columns the spec reads.
     pub fn input_columns(&self) -> Vec<String> {
         let mut cols: Vec<String> = Vec::new();
@@ -404,6 +427,37 @@ impl FeatureSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interactions_name_their_sides_or_the_feature_that_breaks_the_order() {
+        let spec = FeatureSpec::standard();
+        let products = spec.interactions().unwrap();
+        assert!(!products.is_empty());
+        for (j, l, r) in products {
+            assert!(l < j && r < j);
+            let Transform::Interaction { left, right } = &spec.features[j].transform else {
+                panic!("{j} is not an interaction");
+            };
+            assert_eq!(
+                (&spec.features[l].name, &spec.features[r].name),
+                (left, right)
+            );
+        }
+        // A product moved before one of its sides is refused by name.
+        let mut bad = spec.clone();
+        let j = bad
+            .features
+            .iter()
+            .position(|f| matches!(f.transform, Transform::Interaction { .. }))
+            .unwrap();
+        let product = bad.features.remove(j);
+        bad.features.insert(0, product.clone());
+        let err = bad.interactions().unwrap_err();
+        assert!(
+            err.contains(&format!("feature `{}`", product.name)),
+            "{err}"
+        );
+    }
 
     #[test]
     fn standard_spec_names_are_unique_and_never_use_race_or_sex() {

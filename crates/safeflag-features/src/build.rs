@@ -47,7 +47,8 @@ pub fn age_band() -> Expr {
 /// by name, so an interaction costs one multiplication instead of recomputing
 /// both of its sides.
 pub fn feature_exprs(spec: &FeatureSpec) -> Result<(Vec<Expr>, Vec<Expr>)> {
-    let mut defined: Vec<&str> = Vec::new();
+    // Both sides of every product come before it, or the plan cannot run.
+    spec.interactions().map_err(Error::Spec)?;
     let (mut base, mut products) = (Vec::new(), Vec::new());
     let num = |c: &str| col(c).cast(DataType::Float64);
     let indicator = |e: Expr| e.fill_null(lit(false)).cast(DataType::Float64);
@@ -91,18 +92,10 @@ pub fn feature_exprs(spec: &FeatureSpec) -> Result<(Vec<Expr>, Vec<Expr>)> {
                     .fill_null(lit(0.0))
             }
             Transform::Interaction { left, right } => {
-                if !defined.contains(&left.as_str()) || !defined.contains(&right.as_str()) {
-                    return Err(Error::Spec(format!(
-                        "feature `{}` multiplies `{left}` and `{right}`, which must both be defined before it",
-                        f.name
-                    )));
-                }
-                defined.push(f.name.as_str());
                 products.push((col(left.as_str()) * col(right.as_str())).alias(f.name.as_str()));
                 continue;
             }
         };
-        defined.push(f.name.as_str());
         base.push(e.alias(f.name.as_str()));
     }
     Ok((base, products))
@@ -183,12 +176,19 @@ pub fn text_column(cases: &DataFrame, column: &str) -> Result<Vec<Option<String>
         .collect())
 }
 
-/// Each row's age band name.
+/// Each row's age band name ([`AGE_BANDS`]), `None` when a date is missing.
+pub fn age_band_names(cases: &DataFrame) -> Result<Vec<Option<&'static str>>> {
+    use rayon::prelude::*;
+    Ok(crate::kernel::ages_in_days(cases)?
+        .par_iter()
+        .map(|a| a.map(|a| AGE_BANDS[age_band_index(a)].0))
+        .collect())
+}
+
+/// Each row's age band name, owned, for the training audit.
 pub fn age_bands(cases: &DataFrame) -> Result<Vec<Option<String>>> {
-    let df = cases
-        .clone()
-        .lazy()
-        .select([age_band().alias("band")])
-        .collect()?;
-    text_column(&df, "band")
+    Ok(age_band_names(cases)?
+        .into_iter()
+        .map(|b| b.map(str::to_string))
+        .collect())
 }

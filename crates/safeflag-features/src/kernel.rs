@@ -80,7 +80,7 @@ pub fn evaluate(cases: &DataFrame, spec: &FeatureSpec) -> Result<FeatureMatrix> 
 
     // Products read their two sides from already computed columns, so the
     // columns are filled in two passes: every other feature, then products.
-    let index = |name: &str| spec.features.iter().position(|f| f.name == name);
+    let products = spec.interactions().map_err(Error::Spec)?;
     let mut data = vec![0.0f64; rows * spec.features.len()];
     data.par_chunks_mut(rows.max(1))
         .zip(spec.features.par_iter().zip(&source_of))
@@ -90,19 +90,7 @@ pub fn evaluate(cases: &DataFrame, spec: &FeatureSpec) -> Result<FeatureMatrix> 
             }
             Ok(())
         })?;
-    for (j, f) in spec.features.iter().enumerate() {
-        let Transform::Interaction { left, right } = &f.transform else {
-            continue;
-        };
-        let (l, r) = match (index(left), index(right)) {
-            (Some(l), Some(r)) if l < j && r < j => (l, r),
-            _ => {
-                return Err(Error::Spec(format!(
-                    "feature `{}` multiplies `{left}` and `{right}`, which must both be defined before it",
-                    f.name
-                )));
-            }
-        };
+    for (j, l, r) in products {
         let (before, after) = data.split_at_mut(j * rows);
         let (a, b) = (&before[l * rows..][..rows], &before[r * rows..][..rows]);
         after[..rows]
@@ -130,30 +118,7 @@ fn read(cases: &DataFrame, spec: &FeatureSpec, need: &Need) -> Result<Source> {
         ))
     };
     Ok(match need {
-        Need::Age => {
-            let days = |name: &str| -> Result<Vec<Option<i32>>> {
-                let c = column(name)?;
-                if c.dtype() != &DataType::Date {
-                    return Err(wrong(name, "a date"));
-                }
-                let c = c.cast(&DataType::Int32)?;
-                let mut out = Vec::with_capacity(c.len());
-                for arr in c.i32()?.downcast_iter() {
-                    let valid = |i| arr.validity().is_none_or(|b| b.get_bit(i));
-                    let values = arr.values().iter().enumerate();
-                    out.extend(values.map(|(i, &v)| valid(i).then_some(v)));
-                }
-                Ok(out)
-            };
-            let (snapshot, birth) = (days("snapshot_date")?, days("child_birth_date")?);
-            Source::Age(
-                snapshot
-                    .iter()
-                    .zip(&birth)
-                    .map(|(s, b)| Some(i64::from((*s)?) - i64::from((*b)?)))
-                    .collect(),
-            )
-        }
+        Need::Age => Source::Age(ages_in_days(cases)?),
         Need::Codes(name) => {
             let ca = column(name)?.str().map_err(|_| wrong(name, "text"))?;
             // Every code any feature compares this column with.
@@ -215,14 +180,7 @@ fn read(cases: &DataFrame, spec: &FeatureSpec, need: &Need) -> Result<Source> {
             if !c.dtype().is_primitive_numeric() {
                 return Err(wrong(name, "a number"));
             }
-            let c = c.cast(&DataType::Float64)?;
-            let mut out = Vec::with_capacity(c.len());
-            for arr in c.f64()?.downcast_iter() {
-                let valid = |i| arr.validity().is_none_or(|b| b.get_bit(i));
-                let values = arr.values().iter().enumerate();
-                out.extend(values.map(|(i, &v)| valid(i).then_some(v)));
-            }
-            Source::Number(out)
+            Source::Number(options(c.cast(&DataType::Float64)?.f64()?))
         }
         Need::Flag(name) => {
             let ca = column(name)?.bool().map_err(|_| wrong(name, "yes/no"))?;
@@ -238,6 +196,41 @@ fn read(cases: &DataFrame, spec: &FeatureSpec, need: &Need) -> Result<Source> {
             Source::Nulls(out)
         }
     })
+}
+
+/// Each child's age in days at the snapshot (`None` when either date is
+/// missing): the age bands of the features and of the fairness audit.
+pub fn ages_in_days(cases: &DataFrame) -> Result<Vec<Option<i64>>> {
+    let days = |name: &str| -> Result<Vec<Option<i32>>> {
+        let c = cases
+            .column(name)
+            .map_err(|_| Error::Spec(format!("the cases lack column `{name}`")))?;
+        if c.dtype() != &DataType::Date {
+            return Err(Error::Spec(format!(
+                "column `{name}` is {} where the feature spec needs a date",
+                c.dtype()
+            )));
+        }
+        Ok(options(c.cast(&DataType::Int32)?.i32()?))
+    };
+    let (snapshot, birth) = (days("snapshot_date")?, days("child_birth_date")?);
+    Ok(snapshot
+        .iter()
+        .zip(&birth)
+        .map(|(s, b)| Some(i64::from((*s)?) - i64::from((*b)?)))
+        .collect())
+}
+
+/// A numeric column's values (`None` where missing), read from its value
+/// buffers chunk by chunk rather than value by value.
+fn options<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> Vec<Option<T::Native>> {
+    let mut out = Vec::with_capacity(ca.len());
+    for arr in ca.downcast_iter() {
+        let valid = |i| arr.validity().is_none_or(|b| b.get_bit(i));
+        let values = arr.values().iter().enumerate();
+        out.extend(values.map(|(i, &v)| valid(i).then_some(v)));
+    }
+    out
 }
 
 /// Writes one (non-product) feature's column.

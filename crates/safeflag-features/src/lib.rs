@@ -21,9 +21,10 @@ pub mod kernel;
 pub mod split;
 
 pub use build::{
-    AGE_BANDS, age_band, age_band_index, age_bands, age_days, build_matrix,
+    AGE_BANDS, age_band, age_band_index, age_band_names, age_bands, age_days, build_matrix,
     build_matrix_with_polars, feature_exprs, labels, text_column,
 };
+pub use kernel::ages_in_days;
 pub use safeflag_core::feature_spec::{FeatureDef, FeatureSpec, Transform};
 pub use split::{Split, SplitPlan, case_hash, partition_by_case, split};
 

@@ -423,15 +423,20 @@ mod tests {
         assert_eq!(distinct(&with_nulls), 2);
     }
 
-    #[test]
-    fn batches_give_the_same_scores_and_drift_counts_as_one_pass() {
-        let cases = safeflag_ingest::ingest(
+    /// The shipped sample snapshot, validated.
+    pub(crate) fn sample_cases() -> DataFrame {
+        safeflag_ingest::ingest(
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../../data-samples/snapshot.csv"),
             &safeflag_ingest::IngestOptions::default(),
         )
         .unwrap()
-        .cases;
+        .cases
+    }
+
+    #[test]
+    fn batches_give_the_same_scores_and_drift_counts_as_one_pass() {
+        let cases = sample_cases();
         let model = ModelArtifact::load(
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/default"),
         )

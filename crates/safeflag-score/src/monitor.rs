@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 use rayon::prelude::*;
 use safeflag_core::FeatureMatrix;
-use safeflag_features::{AGE_BANDS, age_band_index};
+use safeflag_features::age_band_names;
 use safeflag_model::ModelArtifact;
 use safeflag_model::distribution::{FeatureDistribution, psi};
 use safeflag_model::fairness::{FairnessOptions, FairnessTable, MISSING_GROUP, audit_flag_rates};
@@ -266,7 +266,7 @@ pub fn monitor(
         ),
         audit_flag_rates(
             "age_band",
-            &flag_counts(&age_bands(cases)?, &flagged),
+            &flag_counts(&age_band_names(cases)?, &flagged),
             &FairnessOptions::default(),
         ),
     ];
@@ -312,20 +312,6 @@ fn text_values<'a>(cases: &'a DataFrame, column: &str) -> Result<Vec<Option<&'a 
     Ok(cases.column(column)?.str()?.iter().collect())
 }
 
-/// Each child's age band name ([`AGE_BANDS`]) at the snapshot.
-fn age_bands(cases: &DataFrame) -> Result<Vec<Option<&'static str>>> {
-    let days = |c: &str| -> Result<Vec<Option<i32>>> {
-        let c = cases.column(c)?.cast(&DataType::Int32)?;
-        Ok(c.i32()?.iter().collect())
-    };
-    let (snapshot, birth) = (days("snapshot_date")?, days("child_birth_date")?);
-    Ok(snapshot
-        .par_iter()
-        .zip(&birth)
-        .map(|(s, b)| Some(AGE_BANDS[age_band_index(i64::from((*s)?) - i64::from((*b)?))].0))
-        .collect())
-}
-
 /// Children and flagged children per group (`None`: [`MISSING_GROUP`]).
 fn flag_counts(groups: &[Option<&str>], flagged: &[bool]) -> BTreeMap<String, (usize, usize)> {
     const BLOCK: usize = 1 << 16;
@@ -366,13 +352,7 @@ mod tests {
     /// with every third child flagged.
     #[test]
     fn group_counts_match_a_polars_group_by() {
-        let cases = safeflag_ingest::ingest(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../data-samples/snapshot.csv"),
-            &safeflag_ingest::IngestOptions::default(),
-        )
-        .unwrap()
-        .cases;
+        let cases = crate::tests::sample_cases();
         let flagged: Vec<bool> = (0..cases.height()).map(|i| i % 3 == 0).collect();
         let race = safeflag_core::contract::RACE_ETHNICITY;
         let by_polars = |group: Expr| -> BTreeMap<String, (usize, usize)> {
@@ -402,9 +382,9 @@ mod tests {
                 })
                 .collect()
         };
-        let ages = flag_counts(&age_bands(&cases).unwrap(), &flagged);
+        let ages = flag_counts(&age_band_names(&cases).unwrap(), &flagged);
         assert_eq!(ages, by_polars(safeflag_features::age_band()));
-        assert_eq!(ages.len(), AGE_BANDS.len());
+        assert_eq!(ages.len(), safeflag_features::AGE_BANDS.len());
         let races = flag_counts(&text_values(&cases, race).unwrap(), &flagged);
         assert_eq!(races, by_polars(col(race)));
         assert!(races.contains_key(MISSING_GROUP));

@@ -163,17 +163,8 @@ pub fn execute(
     });
     let written =
         written.unwrap_or_else(|_| Err(anyhow::anyhow!("the score-file writer panicked")));
-    let Built {
-        mut queue,
-        suppressed,
-        checks,
-        seconds: _,
-    } = match (built, written) {
-        (Ok(built), Ok(write_seconds)) => {
-            seconds.extend(built.seconds);
-            seconds.push(("write scores", write_seconds));
-            built
-        }
+    let (built, write_seconds) = match (built, written) {
+        (Ok(built), Ok(write_seconds)) => (built, write_seconds),
         (Err(e), _) | (_, Err(e)) => {
             // Never tonight's score files beside an earlier run's queue.
             remove_outputs(&spec.out);
@@ -181,6 +172,14 @@ pub fn execute(
             return Err(e);
         }
     };
+    seconds.extend(built.seconds);
+    seconds.push(("write scores", write_seconds));
+    let Built {
+        mut queue,
+        suppressed,
+        checks,
+        ..
+    } = built;
 
     bar.set_message("write");
     let t = Instant::now();
