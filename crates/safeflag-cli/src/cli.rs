@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use safeflag_model::ModelKind;
+use safeflag_report::{ExportFormat, Recipient};
 
 /// safeflag: open, explainable risk flagging for child-welfare case review.
 ///
@@ -115,34 +117,16 @@ pub struct HistoryArgs {
     pub json: bool,
 }
 
-/// Who gets one export file each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ByChoice {
-    /// One file per area office.
-    Office,
-    /// One file per supervisor.
-    Supervisor,
-}
-
-/// The file format of the exports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FormatChoice {
-    /// Excel workbook, made for people.
-    Xlsx,
-    /// CSV with the queue's column names.
-    Csv,
-}
-
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// A run directory written by `safeflag score` or `safeflag nightly`.
     pub run_dir: PathBuf,
     /// One file per office or per supervisor.
-    #[arg(long, value_enum, default_value_t = ByChoice::Office)]
-    pub by: ByChoice,
+    #[arg(long, value_enum, default_value = "office")]
+    pub by: Recipient,
     /// File format.
-    #[arg(long, value_enum, default_value_t = FormatChoice::Xlsx)]
-    pub format: FormatChoice,
+    #[arg(long, value_enum, default_value = "xlsx")]
+    pub format: ExportFormat,
     /// Directory to write the files and export-manifest.json into.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -188,7 +172,8 @@ pub struct ScoreArgs {
     /// Capacity of one office, overriding --office-capacity (repeatable): `--capacity Northside=8`.
     #[arg(long, value_name = "OFFICE=N", value_parser = office_capacity)]
     pub capacity: Vec<(String, usize)>,
-    /// Coaching prompts (TOML); default: coaching-prompts.toml beside the model directory.
+    /// Coaching prompts (TOML); default: the model directory's own
+    /// coaching-prompts.toml, else the prompts built into safeflag.
     #[arg(long, value_name = "FILE")]
     pub prompts: Option<PathBuf>,
     /// Agency column-mapping file (TOML).
@@ -205,15 +190,6 @@ pub struct ScoreArgs {
     pub json: bool,
 }
 
-/// The model families `train --model` accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ModelChoice {
-    /// L2-regularised logistic regression (linfa): exact reasons.
-    Logistic,
-    /// Gradient-boosted trees (forust-ml): TreeSHAP reasons.
-    Gbm,
-}
-
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// Labelled snapshots (with `outcome_critical_incident`).
@@ -221,9 +197,16 @@ pub struct TrainArgs {
     /// The model directory to write, e.g. `models/NAME`.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Replace a model already in the directory (refused without it).
+    #[arg(long)]
+    pub force: bool,
+    /// Coaching prompts (TOML) to ship in the model directory; without it the
+    /// model uses the prompts built into safeflag.
+    #[arg(long, value_name = "FILE")]
+    pub prompts: Option<PathBuf>,
     /// Model family.
-    #[arg(long, value_enum, default_value_t = ModelChoice::Logistic)]
-    pub model: ModelChoice,
+    #[arg(long, value_enum, default_value = "logistic")]
+    pub model: ModelKind,
     /// Time split: train before this date, test on or after it (default: about the last quarter of rows).
     #[arg(long, value_name = "DATE", conflicts_with = "test_fraction")]
     pub split_date: Option<chrono::NaiveDate>,

@@ -1,53 +1,24 @@
-//! Exit codes. Each kind of failure has its own, so a scheduler can tell a
-//! broken extract from a broken config from a bug without reading logs.
+//! Exit codes, mapped from error kinds in this one place, so a scheduler can
+//! tell a broken extract from a broken config from a bug without reading logs.
 
-use safeflag_ingest::GateFailure;
+use safeflag_pipeline::ErrorKind;
 
 /// How the command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
-    /// The command did what was asked.
+    /// The command did what was asked (0).
     Success,
-    /// Bad input, arguments, mapping or config: fix the input and rerun.
-    User,
-    /// A bug in safeflag.
-    Internal,
-    /// The data-quality gate tripped: too much of the extract broke the contract.
-    Gate,
-    /// Another nightly run holds the lock.
-    Locked,
+    /// The command failed; the kind says whose fault it was.
+    Failed(ErrorKind),
 }
 
 impl ExitStatus {
-    /// The process exit code.
+    /// The process exit code: 0 success, 1 input, 2 internal, 3 gate, 4 lock.
     pub fn code(self) -> u8 {
         match self {
             ExitStatus::Success => 0,
-            ExitStatus::User => 1,
-            ExitStatus::Internal => 2,
-            ExitStatus::Gate => 3,
-            ExitStatus::Locked => 4,
+            ExitStatus::Failed(kind) => kind.exit_code(),
         }
-    }
-
-    /// Classifies an error by the first typed cause found in its chain.
-    pub fn of_error(err: &anyhow::Error) -> ExitStatus {
-        for cause in err.chain() {
-            if cause.downcast_ref::<GateFailure>().is_some() {
-                return ExitStatus::Gate;
-            }
-            if cause.downcast_ref::<safeflag_history::LockHeld>().is_some() {
-                return ExitStatus::Locked;
-            }
-            if let Some(e) = cause.downcast_ref::<safeflag_ingest::Error>() {
-                return if e.is_internal() {
-                    ExitStatus::Internal
-                } else {
-                    ExitStatus::User
-                };
-            }
-        }
-        ExitStatus::User
     }
 }
 

@@ -3,19 +3,24 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the stderr subscriber: warnings by default, `-v` info, `-vv`
-/// debug, `-vvv` trace; `RUST_LOG` overrides all of them.
-pub fn init(verbose: u8, quiet: bool, json: bool) {
-    let level = match (quiet, verbose) {
+/// The filter of a verbosity: warnings by default, `-v` info, `-vv` debug,
+/// `-vvv` trace for safeflag's own crates. A target is a prefix, so
+/// `safeflag` covers every `safeflag_*` crate; other crates stay at warnings
+/// (info at `-vvv`).
+pub fn level(verbose: u8, quiet: bool) -> &'static str {
+    match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
-        (false, 1) => {
-            "safeflag=info,safeflag_ingest=info,safeflag_synth=info,safeflag_history=info,warn"
-        }
-        (false, 2) => "safeflag=debug,safeflag_ingest=debug,safeflag_synth=debug,info",
-        _ => "trace",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+        (false, 1) => "warn,safeflag=info",
+        (false, 2) => "warn,safeflag=debug",
+        _ => "info,safeflag=trace",
+    }
+}
+
+/// Installs the stderr subscriber at [`level`]; `RUST_LOG` overrides it.
+pub fn init(verbose: u8, quiet: bool, json: bool) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level(verbose, quiet)));
     use std::io::IsTerminal;
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()

@@ -1,16 +1,17 @@
 //! The `safeflag` command: a thin shell over the safeflag libraries.
 //!
-//! Parsing, settings, logging, output and exit codes live here; every piece
-//! of real work is a library call. Errors are printed once, as one line, and
-//! mapped to an exit code that says what kind of failure it was (see
-//! [`exit::ExitStatus`]).
+//! Each command parses its arguments, resolves them into the pipeline's
+//! settings, calls one library function and prints what it returns. Errors
+//! are printed once, as one line, and mapped to an exit code by their kind
+//! (see [`exit::ExitStatus`]).
 
 mod cli;
 mod commands;
-mod config;
 mod exit;
 mod logging;
 mod printer;
+mod progress;
+mod tables;
 
 use clap::Parser as _;
 
@@ -29,10 +30,10 @@ fn main() -> std::process::ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
-            // Usage errors are user errors (exit 1); help and version are not errors.
+            // Usage errors are input errors (exit 1); help and version are not errors.
             let _ = err.print();
             return if err.use_stderr() {
-                ExitStatus::User.into()
+                ExitStatus::Failed(safeflag_pipeline::ErrorKind::Input).into()
             } else {
                 ExitStatus::Success.into()
             };
@@ -50,18 +51,17 @@ fn main() -> std::process::ExitCode {
         Command::Report(args) => commands::report::report(args, &printer),
         Command::Nightly(args) => commands::nightly::run(args, &printer),
         Command::Reviews(cli::ReviewsCommand::Import(args)) => {
-            commands::nightly::import_reviews(args, &printer)
+            commands::history::import_reviews(args, &printer)
         }
-        Command::Runs(args) => commands::nightly::runs(args, &printer),
-        Command::History(args) => commands::nightly::history(args, &printer),
+        Command::Runs(args) => commands::history::runs(args, &printer),
+        Command::History(args) => commands::history::history(args, &printer),
     };
-    let status = match result {
-        Ok(status) => status,
+    match result {
+        Ok(()) => ExitStatus::Success,
         Err(err) => {
-            let status = ExitStatus::of_error(&err);
-            printer.error(&err, status);
-            status
+            printer.error(&err);
+            ExitStatus::Failed(err.kind())
         }
-    };
-    status.into()
+    }
+    .into()
 }

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use crate::exit::ExitStatus;
+use safeflag_pipeline::{Error, ErrorKind};
 
 /// Where command output goes.
 pub struct Printer {
@@ -28,6 +28,12 @@ impl Printer {
         let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
     }
 
+    /// Writes a document as pretty JSON to stdout.
+    pub fn json<T: serde::Serialize>(&self, doc: &T) -> Result<(), Error> {
+        self.data(&format!("{}\n", serde_json::to_string_pretty(doc)?));
+        Ok(())
+    }
+
     /// A status line on stderr, unless quiet.
     pub fn status(&self, text: &str) {
         if !self.quiet {
@@ -36,11 +42,11 @@ impl Printer {
     }
 
     /// The one-line error report.
-    pub fn error(&self, err: &anyhow::Error, status: ExitStatus) {
-        let kind = match status {
-            ExitStatus::Internal => "internal error",
+    pub fn error(&self, err: &Error) {
+        let label = match err.kind() {
+            ErrorKind::Internal => "internal error",
             _ => "error",
         };
-        eprintln!("{kind}: {err:#}");
+        eprintln!("{label}: {err}");
     }
 }

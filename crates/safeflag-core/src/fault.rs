@@ -4,7 +4,7 @@
 //! leaves the same history and outputs as one clean run. Tests check it by
 //! killing the process at named points with a real SIGKILL, as a power cut or
 //! the OOM killer would. Debug builds only: release builds compile [`point`]
-//! to nothing.
+//! to nothing, and [`injected`] to false.
 
 /// When the environment variable `SAFEFLAG_FAULT` equals `name`, the process
 /// sends itself SIGKILL here.
@@ -19,4 +19,20 @@ pub fn point(name: &str) {
     }
     #[cfg(not(debug_assertions))]
     let _ = name;
+}
+
+/// Whether the failure `name` is to be injected here: true when
+/// `SAFEFLAG_FAULT` equals `name`, in debug builds only. The crash tests use
+/// it to force failures no real input can cause (a broken invariant), to
+/// check that they end as internal errors with nothing half published.
+pub fn injected(name: &str) -> bool {
+    #[cfg(debug_assertions)]
+    {
+        std::env::var("SAFEFLAG_FAULT").is_ok_and(|p| p == name)
+    }
+    #[cfg(not(debug_assertions))]
+    {
+        let _ = name;
+        false
+    }
 }

@@ -4,6 +4,8 @@
 //! # Brief overview
 //! * [`contract`]: the canonical columns ([`contract::COLUMNS`]), their codes and
 //!   the [`contract::Rule`]s a row can break.
+//! * [`error`]: [`error::ErrorKind`], whose fault a failure is, and the
+//!   [`error::Kinded`] trait every library error implements.
 //! * [`output`]: [`output::write_atomic`], the one way safeflag writes a file.
 //! * [`FeatureMatrix`]: the numeric hand-off from the feature stage to models.
 //! * [`FeatureSpec`]: features as data, saved inside every model artifact.
@@ -16,11 +18,13 @@
 #![deny(missing_docs)]
 
 pub mod contract;
+pub mod error;
 pub mod fault;
 pub mod feature_spec;
 pub mod keys;
 pub mod matrix;
 pub mod output;
 
+pub use error::{ErrorKind, Kinded};
 pub use feature_spec::{FeatureDef, FeatureSpec, Transform};
 pub use matrix::FeatureMatrix;

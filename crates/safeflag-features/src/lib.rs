@@ -43,5 +43,16 @@ pub enum Error {
     Polars(#[from] polars::prelude::PolarsError),
 }
 
+impl safeflag_core::Kinded for Error {
+    fn kind(&self) -> safeflag_core::ErrorKind {
+        match self {
+            // A spec the cases cannot satisfy, a split the data cannot make:
+            // the input's (a model file or the data), not a bug.
+            Error::Spec(_) | Error::Split(_) => safeflag_core::ErrorKind::Input,
+            Error::Polars(_) => safeflag_core::ErrorKind::Internal,
+        }
+    }
+}
+
 /// The result type of this crate.
 pub type Result<T> = std::result::Result<T, Error>;

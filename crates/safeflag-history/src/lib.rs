@@ -10,10 +10,13 @@
 //!   lead child's probability.
 //! * [`suppress`]: the rule: a case reviewed in the last N days is not queued
 //!   again unless something material changed since the flag that was reviewed.
+//! * [`night`]: the history's part in one night: which reviewed cases are
+//!   passed over, each queued case's status, the records kept of the night.
 //! * [`lock`]: one nightly run at a time, naming the holder of the lock.
 #![deny(missing_docs)]
 
 pub mod lock;
+pub mod night;
 pub mod reviews;
 pub mod state;
 pub mod store;
@@ -69,6 +72,19 @@ pub enum Error {
     /// An unexpected failure inside the dataframe engine.
     #[error("internal error in the dataframe engine: {0}")]
     Polars(#[from] polars::prelude::PolarsError),
+}
+
+impl safeflag_core::Kinded for Error {
+    fn kind(&self) -> safeflag_core::ErrorKind {
+        use safeflag_core::ErrorKind;
+        match self {
+            // A bad reviews file, or a store written by a newer safeflag, is
+            // the user's to fix; a store that fails underneath is not.
+            Error::Reviews { .. } | Error::Schema { .. } => ErrorKind::Input,
+            Error::Io { source, .. } => ErrorKind::of_io(source),
+            Error::Sqlite { .. } | Error::Polars(_) => ErrorKind::Internal,
+        }
+    }
 }
 
 /// The result type of this crate.

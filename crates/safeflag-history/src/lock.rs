@@ -45,6 +45,21 @@ pub enum LockError {
     },
 }
 
+impl safeflag_core::Kinded for LockHeld {
+    fn kind(&self) -> safeflag_core::ErrorKind {
+        safeflag_core::ErrorKind::Locked
+    }
+}
+
+impl safeflag_core::Kinded for LockError {
+    fn kind(&self) -> safeflag_core::ErrorKind {
+        match self {
+            LockError::Held(h) => h.kind(),
+            LockError::Io { source, .. } => safeflag_core::ErrorKind::of_io(source),
+        }
+    }
+}
+
 impl RunLock {
     /// Takes the lock at `path` without waiting.
     pub fn acquire(path: &Path) -> Result<RunLock, LockError> {

@@ -42,6 +42,8 @@ pub use validate::{
 };
 pub use write::write_frame;
 
+use safeflag_core::{ErrorKind, Kinded};
+
 /// Errors of ingest. Each names the file, and the column where there is one.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -132,7 +134,23 @@ impl Error {
 
     /// Whether the error is a safeflag bug rather than bad input.
     pub fn is_internal(&self) -> bool {
-        matches!(self, Error::Internal(_))
+        self.kind() == ErrorKind::Internal
+    }
+}
+
+impl Kinded for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Internal(_) => ErrorKind::Internal,
+            Error::Output(e) => e.kind(),
+            _ => ErrorKind::Input,
+        }
+    }
+}
+
+impl Kinded for GateFailure {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Gate
     }
 }
 

@@ -26,11 +26,12 @@ use crate::{Error, Result};
 
 /// Which family to train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
-    /// L2-regularised logistic regression (linfa-logistic).
+    /// L2-regularised logistic regression (linfa): exact reasons.
     Logistic,
-    /// Gradient-boosted trees (forust-ml).
+    /// Gradient-boosted trees (forust-ml): TreeSHAP reasons.
     Gbm,
 }
 

@@ -52,5 +52,18 @@ pub enum Error {
     Output(#[from] safeflag_core::output::OutputError),
 }
 
+impl safeflag_core::Kinded for Error {
+    fn kind(&self) -> safeflag_core::ErrorKind {
+        match self {
+            // Data that cannot be trained or evaluated on, and damaged model
+            // files, are the input's.
+            Error::Train(_) | Error::Evaluate(_) | Error::Artifact { .. } => {
+                safeflag_core::ErrorKind::Input
+            }
+            Error::Output(e) => safeflag_core::Kinded::kind(e),
+        }
+    }
+}
+
 /// The result type of this crate.
 pub type Result<T> = std::result::Result<T, Error>;

@@ -17,6 +17,7 @@ use crate::{Error, Result, RunDir};
 
 /// Who receives a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Recipient {
     /// One file per area office.
@@ -33,7 +34,8 @@ impl Recipient {
             Recipient::Supervisor => "supervisor_id",
         }
     }
-    fn as_str(self) -> &'static str {
+    /// `office` or `supervisor`, as file and directory names spell it.
+    pub fn as_str(self) -> &'static str {
         match self {
             Recipient::Office => "office",
             Recipient::Supervisor => "supervisor",
@@ -43,16 +45,18 @@ impl Recipient {
 
 /// The file format of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
-    /// An Excel workbook with a queue sheet and a how-to-read sheet.
+    /// Excel workbook, made for people.
     Xlsx,
-    /// Comma-separated values with the queue's column names.
+    /// CSV with the queue's column names.
     Csv,
 }
 
 impl ExportFormat {
-    fn extension(self) -> &'static str {
+    /// `xlsx` or `csv`: the files' extension.
+    pub fn extension(self) -> &'static str {
         match self {
             ExportFormat::Xlsx => "xlsx",
             ExportFormat::Csv => "csv",
@@ -140,8 +144,10 @@ pub fn export(
         groups.entry(r.to_string()).or_default().push(i as IdxSize);
     }
     // A fixed creation date (the snapshot's), so a rerun gives the same bytes.
-    let created = run.manifest["snapshot_date"]
-        .as_str()
+    let created = run
+        .manifest
+        .snapshot_date
+        .as_deref()
         .and_then(|d| ExcelDateTime::parse_from_str(d).ok())
         .map_or_else(|| ExcelDateTime::from_ymd(2000, 1, 1), Ok)?;
 
@@ -346,8 +352,8 @@ fn workbook(
     let title = Format::new().set_bold().set_font_size(14);
     let para = Format::new().set_text_wrap().set_align(FormatAlign::Top);
     help.write_string_with_format(0, 0, "How to read this queue", &title)?;
-    let model = run.manifest["model"]["id"].as_str().unwrap_or("unknown");
-    let synthetic = run.manifest["model"]["synthetic"].as_bool() == Some(true);
+    let model = &run.manifest.model.id;
+    let synthetic = run.manifest.model.synthetic;
     let mut lines: Vec<String> = vec![
         format!(
             "These are tonight's flagged cases for {} {recipient}, highest risk first. Each case appears once, led by its highest-risk child; its other children are listed with their own likelihood.",
@@ -360,7 +366,7 @@ fn workbook(
         "Professional judgement comes first: if what you know of the family disagrees with the score, record why in the review.".into(),
         format!(
             "Run: model {model}; input {}; this file holds {} case(s) and only cases of this {}.",
-            run.manifest["input"]["path"].as_str().unwrap_or(""),
+            run.manifest.input.path.display(),
             part.height(),
             by.as_str()
         ),

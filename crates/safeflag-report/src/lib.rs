@@ -1,6 +1,8 @@
 //! Reading a finished run for the people who act on it.
 //!
 //! # Brief overview
+//! * [`manifest`]: the typed `manifest.json` every run writes and every
+//!   reader of a run reads.
 //! * [`RunDir`]: a published run directory (manifest, queue, scores,
 //!   quarantine), checked to be complete before anything is read from it.
 //! * [`export()`]: one file per office or supervisor, holding only that
@@ -14,10 +16,12 @@
 pub mod chart;
 pub mod export;
 pub mod html;
+pub mod manifest;
 mod run;
 pub mod summary;
 
 pub use export::{ExportFormat, ExportManifest, Recipient, export};
+pub use manifest::RunManifest;
 pub use run::RunDir;
 pub use summary::Summary;
 
@@ -58,6 +62,21 @@ pub enum Error {
     /// The manifest could not be parsed.
     #[error("manifest: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+impl safeflag_core::Kinded for Error {
+    fn kind(&self) -> safeflag_core::ErrorKind {
+        use safeflag_core::ErrorKind;
+        match self {
+            // A run directory that is not a finished run, or a file of it that
+            // cannot be read, is what the user pointed at.
+            Error::Run { .. } | Error::Json(_) => ErrorKind::Input,
+            Error::Io { source, .. } => ErrorKind::of_io(source),
+            Error::Output(e) => safeflag_core::Kinded::kind(e),
+            Error::Ingest(e) => safeflag_core::Kinded::kind(e),
+            Error::Xlsx(_) | Error::Polars(_) => ErrorKind::Internal,
+        }
+    }
 }
 
 /// The result type of this crate.

@@ -3,8 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
-use serde_json::Value;
 
+use crate::manifest::{
+    MANIFEST_FILE, QUARANTINE_CSV, QUEUE_PARQUET, RunManifest, RunStatus, SCORES_PARQUET,
+    SUPPRESSED_CSV,
+};
 use crate::{Error, Result};
 
 /// A finished run: its manifest and queue, with the other files on demand.
@@ -16,7 +19,7 @@ pub struct RunDir {
     /// the run is read before being moved into place (the nightly job).
     pub label: PathBuf,
     /// `manifest.json`, parsed.
-    pub manifest: Value,
+    pub manifest: RunManifest,
     /// `queue.parquet`.
     pub queue: DataFrame,
 }
@@ -30,38 +33,31 @@ impl RunDir {
             dir: dir.to_path_buf(),
             message,
         };
-        let path = dir.join("manifest.json");
-        let bytes = std::fs::read(&path).map_err(|e| {
-            err(format!(
-                "no readable manifest.json ({e}); is this a safeflag run directory?"
-            ))
-        })?;
-        let manifest: Value = serde_json::from_slice(&bytes)?;
-        let status = manifest["status"].as_str().unwrap_or("unknown");
-        if status != "ok" {
+        let manifest = RunManifest::read(dir)?;
+        if manifest.status != RunStatus::Ok {
             return Err(err(format!(
-                "the run did not publish a queue (status `{status}`{})",
-                manifest["error"]
-                    .as_str()
+                "the run did not publish a queue (status `{}`{})",
+                manifest.status.as_str(),
+                manifest
+                    .error
+                    .as_deref()
                     .map(|e| format!(": {e}"))
                     .unwrap_or_default()
             )));
         }
-        let recorded = manifest["outputs"]
-            .as_array()
-            .and_then(|o| o.iter().find(|f| f["file"] == "queue.parquet"))
-            .and_then(|f| f["sha256"].as_str())
-            .ok_or_else(|| err("the manifest lists no queue.parquet".into()))?;
-        let queue_path = dir.join("queue.parquet");
+        let recorded = manifest
+            .sha256_of(QUEUE_PARQUET)
+            .ok_or_else(|| err(format!("the manifest lists no {QUEUE_PARQUET}")))?;
+        let queue_path = dir.join(QUEUE_PARQUET);
         let actual =
             safeflag_core::output::sha256_file(&queue_path).map_err(|source| Error::Io {
                 path: queue_path.clone(),
                 source,
             })?;
         if actual != recorded {
-            return Err(err(
-                "queue.parquet does not match the sha256 in manifest.json".into(),
-            ));
+            return Err(err(format!(
+                "{QUEUE_PARQUET} does not match the sha256 in {MANIFEST_FILE}"
+            )));
         }
         let file = std::fs::File::open(&queue_path).map_err(|source| Error::Io {
             path: queue_path.clone(),
@@ -78,7 +74,7 @@ impl RunDir {
 
     /// The probability (and the outcome, when the snapshot was labelled) of every scored row.
     pub fn scores(&self) -> Result<DataFrame> {
-        let path = self.dir.join("scores.parquet");
+        let path = self.dir.join(SCORES_PARQUET);
         let mut reader = ParquetReader::new(self.file(&path)?);
         let mut columns = vec!["probability".to_string()];
         if reader.schema()?.contains(safeflag_core::contract::OUTCOME) {
@@ -89,15 +85,15 @@ impl RunDir {
 
     /// `quarantine.csv` with every column as text.
     pub fn quarantine(&self) -> Result<DataFrame> {
-        self.csv("quarantine.csv")
+        self.csv(QUARANTINE_CSV)
     }
 
     /// `suppressed.csv`, written by the nightly job; `None` for a plain `score` run.
     pub fn suppressed(&self) -> Result<Option<DataFrame>> {
-        if !self.dir.join("suppressed.csv").exists() {
+        if !self.dir.join(SUPPRESSED_CSV).exists() {
             return Ok(None);
         }
-        self.csv("suppressed.csv").map(Some)
+        self.csv(SUPPRESSED_CSV).map(Some)
     }
 
     fn csv(&self, name: &str) -> Result<DataFrame> {

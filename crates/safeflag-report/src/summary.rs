@@ -148,35 +148,32 @@ impl Summary {
     /// Reads everything a report needs from a finished run.
     pub fn of(run: &RunDir) -> Result<Summary> {
         let m = &run.manifest;
-        let u = |k: &str| m["counts"][k].as_u64().unwrap_or(0);
+        let c = &m.counts;
         let counts = Counts {
-            rows_read: u("rows_read"),
-            rows_scored: u("rows_scored"),
-            rows_quarantined: u("rows_quarantined"),
-            reconciles: u("rows_read") == u("rows_scored") + u("rows_quarantined"),
-            cases_scored: u("cases_scored"),
-            cases_queued: u("cases_queued"),
-            cases_suppressed: u("cases_suppressed"),
+            rows_read: c.rows_read,
+            rows_scored: c.rows_scored,
+            rows_quarantined: c.rows_quarantined,
+            reconciles: c.reconciles(),
+            cases_scored: c.cases_scored,
+            cases_queued: c.cases_queued,
+            cases_suppressed: c.cases_suppressed,
         };
-        let s = |v: &serde_json::Value| v.as_str().map(str::to_string);
         let info = RunInfo {
             dir: run.label.display().to_string(),
-            run_id: s(&m["run_id"]),
-            snapshot_date: s(&m["snapshot_date"]),
-            model: s(&m["model"]["id"]).unwrap_or_default(),
-            synthetic_model: m["model"]["synthetic"].as_bool().unwrap_or(false),
-            input: s(&m["input"]["path"]).unwrap_or_default(),
+            run_id: m.run_id.clone(),
+            snapshot_date: m.snapshot_date.clone(),
+            model: m.model.id.clone(),
+            synthetic_model: m.model.synthetic,
+            input: m.input.path.display().to_string(),
         };
-        let monitoring: Monitoring = serde_json::from_value(m["monitoring"].clone())?;
+        let monitoring: Monitoring = m.monitoring.clone().ok_or_else(|| crate::Error::Run {
+            dir: run.dir.clone(),
+            message: "the manifest of a published run has no monitoring".into(),
+        })?;
 
         let q = &run.queue;
-        let policy = &m["settings"]["policy"];
-        let capacity = |office: &str| -> Option<usize> {
-            policy["office_capacities"][office]
-                .as_u64()
-                .or_else(|| policy["office_capacity"].as_u64())
-                .map(|c| c as usize)
-        };
+        let policy = &m.settings.policy;
+        let capacity = |office: &str| policy.capacity_of(office);
         let mut offices: BTreeMap<String, OfficeRow> = BTreeMap::new();
         let (office, tier) = (q.column("office")?.str()?, q.column("tier")?.str()?);
         for (o, t) in office.iter().zip(tier.iter()) {
@@ -197,17 +194,15 @@ impl Summary {
             }
         }
         // Offices with a capacity but nothing queued tonight still show.
-        if let Some(caps) = policy["office_capacities"].as_object() {
-            for (o, c) in caps {
-                offices.entry(o.clone()).or_insert_with(|| OfficeRow {
-                    office: o.clone(),
-                    queued: 0,
-                    high: 0,
-                    medium: 0,
-                    low: 0,
-                    capacity: c.as_u64().map(|c| c as usize),
-                });
-            }
+        for (o, c) in &policy.office_capacities {
+            offices.entry(o.clone()).or_insert_with(|| OfficeRow {
+                office: o.clone(),
+                queued: 0,
+                high: 0,
+                medium: 0,
+                low: 0,
+                capacity: Some(*c),
+            });
         }
 
         let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();

@@ -50,6 +50,16 @@ pub enum Error {
     Polars(#[from] PolarsError),
 }
 
+impl safeflag_core::Kinded for Error {
+    fn kind(&self) -> safeflag_core::ErrorKind {
+        match self {
+            Error::Policy(_) | Error::Prompts { .. } => safeflag_core::ErrorKind::Input,
+            Error::Features(e) => safeflag_core::Kinded::kind(e),
+            Error::Polars(_) => safeflag_core::ErrorKind::Internal,
+        }
+    }
+}
+
 /// The result type of this crate.
 pub type Result<T> = std::result::Result<T, Error>;
 

@@ -51,7 +51,45 @@ impl Default for MonitorOptions {
     }
 }
 
+/// The groupings the fairness check knows.
+pub const GROUPINGS: [&str; 2] = [safeflag_core::contract::RACE_ETHNICITY, "age_band"];
+
 impl MonitorOptions {
+    /// Checks the thresholds, the same way whether they came from flags or
+    /// from the config file.
+    pub fn check(&self) -> crate::Result<()> {
+        let bad = |m: String| Err(crate::Error::Policy(m));
+        if !(self.psi_warning.is_finite() && self.psi_warning > 0.0) {
+            return bad(format!(
+                "`psi-warning` = {} must be above 0",
+                self.psi_warning
+            ));
+        }
+        if !(self.missing_warning > 0.0 && self.missing_warning <= 1.0) {
+            return bad(format!(
+                "`missing-warning` = {} is not above 0 and at most 1",
+                self.missing_warning
+            ));
+        }
+        let (lo, hi) = self.fairness_band;
+        if !(lo > 0.0 && lo <= 1.0 && hi >= 1.0 && hi.is_finite()) {
+            return bad(format!(
+                "`fairness-band` = [{lo}, {hi}] must hold 1 (0 < low <= 1 <= high)"
+            ));
+        }
+        if let Some(g) = self
+            .fairness_warn
+            .iter()
+            .find(|g| !GROUPINGS.contains(&g.as_str()))
+        {
+            return bad(format!(
+                "`fairness-warn` names `{g}`, which is not a grouping (known: {})",
+                GROUPINGS.join(", ")
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether a flag-rate ratio leaves the configured band.
     pub fn outside_band(&self, ratio: f64) -> bool {
         let (low, high) = self.fairness_band;

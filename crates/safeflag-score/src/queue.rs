@@ -45,7 +45,43 @@ impl QueuePolicy {
         self
     }
 
-    fn capacity_of(&self, office: &str) -> Option<usize> {
+    /// Checks the policy, the same way whether it came from flags or from the
+    /// config file: every limit must let at least one case through, and every
+    /// share and probability must be one.
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Policy(m));
+        if self.top_n == Some(0) {
+            return bad("`top` must be at least 1".into());
+        }
+        if let Some(f) = self.top_fraction
+            && !(f > 0.0 && f <= 1.0)
+        {
+            return bad(format!(
+                "`top-percent` = {} is not above 0 and at most 100",
+                f * 100.0
+            ));
+        }
+        if let Some(t) = self.threshold
+            && !(0.0..=1.0).contains(&t)
+        {
+            return bad(format!("`threshold` = {t} is not between 0 and 1"));
+        }
+        if self.office_capacity == Some(0) {
+            return bad("`office-capacity` must be at least 1".into());
+        }
+        if let Some((office, _)) = self.office_capacities.iter().find(|(_, c)| **c == 0) {
+            return bad(format!(
+                "the capacity of office `{office}` must be at least 1"
+            ));
+        }
+        if let Some(office) = self.office_capacities.keys().find(|o| o.trim().is_empty()) {
+            return bad(format!("a capacity names an empty office (`{office}`)"));
+        }
+        Ok(())
+    }
+
+    /// The capacity of `office`: its own, else the default per office, else none.
+    pub fn capacity_of(&self, office: &str) -> Option<usize> {
         self.office_capacities
             .get(office)
             .copied()

@@ -5,7 +5,10 @@
 //! TreeSHAP for trees) is positive, and it is among the three largest. Its
 //! words come from the feature spec's label. Prompts map features to
 //! practice (infant + unsafe sleep -> safe-sleep education at the next visit)
-//! from an editable TOML file shipped in `models/`.
+//! from an editable TOML file. The shipped prompts are built into safeflag
+//! ([`BUILTIN_PROMPTS`]), so every model scores without a file; a model
+//! directory's own `coaching-prompts.toml`, or a file named in the settings,
+//! overrides them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,6 +31,12 @@ pub struct Prompts {
     pub prompts: BTreeMap<String, String>,
 }
 
+/// The prompts shipped with safeflag, for the standard feature spec.
+pub const BUILTIN_PROMPTS: &str = include_str!("coaching-prompts.toml");
+
+/// The file name of a model directory's own prompts.
+pub const PROMPTS_FILE: &str = "coaching-prompts.toml";
+
 impl Prompts {
     /// Reads a prompts file and checks that it names only features of `feature_names`.
     pub fn from_path(path: &Path, feature_names: &[String]) -> Result<Prompts> {
@@ -35,7 +44,21 @@ impl Prompts {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        let p: Prompts = toml::from_str(&text).map_err(|e| Error::Prompts {
+        Prompts::parse(&text, path, feature_names)
+    }
+
+    /// The built-in prompts, checked against `feature_names`.
+    pub fn builtin(feature_names: &[String]) -> Result<Prompts> {
+        Prompts::parse(
+            BUILTIN_PROMPTS,
+            Path::new("(built-in prompts)"),
+            feature_names,
+        )
+    }
+
+    /// Parses prompts text; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path, feature_names: &[String]) -> Result<Prompts> {
+        let p: Prompts = toml::from_str(text).map_err(|e| Error::Prompts {
             path: path.to_path_buf(),
             message: e.message().to_string(),
         })?;
@@ -90,6 +113,15 @@ mod tests {
     fn top_three_positive_only() {
         assert_eq!(top_reasons(&[0.1, -2.0, 0.5, 0.5, 0.0, 0.3]), vec![2, 3, 5]);
         assert_eq!(top_reasons(&[-0.1, 0.0]), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn the_builtin_prompts_fit_the_standard_spec() {
+        let names = safeflag_core::FeatureSpec::standard().names();
+        let p = Prompts::builtin(&names).unwrap();
+        assert!(p.prompts.contains_key("sleep_unsafe"));
+        let err = Prompts::builtin(&["only_this".to_string()]).unwrap_err();
+        assert!(err.to_string().contains("is not a feature of this model"));
     }
 
     #[test]

@@ -1,16 +1,15 @@
 //! `safeflag generate`: synthetic contract data with a known truth.
 
-use anyhow::{Context, bail};
 use polars::prelude::*;
 use safeflag_ingest::{InputFormat, write_frame};
 use safeflag_synth::{SynthParams, generate, messy_csv};
 
-use super::thousands;
+use safeflag_pipeline::{Context as _, Error, Result, thousands};
+
 use crate::cli::GenerateArgs;
-use crate::exit::ExitStatus;
 use crate::printer::Printer;
 
-pub fn run(args: GenerateArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub fn run(args: GenerateArgs, printer: &Printer) -> Result<()> {
     if args.messy {
         return run_messy(&args, printer);
     }
@@ -44,22 +43,22 @@ pub fn run(args: GenerateArgs, printer: &Printer) -> anyhow::Result<ExitStatus> 
     };
     printer.status(&format!(
         "generated {} rows in {} cases over {} snapshot date(s){prevalence} in {:.2}s, written to {} in {:.2}s total",
-        thousands(args.rows),
-        thousands(cases),
+        thousands(args.rows as u64),
+        thousands(cases as u64),
         args.snapshots,
         generated.as_secs_f64(),
         args.out.display(),
         started.elapsed().as_secs_f64(),
     ));
-    Ok(ExitStatus::Success)
+    Ok(())
 }
 
-fn run_messy(args: &GenerateArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+fn run_messy(args: &GenerateArgs, printer: &Printer) -> Result<()> {
     if InputFormat::from_path(&args.out)? != InputFormat::Csv {
-        bail!(
+        return Err(Error::input(format!(
             "--messy writes CSV: `{}` must end in `.csv`",
             args.out.display()
-        );
+        )));
     }
     let (bytes, injected) = messy_csv(args.seed);
     safeflag_core::output::write_bytes_atomic(&args.out, &bytes)?;
@@ -77,5 +76,5 @@ fn run_messy(args: &GenerateArgs, printer: &Printer) -> anyhow::Result<ExitStatu
         safeflag_synth::messy::MESSY_ROWS,
         injected.len()
     ));
-    Ok(ExitStatus::Success)
+    Ok(())
 }

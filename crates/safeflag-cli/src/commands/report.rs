@@ -1,24 +1,16 @@
 //! `safeflag export` and `safeflag report`: reading a finished run.
 
-use safeflag_report::{ExportFormat, Recipient, RunDir, Summary};
+use safeflag_pipeline::Result;
+use safeflag_report::{RunDir, Summary};
 
-use crate::cli::{ByChoice, ExportArgs, FormatChoice, ReportArgs};
-use crate::exit::ExitStatus;
+use crate::cli::{ExportArgs, ReportArgs};
 use crate::printer::Printer;
 
-pub fn export(args: ExportArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub fn export(args: ExportArgs, printer: &Printer) -> Result<()> {
     let run = RunDir::open(&args.run_dir)?;
-    let by = match args.by {
-        ByChoice::Office => Recipient::Office,
-        ByChoice::Supervisor => Recipient::Supervisor,
-    };
-    let format = match args.format {
-        FormatChoice::Xlsx => ExportFormat::Xlsx,
-        FormatChoice::Csv => ExportFormat::Csv,
-    };
-    let manifest = safeflag_report::export(&run, by, format, &args.out)?;
+    let manifest = safeflag_report::export(&run, args.by, args.format, &args.out)?;
     if args.json {
-        printer.data(&format!("{}\n", serde_json::to_string_pretty(&manifest)?));
+        printer.json(&manifest)?;
     } else {
         let mut s = format!(
             "exported {} queued cases into {} files in {}\n",
@@ -31,29 +23,23 @@ pub fn export(args: ExportArgs, printer: &Printer) -> anyhow::Result<ExitStatus>
         }
         printer.data(&s);
     }
-    Ok(ExitStatus::Success)
+    Ok(())
 }
 
-pub fn report(args: ReportArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub fn report(args: ReportArgs, printer: &Printer) -> Result<()> {
     let run = RunDir::open(&args.run_dir)?;
     let summary = Summary::of(&run)?;
     if let Some(path) = &args.html {
-        write_html(&summary, path)?;
+        let html = safeflag_report::html::render(&summary);
+        safeflag_core::output::write_bytes_atomic(path, html.as_bytes())?;
     }
     if args.json {
-        printer.data(&format!("{}\n", serde_json::to_string_pretty(&summary)?));
+        printer.json(&summary)?;
     } else {
         printer.data(&summary.tables());
         if let Some(path) = &args.html {
             printer.data(&format!("\nhtml report: {}\n", path.display()));
         }
     }
-    Ok(ExitStatus::Success)
-}
-
-/// Writes the HTML report atomically, owner-only.
-pub fn write_html(summary: &Summary, path: &std::path::Path) -> anyhow::Result<()> {
-    let html = safeflag_report::html::render(summary);
-    safeflag_core::output::write_bytes_atomic(path, html.as_bytes())?;
     Ok(())
 }

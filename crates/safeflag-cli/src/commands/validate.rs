@@ -1,82 +1,54 @@
 //! `safeflag validate`: the contract check of one snapshot, with the gate.
 
-use anyhow::Context;
 use safeflag_ingest::{ValidationReport, write_quarantine};
-use serde_json::json;
+use safeflag_pipeline::reports::ValidationJson;
+use safeflag_pipeline::{Context as _, Result, ingest_mapped, thousands};
 
-use super::{ingest_mapped, thousands};
 use crate::cli::ValidateArgs;
-use crate::exit::ExitStatus;
 use crate::printer::Printer;
 
-pub fn run(args: ValidateArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub fn run(args: ValidateArgs, printer: &Printer) -> Result<()> {
     let validated = ingest_mapped(&args.input, args.mapping.as_deref(), args.require_outcome)?;
     let report = &validated.report;
     if let Some(path) = &args.quarantine {
         write_quarantine(&report.quarantine, path)
             .with_context(|| format!("writing the quarantine to `{}`", path.display()))?;
     }
-    let gate = report.check_gate(args.max_quarantine);
     if args.json {
-        printer.data(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&report_json(report, &args, gate.is_ok()))?
-        ));
+        let doc = ValidationJson::of(report, args.max_quarantine, args.quarantine.clone());
+        printer.json(&doc)?;
     } else {
         printer.data(&report_table(report, &args));
     }
-    gate?;
-    Ok(ExitStatus::Success)
-}
-
-/// The JSON report; its schema is documented in docs/cli.md.
-pub fn report_json(
-    report: &ValidationReport,
-    args: &ValidateArgs,
-    gate_pass: bool,
-) -> serde_json::Value {
-    json!({
-        "type": "validation",
-        "schema_version": 1,
-        "input": report.input,
-        "format": report.format.as_str(),
-        "rows_read": report.rows_read,
-        "rows_valid": report.rows_valid,
-        "rows_quarantined": report.rows_quarantined,
-        "quarantined_share": report.quarantined_share(),
-        "max_quarantine": args.max_quarantine,
-        "gate": if gate_pass { "pass" } else { "fail" },
-        "problems": report.problems.iter().map(|p| json!({
-            "column": p.column,
-            "rule": p.rule.as_str(),
-            "rows": p.rows,
-        })).collect::<Vec<_>>(),
-        "extra_columns": report.extra_columns,
-        "quarantine_file": args.quarantine,
-    })
+    report.check_gate(args.max_quarantine)?;
+    Ok(())
 }
 
 /// The human summary: counts, then problems by column and rule. No case data.
 pub fn report_table(report: &ValidationReport, args: &ValidateArgs) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let w = thousands(report.rows_read).len();
+    let w = thousands(report.rows_read as u64).len();
     let _ = writeln!(
         s,
         "validated {} ({})",
         report.input.display(),
         report.format.as_str()
     );
-    let _ = writeln!(s, "  rows read         {:>w$}", thousands(report.rows_read));
+    let _ = writeln!(
+        s,
+        "  rows read         {:>w$}",
+        thousands(report.rows_read as u64)
+    );
     let _ = writeln!(
         s,
         "  rows valid        {:>w$}",
-        thousands(report.rows_valid)
+        thousands(report.rows_valid as u64)
     );
     let _ = writeln!(
         s,
         "  rows quarantined  {:>w$}  ({:.2}% of rows; gate limit {:.2}%: {})",
-        thousands(report.rows_quarantined),
+        thousands(report.rows_quarantined as u64),
         report.quarantined_share() * 100.0,
         args.max_quarantine * 100.0,
         if report.quarantined_share() > args.max_quarantine {
@@ -119,7 +91,7 @@ pub fn report_table(report: &ValidationReport, args: &ValidateArgs) -> String {
                 "  {:<cw$}  {:<rw$}  {:>8}  {}",
                 p.column,
                 p.rule.as_str(),
-                thousands(p.rows),
+                thousands(p.rows as u64),
                 p.rule.explain()
             );
         }

@@ -57,10 +57,7 @@ fn sample_queue_is_ranked_reasoned_reconciled_and_reproducible() {
         assert!(line.contains(" in 100"), "plain-words likelihood: {line}");
     }
     assert_eq!(rank, 50);
-    assert!(
-        q.contains("safe-sleep education"),
-        "prompts from models/coaching-prompts.toml"
-    );
+    assert!(q.contains("safe-sleep education"), "the built-in prompts");
 
     // Same input, model and settings: byte-identical outputs.
     let out = score(dir.path(), &["--out", "b"]);
@@ -143,11 +140,6 @@ fn a_tampered_model_is_refused() {
             .unwrap()
             .replacen("\"intercept\": ", "\"intercept\": 1", 1);
     std::fs::write(dir.path().join("m/default/model.json"), text).unwrap();
-    std::fs::copy(
-        repo().join("models/coaching-prompts.toml"),
-        dir.path().join("m/coaching-prompts.toml"),
-    )
-    .unwrap();
     let snapshot = sample("snapshot.csv");
     let out = safeflag(
         dir.path(),

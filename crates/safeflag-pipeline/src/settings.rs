@@ -1,12 +1,17 @@
-//! The nightly job's config file (TOML). Every key, its default and its
-//! meaning are in docs/nightly.md; unknown keys are refused by name, so a
-//! typo never silently falls back to a default. Relative paths are relative
-//! to the config file's directory, so the job runs the same from any cwd.
+//! Settings: the nightly job's config file (TOML), and the one set of checks
+//! that flags and config both go through.
+//!
+//! Every key, its default and its meaning are in docs/nightly.md; unknown
+//! keys are refused by name, so a typo never silently falls back to a
+//! default. Relative paths are relative to the config file's directory, so
+//! the job runs the same from any cwd. A queue policy and monitor options
+//! are built by [`queue_policy`] and checked by their own `check`, whether
+//! they came from `safeflag score`'s flags or from this file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use crate::{Error, Result};
 use safeflag_history::SuppressionPolicy;
 use safeflag_report::{ExportFormat, Recipient};
 use safeflag_score::{MonitorOptions, QueuePolicy};
@@ -137,11 +142,10 @@ impl Default for OutputConfig {
 
 impl Config {
     /// Reads, parses and checks the file; paths become relative to its directory.
-    pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("config `{}`", path.display()))?;
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("config", path, e))?;
         let mut c: Config = toml::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("config `{}`: {e}", path.display()))?;
+            .map_err(|e| Error::input(format!("config `{}`: {e}", path.display())))?;
         let base = path.parent().unwrap_or(Path::new("")).to_path_buf();
         let rel = |p: &Path| -> PathBuf {
             if p.is_absolute() || base.as_os_str().is_empty() {
@@ -157,11 +161,11 @@ impl Config {
         c.history.store = rel(&c.history.store);
         c.output.root = rel(&c.output.root);
         c.check()
-            .map_err(|e| anyhow::anyhow!("config `{}`: {e}", path.display()))?;
+            .map_err(|e| Error::input(format!("config `{}`: {e}", path.display())))?;
         Ok(c)
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> std::result::Result<(), String> {
         let fraction = |name: &str, v: f64| {
             if (0.0..=1.0).contains(&v) {
                 Ok(())
@@ -170,28 +174,14 @@ impl Config {
             }
         };
         fraction("input.max-quarantine", self.input.max_quarantine)?;
-        if let Some(t) = self.queue.threshold {
-            fraction("queue.threshold", t)?;
-        }
-        if let Some(p) = self.queue.top_percent
-            && !(0.0..=100.0).contains(&p)
-        {
-            return Err(format!(
-                "`queue.top-percent` = {p} is not between 0 and 100"
-            ));
-        }
+        self.policy().map_err(|e| format!("[queue] {e}"))?;
+        self.monitor.check().map_err(|e| format!("[monitor] {e}"))?;
         fraction(
             "suppression.probability-rise",
             self.suppression.probability_rise,
         )?;
         if self.suppression.days < 0 {
             return Err("`suppression.days` must not be negative".into());
-        }
-        let (lo, hi) = self.monitor.fairness_band;
-        if !(lo > 0.0 && lo <= 1.0 && hi >= 1.0) {
-            return Err(format!(
-                "`monitor.fairness-band` = [{lo}, {hi}] must hold 1 (low <= 1 <= high)"
-            ));
         }
         if self.export.by.is_empty() || self.export.formats.is_empty() {
             return Err("`export.by` and `export.formats` must not be empty".into());
@@ -200,11 +190,11 @@ impl Config {
     }
 
     /// The snapshot path for `date` (`{date}` replaced).
-    pub fn snapshot(&self, date: Option<&str>) -> anyhow::Result<PathBuf> {
+    pub fn snapshot(&self, date: Option<&str>) -> Result<PathBuf> {
         let s = &self.input.snapshot;
         if s.contains("{date}") {
             let d = date.ok_or_else(|| {
-                anyhow::anyhow!("config: `input.snapshot` contains {{date}}, so --date is required")
+                Error::input("config: `input.snapshot` contains {date}, so --date is required")
             })?;
             Ok(PathBuf::from(s.replace("{date}", d)))
         } else {
@@ -212,16 +202,16 @@ impl Config {
         }
     }
 
-    /// The queue policy.
-    pub fn policy(&self) -> QueuePolicy {
-        QueuePolicy {
-            top_n: self.queue.top,
-            top_fraction: self.queue.top_percent.map(|p| p / 100.0),
-            threshold: self.queue.threshold,
-            office_capacity: self.queue.office_capacity,
-            office_capacities: self.queue.capacity.clone(),
-        }
-        .or_default()
+    /// The queue policy, checked.
+    pub fn policy(&self) -> Result<QueuePolicy> {
+        let q = &self.queue;
+        queue_policy(
+            q.top,
+            q.top_percent,
+            q.threshold,
+            q.office_capacity,
+            q.capacity.clone(),
+        )
     }
 
     /// The lock file beside the store.
@@ -232,11 +222,43 @@ impl Config {
     }
 }
 
+/// The queue policy of these limits (a percentage for `top_percent`), with
+/// the default applied when none is given, checked by [`QueuePolicy::check`]:
+/// the one way flags and the config file become a policy.
+pub fn queue_policy(
+    top: Option<usize>,
+    top_percent: Option<f64>,
+    threshold: Option<f64>,
+    office_capacity: Option<usize>,
+    capacities: BTreeMap<String, usize>,
+) -> Result<QueuePolicy> {
+    let policy = QueuePolicy {
+        top_n: top,
+        top_fraction: top_percent.map(|p| p / 100.0),
+        threshold,
+        office_capacity,
+        office_capacities: capacities,
+    }
+    .or_default();
+    policy.check()?;
+    Ok(policy)
+}
+
+/// Monitor options with a PSI warning level, checked like the config's.
+pub fn monitor_options(psi_warning: f64) -> Result<MonitorOptions> {
+    let options = MonitorOptions {
+        psi_warning,
+        ..MonitorOptions::default()
+    };
+    options.check()?;
+    Ok(options)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn load(text: &str) -> anyhow::Result<Config> {
+    fn load(text: &str) -> Result<Config> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
         std::fs::write(&path, text).unwrap();
@@ -250,7 +272,7 @@ mod tests {
         let c = load(MINIMAL).unwrap();
         assert_eq!(c.input.max_quarantine, 0.05);
         assert_eq!(c.suppression.days, 90);
-        assert_eq!(c.policy().top_n, Some(50));
+        assert_eq!(c.policy().unwrap().top_n, Some(50));
         assert_eq!(c.export.by, vec![Recipient::Office]);
         assert!(c.history.store.ends_with("state/history.sqlite"));
         assert!(c.lock_path().ends_with("state/history.sqlite.lock"));
@@ -280,6 +302,35 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("unknown variant `region`"), "{err}");
+    }
+
+    /// The config and the flags refuse the same values through the same checks.
+    #[test]
+    fn flags_and_config_refuse_the_same_policies() {
+        let cases: [(&str, Option<usize>, Option<f64>, Option<usize>); 3] = [
+            ("top = 0", Some(0), None, None),
+            ("top-percent = 0", None, Some(0.0), None),
+            ("office-capacity = 0", None, None, Some(0)),
+        ];
+        for (line, top, pct, cap) in cases {
+            let from_config = load(&format!("{MINIMAL}[queue]\n{line}\n"))
+                .unwrap_err()
+                .to_string();
+            let from_flags = queue_policy(top, pct, None, cap, BTreeMap::new())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                from_config.ends_with(&from_flags),
+                "{from_config} / {from_flags}"
+            );
+        }
+        let err = load(&format!(
+            "{MINIMAL}[monitor]\nfairness-warn = [\"zodiac\"]\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`zodiac`, which is not a grouping"), "{err}");
+        assert!(monitor_options(-1.0).is_err());
     }
 
     #[test]

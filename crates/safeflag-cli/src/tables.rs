@@ -1,95 +1,11 @@
-//! Glue shared by `train` and `evaluate`: labelled ingest, prediction with an
-//! artifact's own feature spec, the fairness audits, and the report tables.
+//! The human tables of an evaluation and of fairness audits, printed by
+//! `train` and `evaluate`.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
-use crate::cli::LabelledArgs;
-
-use polars::prelude::*;
-use safeflag_core::FeatureMatrix;
-use safeflag_features::{age_bands, build_matrix, text_column};
-use safeflag_ingest::Validated;
 use safeflag_model::card::{opt, pct};
 use safeflag_model::evaluate::Evaluation;
-use safeflag_model::fairness::{FairnessOptions, FairnessTable, audit};
-use safeflag_model::metrics::{flag_top_k, k_for_fraction};
-use safeflag_model::{Estimator, ModelArtifact};
-
-/// Ingests labelled data and applies the data-quality gate.
-pub fn load_labelled(input: &Path, args: &LabelledArgs) -> anyhow::Result<Validated> {
-    let validated = super::ingest_mapped(input, args.mapping.as_deref(), true)?;
-    validated.report.check_gate(args.max_quarantine)?;
-    Ok(validated)
-}
-
-impl LabelledArgs {
-    /// The fairness-audit options these arguments ask for.
-    pub fn fairness_options(&self) -> FairnessOptions {
-        FairnessOptions {
-            reference: self.fairness_reference.clone(),
-            min_positives: self.fairness_min_positives,
-        }
-    }
-}
-
-/// Calibrated probabilities of `x` under an estimator and calibration.
-pub fn probabilities(
-    estimator: &Estimator,
-    calibration: &safeflag_model::calibration::Platt,
-    x: &FeatureMatrix,
-) -> Vec<f64> {
-    estimator
-        .log_odds(x)
-        .into_iter()
-        .map(|z| calibration.probability(z))
-        .collect()
-}
-
-/// Probabilities of validated cases under a saved model (its own feature spec).
-pub fn predict(model: &ModelArtifact, cases: &DataFrame) -> anyhow::Result<Vec<f64>> {
-    let x = build_matrix(cases, &model.content.feature_spec)?;
-    Ok(probabilities(
-        &model.content.estimator,
-        &model.content.calibration,
-        &x,
-    ))
-}
-
-/// Fairness audits by race/ethnicity and by age band, flagging the top 5%.
-pub fn fairness_audits(
-    cases: &DataFrame,
-    probabilities: &[f64],
-    labels: &[bool],
-    options: &FairnessOptions,
-) -> anyhow::Result<Vec<FairnessTable>> {
-    let flags = flag_top_k(probabilities, k_for_fraction(probabilities.len(), 0.05));
-    let race = text_column(cases, safeflag_core::contract::RACE_ETHNICITY)?;
-    let bands = age_bands(cases)?;
-    let age_options = FairnessOptions {
-        reference: None,
-        ..options.clone()
-    };
-    Ok(vec![
-        audit(
-            safeflag_core::contract::RACE_ETHNICITY,
-            &race,
-            &flags,
-            Some(labels),
-            options,
-        ),
-        audit("age_band", &bands, &flags, Some(labels), &age_options),
-    ])
-}
-
-/// Rows `idx` of a frame.
-pub fn take(df: &DataFrame, idx: &[usize]) -> anyhow::Result<DataFrame> {
-    let idx: Vec<IdxSize> = idx.iter().map(|&i| i as IdxSize).collect();
-    anyhow::Context::context(
-        df.take(&IdxCa::from_vec("idx".into(), idx)),
-        "selecting rows",
-    )
-}
+use safeflag_model::fairness::FairnessTable;
 
 /// The human table of an evaluation.
 pub fn evaluation_table(e: &Evaluation, truth: Option<&Evaluation>) -> String {

@@ -1,0 +1,349 @@
+//! The history's part in one night, as rules over data the night passes in:
+//! which reviewed cases tonight's queue passes over, the status of each
+//! queued case (new, continuing, re-flagged), and the records the store
+//! keeps of tonight's flags and suppressions.
+//!
+//! The nightly run only calls these with its cases, probabilities and queue;
+//! every decision about the history is made here, where it is tested.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use crate::store::SuppressionRecord;
+use crate::{
+    CaseState, Decision, FlagRecord, Result, Store, SuppressionPolicy, case_states, decide,
+};
+
+/// Tonight's review suppression.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Suppression {
+    /// Cases to pass over: reviewed in the window, nothing material changed.
+    pub cases: HashSet<String>,
+    /// The date of the review that suppresses each of them.
+    pub reviewed_on: HashMap<String, String>,
+    /// Reviewed cases that are queued again, with what changed since.
+    pub changed: HashMap<String, Vec<String>>,
+    /// Cases with a review in the window.
+    pub reviewed: usize,
+}
+
+/// Decides tonight's suppression: each case reviewed in the `policy.days`
+/// before `date` whose state tonight shows nothing material since the flag
+/// the reviewer saw is passed over. A review with no earlier flag of ours
+/// has nothing to compare against, so that case is queued as usual.
+pub fn suppression(
+    store: &Store,
+    date: NaiveDate,
+    policy: &SuppressionPolicy,
+    cases: &DataFrame,
+    probabilities: &[f64],
+) -> Result<Suppression> {
+    let tonight = date.to_string();
+    let from = chrono::TimeDelta::try_days(policy.days)
+        .and_then(|d| date.checked_sub_signed(d))
+        .unwrap_or(NaiveDate::MIN)
+        .to_string();
+    let reviews = store.reviews_between(&from, &tonight)?;
+    let ids: HashSet<String> = reviews.iter().map(|r| r.0.clone()).collect();
+    let now = case_states(cases, probabilities, &ids)?;
+    let mut out = Suppression {
+        reviewed: ids.len(),
+        ..Suppression::default()
+    };
+    for (case, review_date) in reviews {
+        let Some(now) = now.get(&case) else { continue };
+        let Some(before) = store.reviewed_state(&case, &review_date, &tonight)? else {
+            continue;
+        };
+        match decide(&before, now, policy) {
+            Decision::Suppress => {
+                out.reviewed_on.insert(case.clone(), review_date);
+                out.cases.insert(case);
+            }
+            Decision::Changed(changes) => {
+                out.changed.insert(case, changes);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A queued case's place in the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagStatus {
+    /// Never queued before.
+    New,
+    /// Queued in the last successful run before tonight too.
+    Continuing,
+    /// Queued before, but not last time (or queued again after a review
+    /// because something material changed).
+    Reflagged,
+}
+
+impl FlagStatus {
+    /// `new`, `continuing` or `re-flagged`, as the queue and the store spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagStatus::New => "new",
+            FlagStatus::Continuing => "continuing",
+            FlagStatus::Reflagged => "re-flagged",
+        }
+    }
+}
+
+/// The status of each queued case, in the order given.
+pub fn statuses(
+    store: &Store,
+    date: NaiveDate,
+    queued: &[String],
+    suppression: &Suppression,
+) -> Result<Vec<FlagStatus>> {
+    let tonight = date.to_string();
+    let previous = match store.previous_run(&tonight)? {
+        Some(run) => store.flagged_in(&run)?,
+        None => HashSet::new(),
+    };
+    queued
+        .iter()
+        .map(|id| {
+            Ok(if previous.contains(id) {
+                FlagStatus::Continuing
+            } else if suppression.changed.contains_key(id) || store.flagged_before(id, &tonight)? {
+                FlagStatus::Reflagged
+            } else {
+                FlagStatus::New
+            })
+        })
+        .collect()
+}
+
+/// The history's columns of tonight's queue, and the flag records the store
+/// keeps of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueHistory {
+    /// `new`, `continuing` or `re-flagged`, per queue row.
+    pub status: Vec<String>,
+    /// What changed since a review, per queue row (empty when not reviewed).
+    pub since_review: Vec<String>,
+    /// One record per queue row; run id and date are filled in by
+    /// [`QueueHistory::for_run`].
+    pub flags: Vec<FlagRecord>,
+}
+
+/// The status and the flag record of every queued case. `queue` is the
+/// queue as ranked (`case_id, child_id, office, rank, probability, band,
+/// tier, reasons`), `cases` and `probabilities` tonight's scored rows.
+pub fn queue_history(
+    store: &Store,
+    date: NaiveDate,
+    suppression: &Suppression,
+    queue: &DataFrame,
+    cases: &DataFrame,
+    probabilities: &[f64],
+) -> Result<QueueHistory> {
+    let s = |n: &str| -> Result<StringChunked> { Ok(queue.column(n)?.str()?.clone()) };
+    let ids: Vec<String> = s("case_id")?
+        .iter()
+        .map(|c| c.unwrap_or_default().to_string())
+        .collect();
+    let status = statuses(store, date, &ids, suppression)?;
+    let since: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            suppression
+                .changed
+                .get(id)
+                .map(|c| c.join("; "))
+                .unwrap_or_default()
+        })
+        .collect();
+    let wanted: HashSet<String> = ids.iter().cloned().collect();
+    let states = case_states(cases, probabilities, &wanted)?;
+    let (child, office, tier, reasons) = (s("child_id")?, s("office")?, s("tier")?, s("reasons")?);
+    let prob = queue.column("probability")?.f64()?.clone();
+    let band = queue.column("band")?.cast(&DataType::Int64)?;
+    let band = band.i64()?;
+    let rank = queue.column("rank")?.cast(&DataType::Int64)?;
+    let rank = rank.i64()?;
+    let flags = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| FlagRecord {
+            run_id: String::new(),
+            run_date: String::new(),
+            case_id: id.clone(),
+            child_id: child.get(i).unwrap_or_default().to_string(),
+            office: office.get(i).unwrap_or_default().to_string(),
+            rank: rank.get(i).unwrap_or(0),
+            probability: prob.get(i).unwrap_or(0.0),
+            band: band.get(i).unwrap_or(0),
+            tier: tier.get(i).unwrap_or_default().to_string(),
+            reasons: reasons.get(i).unwrap_or_default().to_string(),
+            status: status[i].as_str().to_string(),
+            changes: since[i].clone(),
+            state: states.get(id).cloned().unwrap_or(CaseState {
+                probability: prob.get(i).unwrap_or(0.0),
+                prior_reports: None,
+                infants: Default::default(),
+                unrelated_adult: None,
+            }),
+        })
+        .collect();
+    Ok(QueueHistory {
+        status: status.iter().map(|s| s.as_str().to_string()).collect(),
+        since_review: since,
+        flags,
+    })
+}
+
+impl QueueHistory {
+    /// The flag records, stamped with the run they belong to.
+    pub fn for_run(self, run_id: &str, run_date: &str) -> Vec<FlagRecord> {
+        self.flags
+            .into_iter()
+            .map(|mut f| {
+                f.run_id = run_id.to_string();
+                f.run_date = run_date.to_string();
+                f
+            })
+            .collect()
+    }
+}
+
+/// The passed-over cases (`case_id, probability`, in rank order), each with
+/// the date of the review that suppressed it.
+pub fn suppression_records(
+    suppressed: &DataFrame,
+    suppression: &Suppression,
+) -> Result<Vec<SuppressionRecord>> {
+    let c = suppressed.column("case_id")?.str()?;
+    let p = suppressed.column("probability")?.f64()?;
+    Ok((0..suppressed.height())
+        .map(|i| {
+            let case = c.get(i).unwrap_or_default().to_string();
+            SuppressionRecord {
+                reviewed_on: suppression
+                    .reviewed_on
+                    .get(&case)
+                    .cloned()
+                    .unwrap_or_default(),
+                probability: p.get(i).unwrap_or(0.0),
+                case_id: case,
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RunRecord;
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn run(id: &str, day: &str) -> RunRecord {
+        RunRecord {
+            run_id: id.into(),
+            run_date: day.into(),
+            status: "ok".into(),
+            started_unix: 0,
+            model_id: "m".into(),
+            input_sha256: "x".into(),
+            rows_read: 1,
+            rows_scored: 1,
+            rows_quarantined: 0,
+            cases_scored: 1,
+            cases_queued: 1,
+            cases_suppressed: 0,
+            out_dir: "o".into(),
+        }
+    }
+
+    fn flag(case: &str) -> FlagRecord {
+        FlagRecord {
+            run_id: String::new(),
+            run_date: String::new(),
+            case_id: case.into(),
+            child_id: format!("{case}-K"),
+            office: "North".into(),
+            rank: 1,
+            probability: 0.3,
+            band: 20,
+            tier: "high".into(),
+            reasons: "r".into(),
+            status: "new".into(),
+            changes: String::new(),
+            state: CaseState {
+                probability: 0.3,
+                prior_reports: Some(1),
+                infants: Default::default(),
+                unrelated_adult: Some(false),
+            },
+        }
+    }
+
+    fn record(store: &mut Store, id: &str, day: &str, cases: &[&str]) {
+        let flags: Vec<FlagRecord> = cases
+            .iter()
+            .map(|c| {
+                let mut f = flag(c);
+                f.run_id = id.into();
+                f.run_date = day.into();
+                f
+            })
+            .collect();
+        store.record_run(&run(id, day), &flags, &[]).unwrap();
+    }
+
+    /// Continuing: in the last run; re-flagged: queued before but not last
+    /// time, or queued again after a review for a material change; new: never.
+    #[test]
+    fn each_status_follows_the_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("h.sqlite")).unwrap();
+        record(&mut store, "r1", "2025-11-20", &["A", "B"]);
+        record(&mut store, "r2", "2025-11-21", &["A"]);
+        let mut s = Suppression::default();
+        s.changed.insert("C".into(), vec!["new report".into()]);
+        let ids: Vec<String> = ["A", "B", "C", "D"].map(String::from).to_vec();
+        let got = statuses(&store, date("2025-11-22"), &ids, &s).unwrap();
+        assert_eq!(
+            got,
+            [
+                FlagStatus::Continuing,
+                FlagStatus::Reflagged,
+                FlagStatus::Reflagged,
+                FlagStatus::New
+            ]
+        );
+        // A rerun of a past night looks only at the runs before it.
+        let got = statuses(&store, date("2025-11-21"), &ids, &Suppression::default()).unwrap();
+        assert_eq!(
+            got,
+            [
+                FlagStatus::Continuing,
+                FlagStatus::Continuing,
+                FlagStatus::New,
+                FlagStatus::New
+            ]
+        );
+    }
+
+    /// A huge window does not overflow the date arithmetic.
+    #[test]
+    fn a_window_before_the_calendar_starts_reads_every_review() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("h.sqlite")).unwrap();
+        let policy = SuppressionPolicy {
+            days: i64::MAX / 2,
+            ..SuppressionPolicy::default()
+        };
+        let empty = DataFrame::empty();
+        let s = suppression(&store, date("2025-11-22"), &policy, &empty, &[]).unwrap();
+        assert!(s.cases.is_empty());
+    }
+}

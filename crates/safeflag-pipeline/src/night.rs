@@ -1,0 +1,408 @@
+//! The whole night as one run, and the history commands around it.
+//!
+//! Order of a night, and why:
+//! 1. take the lock (a second run fails with [`ErrorKind::Locked`], naming
+//!    the holder);
+//! 2. build the whole run in `ROOT/.staging/RUN_ID/`: score and queue with
+//!    review suppression, then exports, report and the manifest. A tripped
+//!    gate stops here: nothing is published, the attempt is logged in the
+//!    store under its date and its quarantine kept in `ROOT/failed/RUN_ID/`;
+//! 3. publish by renaming the staging directory to `ROOT/runs/DATE/`
+//!    (an earlier run of the same date is moved aside first, then removed);
+//! 4. record the run and its flags in one SQLite transaction that replaces
+//!    any earlier run of the same date.
+//!
+//! A crash anywhere leaves the published run and the store each either as
+//! before or as after; a rerun of the date redoes both, so kill-and-rerun
+//! ends where one clean run would.
+//!
+//! [`ErrorKind::Locked`]: crate::ErrorKind::Locked
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use safeflag_core::fault;
+use safeflag_core::output::write_bytes_atomic;
+use safeflag_history::night::{QueueHistory, Suppression};
+use safeflag_history::store::{CaseHistory, SuppressionRecord};
+use safeflag_history::{RunLock, RunRecord, Store};
+use safeflag_report::manifest::{
+    ExportEntry, OutputFile, REPORT_HTML, REPORT_JSON, ReportFiles, RunManifest, SUPPRESSED_CSV,
+};
+use safeflag_report::{ExportManifest, RunDir, Summary};
+use safeflag_score::RowScores;
+
+use crate::scoring::{Hooks, ScoringOptions, hash_outputs, score};
+use crate::{Config, Error, ErrorKind, Model, Progress, Result};
+
+/// A published night.
+#[derive(Debug)]
+pub struct Night {
+    /// `ROOT/runs/DATE/`.
+    pub dir: PathBuf,
+    /// Its manifest.
+    pub manifest: RunManifest,
+    /// Queued cases by status.
+    pub statuses: StatusCounts,
+    /// Each export directory (relative to `dir`) and its manifest.
+    pub exports: Vec<(String, ExportManifest)>,
+    /// The report.
+    pub summary: Summary,
+}
+
+/// Queued cases by their place in the history.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    /// Never queued before.
+    pub new: usize,
+    /// Queued last time too.
+    pub continuing: usize,
+    /// Queued before, not last time, or again after a review.
+    pub reflagged: usize,
+}
+
+/// Runs the night for `date` (default: the snapshot's latest
+/// `snapshot_date`) as `config` says.
+pub fn run_night(
+    config: &Config,
+    date: Option<NaiveDate>,
+    progress: &dyn Progress,
+) -> Result<Night> {
+    let lock = take_lock(config)?;
+    if let Some(stale) = &lock.stale {
+        tracing::warn!(
+            "took over a stale lock left by a process that is no longer running ({stale})"
+        );
+    }
+    let model = Model::load(&config.model.dir)?;
+    let mut store = Store::open(&config.history.store)?;
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let run_id = run_id(started);
+    let root = &config.output.root;
+    let staging_root = root.join(".staging");
+    // Leftovers of crashed runs: we hold the lock, so nobody else is using them.
+    let _ = std::fs::remove_dir_all(&staging_root);
+    let staging = staging_root.join(&run_id);
+    std::fs::create_dir_all(&staging).map_err(|e| Error::io("creating", &staging, e))?;
+    let _span = tracing::info_span!("nightly", run_id = %run_id).entered();
+
+    let date_arg = date.map(|d| d.to_string());
+    let options = ScoringOptions {
+        snapshot: config.snapshot(date_arg.as_deref())?,
+        mapping: config.input.mapping.clone(),
+        prompts: config.model.prompts.clone(),
+        policy: config.policy()?,
+        max_quarantine: config.input.max_quarantine,
+        monitor: config.monitor.clone(),
+        out: staging.clone(),
+    };
+    let mut hooks = NightHooks {
+        store: &store,
+        date,
+        policy: config.suppression.clone(),
+        suppression: Suppression::default(),
+        history: None,
+    };
+    let result = score(&options, &model, &mut hooks, progress);
+    let NightHooks {
+        date,
+        suppression,
+        history,
+        ..
+    } = hooks;
+    let done = match result {
+        Ok(done) => done,
+        Err(err) if err.kind() == ErrorKind::Gate => {
+            let failed = root.join("failed").join(&run_id);
+            std::fs::create_dir_all(root.join("failed"))
+                .map_err(|e| Error::io("creating", &root.join("failed"), e))?;
+            std::fs::rename(&staging, &failed).map_err(|e| Error::io("moving", &failed, e))?;
+            let manifest = RunManifest::read(&failed)?;
+            // The night's date even when the gate tripped: the one asked
+            // for, else the snapshot's, else the day the run started.
+            let day = date
+                .map(|d| d.to_string())
+                .or_else(|| manifest.snapshot_date.clone())
+                .unwrap_or_else(|| utc_day(started));
+            let record = run_record(&run_id, &day, started, &manifest, &failed);
+            store.record_failed_run(&record)?;
+            tracing::error!(
+                "data-quality gate tripped: nothing published; quarantine in {}",
+                failed.display()
+            );
+            return Err(err);
+        }
+        Err(err) => return Err(err),
+    };
+    fault::point("after-score");
+    let date = date
+        .ok_or_else(|| Error::internal("the run date was not set"))?
+        .to_string();
+    let history = history.ok_or_else(|| Error::internal("the queue's history was not built"))?;
+    let final_dir = root.join("runs").join(&date);
+
+    let mut manifest = done.manifest;
+    let suppressions =
+        safeflag_history::night::suppression_records(&done.suppressed, &suppression)?;
+    write_suppressed(&staging, &done.suppressed, &suppressions)?;
+    manifest.run_id = Some(run_id.clone());
+    manifest.date = Some(date.clone());
+    manifest.write(&staging)?;
+
+    let t = Instant::now();
+    let mut run = RunDir::open(&staging)?;
+    run.label = final_dir.clone();
+    let mut exports = Vec::new();
+    for &by in &config.export.by {
+        for &format in &config.export.formats {
+            let sub = format!("exports/{}-{}", by.as_str(), format.extension());
+            let m = safeflag_report::export(&run, by, format, &staging.join(&sub))?;
+            exports.push((sub, m));
+        }
+    }
+    fault::point("after-exports");
+    let t_exports = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let summary = Summary::of(&run)?;
+    let mut report_json = serde_json::to_vec_pretty(&summary)?;
+    report_json.push(b'\n');
+    write_bytes_atomic(&staging.join(REPORT_JSON), &report_json)?;
+    write_bytes_atomic(
+        &staging.join(REPORT_HTML),
+        safeflag_report::html::render(&summary).as_bytes(),
+    )?;
+
+    // The scoring run hashed its own files and the exports theirs; only
+    // this job's other files are read here.
+    manifest.outputs.extend(hash_outputs(
+        &staging,
+        &[SUPPRESSED_CSV, REPORT_JSON, REPORT_HTML],
+    )?);
+    for (sub, m) in &exports {
+        let listed = format!("{sub}/{}", safeflag_report::export::EXPORT_MANIFEST);
+        manifest
+            .outputs
+            .extend(hash_outputs(&staging, &[listed.as_str()])?);
+        manifest.outputs.extend(m.files.iter().map(|f| OutputFile {
+            file: format!("{sub}/{}", f.file),
+            sha256: f.sha256.clone(),
+        }));
+    }
+    manifest.exports = exports
+        .iter()
+        .map(|(sub, m)| ExportEntry {
+            dir: sub.clone(),
+            by: m.by,
+            format: m.format,
+            files: m.files.len(),
+            cases: m.cases,
+        })
+        .collect();
+    manifest.report = Some(ReportFiles {
+        html: REPORT_HTML.into(),
+        json: REPORT_JSON.into(),
+    });
+    // The scoring run's stages, then this job's own.
+    let t_report = t.elapsed().as_secs_f64();
+    let total = manifest.seconds.get("total").copied().unwrap_or(0.0) + t_exports + t_report;
+    manifest.time("exports", t_exports);
+    manifest.time("report", t_report);
+    manifest.time("total", total);
+    manifest.write(&staging)?;
+    fault::point("before-publish");
+
+    publish(
+        &staging,
+        &final_dir,
+        &staging_root.join(format!("replaced-{run_id}")),
+    )?;
+    fault::point("after-publish");
+
+    let record = run_record(&run_id, &date, started, &manifest, &final_dir);
+    let statuses = count_statuses(&history);
+    store.record_run(&record, &history.for_run(&run_id, &date), &suppressions)?;
+    fault::point("after-history");
+    drop(lock);
+    Ok(Night {
+        dir: final_dir,
+        manifest,
+        statuses,
+        exports,
+        summary,
+    })
+}
+
+fn count_statuses(history: &QueueHistory) -> StatusCounts {
+    use safeflag_history::night::FlagStatus;
+    let n = |s: FlagStatus| history.status.iter().filter(|x| *x == s.as_str()).count();
+    StatusCounts {
+        new: n(FlagStatus::New),
+        continuing: n(FlagStatus::Continuing),
+        reflagged: n(FlagStatus::Reflagged),
+    }
+}
+
+/// Takes the run lock; a held lock fails with [`ErrorKind::Locked`].
+fn take_lock(config: &Config) -> Result<RunLock> {
+    Ok(RunLock::acquire(&config.lock_path())?)
+}
+
+/// `20261122T021500Z-4242`: sortable, unique per process and second.
+fn run_id(unix: i64) -> String {
+    let t = chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default();
+    format!("{}-{}", t.format("%Y%m%dT%H%M%SZ"), std::process::id())
+}
+
+/// The UTC day of a Unix time, `YYYY-MM-DD`.
+fn utc_day(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .date_naive()
+        .to_string()
+}
+
+/// Moves `staging` to `target`; an existing `target` is moved aside to
+/// `aside` first and removed after, so `target` is never half old, half new.
+fn publish(staging: &Path, target: &Path, aside: &Path) -> Result<()> {
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
+    }
+    let replaced = target.exists();
+    if replaced {
+        std::fs::rename(target, aside)
+            .map_err(|e| Error::io("moving the earlier run aside:", target, e))?;
+    }
+    std::fs::rename(staging, target).map_err(|e| Error::io("publishing", target, e))?;
+    if replaced {
+        let _ = std::fs::remove_dir_all(aside);
+    }
+    Ok(())
+}
+
+/// The store's record of a run, from its manifest.
+fn run_record(run_id: &str, date: &str, started: i64, m: &RunManifest, dir: &Path) -> RunRecord {
+    let n = |v: u64| v as i64;
+    RunRecord {
+        run_id: run_id.to_string(),
+        run_date: date.to_string(),
+        status: m.status.as_str().to_string(),
+        started_unix: started,
+        model_id: m.model.id.clone(),
+        input_sha256: m.input.sha256.clone(),
+        rows_read: n(m.counts.rows_read),
+        rows_scored: n(m.counts.rows_scored),
+        rows_quarantined: n(m.counts.rows_quarantined),
+        cases_scored: n(m.counts.cases_scored),
+        cases_queued: n(m.counts.cases_queued),
+        cases_suppressed: n(m.counts.cases_suppressed),
+        out_dir: dir.display().to_string(),
+    }
+}
+
+/// `suppressed.csv`: the passed-over cases, with the review that suppressed each.
+fn write_suppressed(
+    dir: &Path,
+    suppressed: &DataFrame,
+    records: &[SuppressionRecord],
+) -> Result<()> {
+    let mut df = suppressed.clone();
+    let dates: Vec<&str> = records.iter().map(|r| r.reviewed_on.as_str()).collect();
+    df.with_column(Column::new("reviewed_on".into(), dates))?;
+    safeflag_ingest::write_frame(&mut df, &dir.join(SUPPRESSED_CSV))?;
+    Ok(())
+}
+
+/// The history's part in a run: suppression before the queue, the history
+/// columns and flag records after. The rules are the history crate's.
+struct NightHooks<'a> {
+    store: &'a Store,
+    /// The run date: asked for, or the snapshot's latest date.
+    date: Option<NaiveDate>,
+    policy: safeflag_history::SuppressionPolicy,
+    suppression: Suppression,
+    history: Option<QueueHistory>,
+}
+
+impl Hooks for NightHooks<'_> {
+    fn suppressed(
+        &mut self,
+        manifest: &RunManifest,
+        cases: &DataFrame,
+        rows: &RowScores,
+    ) -> Result<HashSet<String>> {
+        if self.date.is_none() {
+            self.date = manifest
+                .snapshot_date
+                .as_deref()
+                .and_then(|d| d.parse().ok());
+        }
+        let date = self
+            .date
+            .ok_or_else(|| Error::input("the snapshot has no valid snapshot_date"))?;
+        self.suppression = safeflag_history::night::suppression(
+            self.store,
+            date,
+            &self.policy,
+            cases,
+            &rows.probabilities,
+        )?;
+        tracing::info!(
+            reviewed = self.suppression.reviewed,
+            suppressed = self.suppression.cases.len(),
+            "review suppression"
+        );
+        Ok(self.suppression.cases.clone())
+    }
+
+    fn annotate(
+        &mut self,
+        cases: &DataFrame,
+        rows: &RowScores,
+        queue: &mut DataFrame,
+    ) -> Result<()> {
+        let date = self.date.ok_or_else(|| Error::internal("no run date"))?;
+        let history = safeflag_history::night::queue_history(
+            self.store,
+            date,
+            &self.suppression,
+            queue,
+            cases,
+            &rows.probabilities,
+        )?;
+        queue.with_column(Column::new("status".into(), history.status.clone()))?;
+        queue.with_column(Column::new(
+            "since_review".into(),
+            history.since_review.clone(),
+        ))?;
+        self.history = Some(history);
+        Ok(())
+    }
+}
+
+/// Imports reviewer dispositions into the history, all or nothing, under
+/// the run lock; returns how many were imported.
+pub fn import_reviews(config: &Config, file: &Path) -> Result<usize> {
+    let reviews = safeflag_history::reviews::read(file)?;
+    // Imports wait for no one, but must not interleave with a nightly run.
+    let lock = take_lock(config)?;
+    let mut store = Store::open(&config.history.store)?;
+    let n = store.import_reviews(&reviews, &file.display().to_string())?;
+    drop(lock);
+    Ok(n)
+}
+
+/// Every recorded run, newest first.
+pub fn runs(config: &Config) -> Result<Vec<RunRecord>> {
+    Ok(Store::open(&config.history.store)?.runs()?)
+}
+
+/// One case's flags, suppressions and reviews.
+pub fn case_history(config: &Config, case_id: &str) -> Result<CaseHistory> {
+    Ok(Store::open(&config.history.store)?.case_history(case_id)?)
+}

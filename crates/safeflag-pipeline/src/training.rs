@@ -1,0 +1,397 @@
+//! The training procedure (split, fit, calibrate, band, evaluate, audit,
+//! write the verified artifact and its card) and a saved model's evaluation.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use polars::prelude::*;
+use safeflag_core::FeatureSpec;
+use safeflag_core::contract::{COLUMNS, Presence};
+use safeflag_core::output::{sha256_file, write_bytes_atomic};
+use safeflag_features::{age_bands, build_matrix, labels, partition_by_case, split, text_column};
+use safeflag_ingest::Validated;
+use safeflag_model::artifact::{CARD_FILE, FORMAT_VERSION, MODEL_FILE};
+use safeflag_model::calibration::{Bands, Platt};
+use safeflag_model::distribution::FeatureDistribution;
+use safeflag_model::evaluate::{Evaluation, evaluate};
+use safeflag_model::fairness::{FairnessOptions, FairnessTable, audit};
+use safeflag_model::metrics::{flag_top_k, k_for_fraction};
+use safeflag_model::{
+    Estimator, ModelArtifact, ModelContent, TrainParams, TrainingInfo, card, fit,
+};
+use safeflag_score::reasons::PROMPTS_FILE;
+
+pub use safeflag_features::SplitPlan;
+
+use crate::{Error, Model, Result};
+
+/// Labelled input and the fairness audit's settings, shared by training and
+/// evaluation.
+#[derive(Debug, Clone)]
+pub struct LabelledOptions {
+    /// Agency mapping file.
+    pub mapping: Option<PathBuf>,
+    /// The data-quality gate.
+    pub max_quarantine: f64,
+    /// The audit's options.
+    pub fairness: FairnessOptions,
+}
+
+/// How to train.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Labelled snapshots.
+    pub input: PathBuf,
+    /// The model directory to write.
+    pub out: PathBuf,
+    /// Replace a model already in `out`.
+    pub force: bool,
+    /// The estimator and its settings.
+    pub params: TrainParams,
+    /// By time or by case.
+    pub split: SplitPlan,
+    /// Share of the training side's cases held out for calibration and bands.
+    pub calibration_fraction: f64,
+    /// Queue size to report precision and recall at.
+    pub k: Option<usize>,
+    /// Labelled input and audit.
+    pub labelled: LabelledOptions,
+    /// Record that the data are synthetic.
+    pub synthetic: bool,
+    /// Coaching prompts to ship in the model directory (checked against the
+    /// model's features); without them the model uses the built-in prompts.
+    pub prompts: Option<PathBuf>,
+}
+
+/// A trained, written model.
+#[derive(Debug)]
+pub struct Trained {
+    /// The artifact as written.
+    pub artifact: ModelArtifact,
+    /// Seconds per stage.
+    pub stages: Vec<(&'static str, f64)>,
+}
+
+/// Trains, calibrates, evaluates and audits a model, and writes its verified
+/// artifact and model card into `options.out`. A directory that already
+/// holds a model is refused unless `options.force`.
+pub fn train(options: &TrainOptions) -> Result<Trained> {
+    let model_file = options.out.join(MODEL_FILE);
+    if model_file.exists() && !options.force {
+        return Err(Error::input(format!(
+            "`{}` already holds a model; choose another directory or pass --force to replace it",
+            options.out.display()
+        )));
+    }
+    let name = options
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::input("--out must name a directory"))?;
+    let mut stages: Vec<(&'static str, f64)> = Vec::new();
+    let mut last = Instant::now();
+    let mut lap = |name: &'static str, stages: &mut Vec<(&'static str, f64)>| {
+        stages.push((name, last.elapsed().as_secs_f64()));
+        last = Instant::now();
+    };
+
+    let validated = load_labelled(&options.input, &options.labelled)?;
+    let cases = &validated.cases;
+    lap("read+validate", &mut stages);
+
+    let sp = split(cases, &options.split)?;
+    let case_ids = cases.column("case_id")?.str()?.clone();
+    let seed = options.params.seed;
+    let (cal_rows, fit_rows) = partition_by_case(
+        &case_ids,
+        &sp.train,
+        options.calibration_fraction,
+        seed ^ 0x5eed,
+    );
+    let spec = FeatureSpec::standard();
+    let x = build_matrix(cases, &spec)?;
+    let y = labels(cases)?;
+    let pick = |rows: &[usize]| rows.iter().map(|&i| y[i]).collect::<Vec<bool>>();
+    let (x_fit, y_fit) = (x.take_rows(&fit_rows), pick(&fit_rows));
+    let (x_cal, y_cal) = (x.take_rows(&cal_rows), pick(&cal_rows));
+    let (x_test, y_test) = (x.take_rows(&sp.test), pick(&sp.test));
+    lap("split+features", &mut stages);
+
+    let estimator = fit(&x_fit, &y_fit, &options.params)?;
+    lap("fit", &mut stages);
+
+    let calibration = Platt::fit(&estimator.log_odds(&x_cal), &y_cal)?;
+    let p_cal = probabilities(&estimator, &calibration, &x_cal);
+    let bands = Bands::fit(&p_cal);
+    lap("calibrate", &mut stages);
+
+    let p_test = probabilities(&estimator, &calibration, &x_test);
+    let evaluation = evaluate(&p_test, &y_test, options.k)?;
+    let test_cases = take(cases, &sp.test)?;
+    let fairness = fairness_audits(&test_cases, &p_test, &y_test, &options.labelled.fairness)?;
+    lap("evaluate", &mut stages);
+
+    let distributions = (0..x_fit.cols())
+        .map(|j| {
+            let column = x_fit.column(j);
+            let values = column
+                .as_slice()
+                .ok_or_else(|| Error::internal("the feature matrix is not column-major"))?;
+            Ok(FeatureDistribution::fit(&x_fit.names()[j], values))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let missing_rates = COLUMNS
+        .iter()
+        .filter(|c| c.presence == Presence::Optional || c.presence == Presence::RequiredColumn)
+        .filter_map(|c| {
+            let col = cases.column(c.name).ok()?;
+            Some((
+                c.name.to_string(),
+                col.null_count() as f64 / cases.height().max(1) as f64,
+            ))
+        })
+        .collect();
+    let (first_date, last_date) = crate::snapshot_dates(cases)?;
+    let training = TrainingInfo {
+        input: options
+            .input
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        input_sha256: sha256_file(&options.input)
+            .map_err(|e| Error::io("hashing", &options.input, e))?,
+        rows_read: validated.report.rows_read,
+        rows_quarantined: validated.report.rows_quarantined,
+        rows_fit: fit_rows.len(),
+        rows_calibration: cal_rows.len(),
+        rows_test: sp.test.len(),
+        rows_excluded: sp.excluded.len(),
+        split: split_description(options, sp.cutoff),
+        snapshot_dates: (
+            first_date.unwrap_or_default(),
+            last_date.unwrap_or_default(),
+        ),
+        prevalence_fit: y_fit.iter().filter(|&&v| v).count() as f64 / y_fit.len().max(1) as f64,
+        synthetic: options.synthetic,
+    };
+    let content = ModelContent {
+        format_version: FORMAT_VERSION,
+        name,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        feature_spec: spec,
+        params: options.params.clone(),
+        estimator,
+        calibration,
+        bands,
+        training,
+        distributions,
+        missing_rates,
+        evaluation,
+        fairness,
+    };
+    // The prompts are checked before anything is written.
+    let prompts = match &options.prompts {
+        Some(path) => {
+            let names = content.feature_spec.names();
+            safeflag_score::Prompts::from_path(path, &names)?;
+            Some(std::fs::read(path).map_err(|e| Error::io("reading", path, e))?)
+        }
+        None => None,
+    };
+    let artifact = ModelArtifact::save(content, &options.out)?;
+    write_bytes_atomic(
+        &options.out.join(CARD_FILE),
+        card::render(&artifact).as_bytes(),
+    )?;
+    let own_prompts = options.out.join(PROMPTS_FILE);
+    match prompts {
+        Some(bytes) => write_bytes_atomic(&own_prompts, &bytes)?,
+        // A replaced model must not keep the prompts of the one before it.
+        None => match std::fs::remove_file(&own_prompts) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("removing", &own_prompts, e)),
+        },
+    }
+    lap("write", &mut stages);
+    Ok(Trained { artifact, stages })
+}
+
+fn split_description(options: &TrainOptions, cutoff: Option<chrono::NaiveDate>) -> String {
+    let cal = options.calibration_fraction * 100.0;
+    match (&options.split, cutoff) {
+        (SplitPlan::ByTime { .. }, Some(c)) => format!(
+            "by time: train before {c}, test on or after it; cases seen before {c} are not tested on; calibration on {cal:.0}% of training cases"
+        ),
+        (
+            SplitPlan::ByCase {
+                test_fraction,
+                seed,
+            },
+            _,
+        ) => format!(
+            "by case: {:.0}% of cases in test (seed {seed}); calibration on {cal:.0}% of training cases",
+            test_fraction * 100.0
+        ),
+        (SplitPlan::ByTime { .. }, None) => format!(
+            "by case: 0% of cases in test (seed {}); calibration on {cal:.0}% of training cases",
+            options.params.seed
+        ),
+    }
+}
+
+/// What to evaluate.
+#[derive(Debug, Clone)]
+pub struct EvaluateOptions {
+    /// Labelled snapshots.
+    pub input: PathBuf,
+    /// The model directory (or its model.json).
+    pub model: PathBuf,
+    /// Queue size to report precision and recall at.
+    pub k: Option<usize>,
+    /// A `generate --truth` file for the same rows.
+    pub truth: Option<PathBuf>,
+    /// Labelled input and audit.
+    pub labelled: LabelledOptions,
+}
+
+/// A saved model's evaluation.
+#[derive(Debug)]
+pub struct Evaluated {
+    /// The model.
+    pub model: Model,
+    /// Rows read and quarantined.
+    pub validated: Validated,
+    /// The model's metrics.
+    pub evaluation: Evaluation,
+    /// The ground truth's metrics on the same rows, when a truth file was given.
+    pub truth: Option<Evaluation>,
+    /// The audits by race/ethnicity and age band.
+    pub fairness: Vec<FairnessTable>,
+}
+
+/// A saved model's metrics and fairness on labelled data, beside the
+/// generator's ground truth when `options.truth` is given.
+pub fn evaluate_model(options: &EvaluateOptions) -> Result<Evaluated> {
+    let model = Model::load(&options.model)?;
+    let validated = load_labelled(&options.input, &options.labelled)?;
+    let cases = &validated.cases;
+    let p = predict(&model.artifact, cases)?;
+    let y = labels(cases)?;
+    let evaluation = evaluate(&p, &y, options.k)?;
+    let fairness = fairness_audits(cases, &p, &y, &options.labelled.fairness)?;
+    let truth = match &options.truth {
+        Some(path) => Some(evaluate(&truth_for(cases, path)?, &y, options.k)?),
+        None => None,
+    };
+    Ok(Evaluated {
+        model,
+        validated,
+        evaluation,
+        truth,
+        fairness,
+    })
+}
+
+/// Ingests labelled data and applies the data-quality gate.
+pub fn load_labelled(input: &Path, options: &LabelledOptions) -> Result<Validated> {
+    let validated = crate::ingest_mapped(input, options.mapping.as_deref(), true)?;
+    validated.report.check_gate(options.max_quarantine)?;
+    Ok(validated)
+}
+
+/// Calibrated probabilities of `x` under an estimator and calibration.
+fn probabilities(
+    estimator: &Estimator,
+    calibration: &Platt,
+    x: &safeflag_core::FeatureMatrix,
+) -> Vec<f64> {
+    estimator
+        .log_odds(x)
+        .into_iter()
+        .map(|z| calibration.probability(z))
+        .collect()
+}
+
+/// Probabilities of validated cases under a saved model (its own feature spec).
+pub fn predict(model: &ModelArtifact, cases: &DataFrame) -> Result<Vec<f64>> {
+    let x = build_matrix(cases, &model.content.feature_spec)?;
+    Ok(probabilities(
+        &model.content.estimator,
+        &model.content.calibration,
+        &x,
+    ))
+}
+
+/// Fairness audits by race/ethnicity and by age band, flagging the top 5%.
+fn fairness_audits(
+    cases: &DataFrame,
+    probabilities: &[f64],
+    labels: &[bool],
+    options: &FairnessOptions,
+) -> Result<Vec<FairnessTable>> {
+    let flags = flag_top_k(probabilities, k_for_fraction(probabilities.len(), 0.05));
+    let race = text_column(cases, safeflag_core::contract::RACE_ETHNICITY)?;
+    let bands = age_bands(cases)?;
+    let age_options = FairnessOptions {
+        reference: None,
+        ..options.clone()
+    };
+    Ok(vec![
+        audit(
+            safeflag_core::contract::RACE_ETHNICITY,
+            &race,
+            &flags,
+            Some(labels),
+            options,
+        ),
+        audit("age_band", &bands, &flags, Some(labels), &age_options),
+    ])
+}
+
+/// Rows `idx` of a frame.
+fn take(df: &DataFrame, idx: &[usize]) -> Result<DataFrame> {
+    let idx: Vec<IdxSize> = idx.iter().map(|&i| i as IdxSize).collect();
+    Ok(df.take(&IdxCa::from_vec("idx".into(), idx))?)
+}
+
+/// The true probability of each case row, joined on (child_id, snapshot_date).
+fn truth_for(cases: &DataFrame, path: &Path) -> Result<Vec<f64>> {
+    // Reuse the reader, not the contract: the truth file is not a case snapshot.
+    let format = safeflag_ingest::InputFormat::from_path(path)?;
+    let df = safeflag_ingest::read::read_raw(path, format)?;
+    let truth = df
+        .lazy()
+        .select([
+            col("child_id").cast(DataType::String),
+            col("snapshot_date")
+                .cast(DataType::String)
+                .str()
+                .to_date(StrptimeOptions::default()),
+            col(safeflag_synth::TRUE_PROBABILITY).cast(DataType::Float64),
+        ])
+        .collect()
+        .map_err(|e| Error::input(format!("the truth file `{}`: {e}", path.display())))?;
+    let keyed = cases
+        .clone()
+        .lazy()
+        .select([col("child_id"), col("snapshot_date")])
+        .with_row_index("__row", None)
+        .join(
+            truth.lazy(),
+            [col("child_id"), col("snapshot_date")],
+            [col("child_id"), col("snapshot_date")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .sort(["__row"], SortMultipleOptions::default())
+        .collect()?;
+    let p = keyed.column(safeflag_synth::TRUE_PROBABILITY)?.f64()?;
+    if p.null_count() > 0 {
+        return Err(Error::input(format!(
+            "`{}` has no true probability for {} of the rows",
+            path.display(),
+            p.null_count()
+        )));
+    }
+    Ok(p.into_no_null_iter().collect())
+}
