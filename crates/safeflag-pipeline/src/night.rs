@@ -253,10 +253,19 @@ fn take_lock(config: &Config) -> Result<RunLock> {
     Ok(RunLock::acquire(&config.lock_path())?)
 }
 
-/// `20261122T021500Z-4242`: sortable, unique per process and second.
+/// `20261122T021500Z-4242`: sortable, unique per process and second; a
+/// program that runs several nights in one process gets `-2`, `-3`... after
+/// the first.
 fn run_id(unix: i64) -> String {
+    static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let t = chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default();
-    format!("{}-{}", t.format("%Y%m%dT%H%M%SZ"), std::process::id())
+    let id = format!("{}-{}", t.format("%Y%m%dT%H%M%SZ"), std::process::id());
+    if n == 0 {
+        id
+    } else {
+        format!("{id}-{}", n + 1)
+    }
 }
 
 /// The UTC day of a Unix time, `YYYY-MM-DD`.

@@ -144,8 +144,16 @@ impl Config {
     /// Reads, parses and checks the file; paths become relative to its directory.
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("config", path, e))?;
-        let mut c: Config = toml::from_str(&text)
-            .map_err(|e| Error::input(format!("config `{}`: {e}", path.display())))?;
+        let mut c: Config = toml::from_str(&text).map_err(|e| {
+            Error::input(format!(
+                "config `{}`{}: {}",
+                path.display(),
+                e.span()
+                    .map(|span| position(&text, span.start))
+                    .unwrap_or_default(),
+                e.message().trim_end()
+            ))
+        })?;
         let base = path.parent().unwrap_or(Path::new("")).to_path_buf();
         let rel = |p: &Path| -> PathBuf {
             if p.is_absolute() || base.as_os_str().is_empty() {
@@ -220,6 +228,15 @@ impl Config {
         p.push(".lock");
         PathBuf::from(p)
     }
+}
+
+/// `, line L, column C` of a byte offset, for one-line errors that point
+/// into a file without quoting it.
+fn position(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!(", line {line}, column {column}")
 }
 
 /// The queue policy of these limits (a percentage for `top_percent`), with

@@ -34,6 +34,9 @@ pub enum Error {
     /// The queue policy is invalid.
     #[error("queue policy: {0}")]
     Policy(String),
+    /// The fairness and drift thresholds are invalid.
+    #[error("monitor settings: {0}")]
+    Monitor(String),
     /// The prompts file is invalid.
     #[error("prompts `{path}`: {message}")]
     Prompts {
@@ -53,7 +56,9 @@ pub enum Error {
 impl safeflag_core::Kinded for Error {
     fn kind(&self) -> safeflag_core::ErrorKind {
         match self {
-            Error::Policy(_) | Error::Prompts { .. } => safeflag_core::ErrorKind::Input,
+            Error::Policy(_) | Error::Monitor(_) | Error::Prompts { .. } => {
+                safeflag_core::ErrorKind::Input
+            }
             Error::Features(e) => safeflag_core::Kinded::kind(e),
             Error::Polars(_) => safeflag_core::ErrorKind::Internal,
         }

@@ -58,7 +58,7 @@ impl MonitorOptions {
     /// Checks the thresholds, the same way whether they came from flags or
     /// from the config file.
     pub fn check(&self) -> crate::Result<()> {
-        let bad = |m: String| Err(crate::Error::Policy(m));
+        let bad = |m: String| Err(crate::Error::Monitor(m));
         if !(self.psi_warning.is_finite() && self.psi_warning > 0.0) {
             return bad(format!(
                 "`psi-warning` = {} must be above 0",

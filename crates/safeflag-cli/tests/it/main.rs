@@ -3,18 +3,23 @@
 //! Modules:
 //! * `validate`: reports, JSON, quarantine files, the gate and exit codes.
 //! * `errors`: one-line errors and exit codes for inputs that cannot be read.
+//! * `exits`: one test per exit code, and the defects of the run-as-a-library
+//!   review (each failed on the code before it).
 //! * `generate`: determinism and the committed data samples.
 //! * `model`: training and evaluation, artifact determinism and tamper refusal.
 //! * `score`: the queue, its determinism and capacity, the gate, kills mid-write.
 //! * `nightly`: two nights with reviews, suppression, the lock, the gate, kill and rerun.
 //! * `report`: exports and reports read back with independent readers.
+//! * `snapshots`: insta snapshots of help, tables, JSON and one-line errors.
 
 mod errors;
+mod exits;
 mod generate;
 mod model;
 mod nightly;
 mod report;
 mod score;
+mod snapshots;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -35,10 +40,22 @@ pub fn sample(name: &str) -> PathBuf {
 
 /// Runs `safeflag` with `args` in `dir`.
 pub fn safeflag(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_safeflag"))
+    safeflag_env(dir, args, &[])
+}
+
+/// Runs `safeflag` with `args` in `dir`, with extra environment variables.
+/// `SAFEFLAG_TEST_BIN` runs the suite against another build (an older one,
+/// to show that a new test fails there).
+pub fn safeflag_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let bin = std::env::var_os("SAFEFLAG_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_safeflag")));
+    Command::new(bin)
         .args(args)
         .current_dir(dir)
         .env_remove("RUST_LOG")
+        .env_remove("SAFEFLAG_FAULT")
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .output()
         .unwrap()
