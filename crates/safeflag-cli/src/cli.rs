@@ -9,8 +9,8 @@ use safeflag_report::{ExportFormat, Recipient};
 /// safeflag: open, explainable risk flagging for child-welfare case review.
 ///
 /// Exit codes: 0 success; 1 bad input, arguments, mapping or config;
-/// 2 internal error (a bug); 3 data-quality gate tripped (nothing published);
-/// 4 another nightly run holds the lock.
+/// 2 internal error (a bug, the engine, the store, a full disk); 3 data-quality
+/// gate tripped (nothing published); 4 another nightly run holds the lock.
 #[derive(Debug, Parser)]
 #[command(name = "safeflag", version, about, long_about)]
 pub struct Cli {

@@ -324,7 +324,9 @@ mod tests {
     /// The config and the flags refuse the same values through the same checks.
     #[test]
     fn flags_and_config_refuse_the_same_policies() {
-        let cases: [(&str, Option<usize>, Option<f64>, Option<usize>); 3] = [
+        /// A config line and the same limit as flags: top, top-percent, office capacity.
+        type Limits<'a> = (&'a str, Option<usize>, Option<f64>, Option<usize>);
+        let cases: [Limits; 3] = [
             ("top = 0", Some(0), None, None),
             ("top-percent = 0", None, Some(0.0), None),
             ("office-capacity = 0", None, None, Some(0)),

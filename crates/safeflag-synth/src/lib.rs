@@ -7,7 +7,7 @@
 //! probabilities is the ceiling for any trained model on the same rows.
 //!
 //! # Brief overview
-//! * [`generate`] builds [`Synthetic`] data from [`SynthParams`]: families with
+//! * [`generate()`] builds [`Synthetic`] data from [`SynthParams`]: families with
 //!   several children sharing household facts, nested offices, supervisors and
 //!   workers, ages skewed young, realistic missing values, and repeat snapshots.
 //! * [`truth`] is the ground-truth model, coefficient by coefficient.

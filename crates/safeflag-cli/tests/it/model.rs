@@ -42,6 +42,10 @@ fn train(dir: &std::path::Path, out_dir: &str) -> serde_json::Value {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The typed document refuses unknown fields: the shape is checked too.
+    let doc: safeflag_pipeline::reports::TrainingJson =
+        serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc.kind, "training");
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
