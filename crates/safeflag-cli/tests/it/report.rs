@@ -155,8 +155,8 @@ fn xlsx_exports_hold_each_office_its_own_cases_and_nothing_else() {
             &["export", "run", "--by", by, "--out", &out, "--json"],
         );
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        let manifest: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-        let files = manifest["files"].as_array().unwrap();
+        let manifest: safeflag_report::ExportManifest = serde_json::from_str(&stdout(&o)).unwrap();
+        let files = &manifest.files;
         let recipients: BTreeSet<&str> = queue
             .iter()
             .map(|q| if col == 1 { q.1.as_str() } else { q.2.as_str() })
@@ -164,13 +164,10 @@ fn xlsx_exports_hold_each_office_its_own_cases_and_nothing_else() {
         assert_eq!(files.len(), recipients.len(), "one file per recipient");
         let mut total = 0;
         for f in files {
-            let recipient = f["recipient"].as_str().unwrap();
-            let path = dir.path().join(&out).join(f["file"].as_str().unwrap());
+            let recipient = f.recipient.as_str();
+            let path = dir.path().join(&out).join(&f.file);
             assert_eq!(mode(&path), 0o600, "{}", path.display());
-            assert_eq!(
-                f["sha256"].as_str().unwrap(),
-                safeflag_core::output::sha256_file(&path).unwrap()
-            );
+            assert_eq!(f.sha256, safeflag_core::output::sha256_file(&path).unwrap());
             let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
             assert_eq!(wb.sheet_names(), vec!["Queue", "How to read"]);
             let range = wb.worksheet_range("Queue").unwrap();
@@ -207,7 +204,7 @@ fn xlsx_exports_hold_each_office_its_own_cases_and_nothing_else() {
                 .cloned()
                 .collect();
             assert_eq!(got, want, "{by} {recipient}");
-            assert_eq!(f["rows"].as_u64().unwrap() as usize, got.len());
+            assert_eq!(f.rows, got.len());
             total += got.len();
             let help = wb.worksheet_range("How to read").unwrap();
             let text: String = help
@@ -299,31 +296,19 @@ fn report_tables_json_and_a_self_contained_html_with_every_chart() {
         assert!(text.contains(part), "{part} missing from:\n{text}");
     }
     let o = safeflag(dir.path(), &["report", "run", "--json"]);
-    let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(j["type"], "run_report");
-    assert_eq!(j["counts"]["reconciles"], true);
-    let queued: u64 = j["offices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["queued"].as_u64().unwrap())
-        .sum();
-    assert_eq!(queued, j["counts"]["cases_queued"].as_u64().unwrap());
+    let j: safeflag_report::Summary = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(j.kind, "run_report");
+    assert!(j.counts.reconciles);
+    let queued: usize = j.offices.iter().map(|o| o.queued).sum();
+    assert_eq!(queued as u64, j.counts.cases_queued);
     assert!(
-        j["offices"]
-            .as_array()
-            .unwrap()
+        j.offices
             .iter()
-            .all(|o| o["queued"].as_u64() <= o["capacity"].as_u64())
+            .all(|o| o.capacity.is_none_or(|c| o.queued <= c))
     );
-    assert_eq!(j["calibration"].as_array().unwrap().len(), 10);
-    let hist: u64 = j["scores"]["counts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_u64().unwrap())
-        .sum();
-    assert_eq!(hist, j["counts"]["rows_scored"].as_u64().unwrap());
+    assert_eq!(j.calibration.as_ref().map(Vec::len), Some(10));
+    let hist: usize = j.scores.counts.iter().sum();
+    assert_eq!(hist as u64, j.counts.rows_scored);
 
     let html = std::fs::read_to_string(dir.path().join("r.html")).unwrap();
     assert_eq!(mode(&dir.path().join("r.html")), 0o600);
@@ -419,16 +404,13 @@ fn drift_names_the_shifted_feature_and_no_other() {
     score_sample(dir.path(), "plain", &sample("snapshot.csv"), &[]);
     score_sample(dir.path(), "shifted", &path, &[]);
     let drift_warnings = |run: &str| -> Vec<String> {
-        let m: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(dir.path().join(run).join("manifest.json")).unwrap(),
-        )
-        .unwrap();
-        m["monitoring"]["warnings"]
-            .as_array()
+        let m = safeflag_report::RunManifest::read(&dir.path().join(run)).unwrap();
+        m.monitoring
             .unwrap()
+            .warnings
             .iter()
-            .filter(|w| w["kind"] == "drift" || w["kind"] == "missing")
-            .map(|w| w["subject"].as_str().unwrap().to_string())
+            .filter(|w| w.kind == "drift" || w.kind == "missing")
+            .map(|w| w.subject.clone())
             .collect()
     };
     assert_eq!(drift_warnings("plain"), Vec::<String>::new());

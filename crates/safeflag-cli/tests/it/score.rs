@@ -7,8 +7,8 @@ fn score(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
     score_with(dir, &sample("snapshot.csv"), extra)
 }
 
-fn manifest(dir: &std::path::Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+fn manifest(dir: &std::path::Path) -> safeflag_report::RunManifest {
+    safeflag_report::RunManifest::read(dir).unwrap()
 }
 
 #[test]
@@ -28,14 +28,11 @@ fn sample_queue_is_ranked_reasoned_reconciled_and_reproducible() {
         stdout(&out)
     );
     let m = manifest(&dir.path().join("a"));
-    let c = &m["counts"];
-    assert_eq!(c["rows_read"], 10_000);
-    assert_eq!(
-        c["rows_read"].as_u64().unwrap(),
-        c["rows_scored"].as_u64().unwrap() + c["rows_quarantined"].as_u64().unwrap()
-    );
-    assert_eq!(c["cases_queued"], 50, "the default queue is 50 cases");
-    assert_eq!(m["status"], "ok");
+    let c = &m.counts;
+    assert_eq!(c.rows_read, 10_000);
+    assert_eq!(c.rows_read, c.rows_scored + c.rows_quarantined);
+    assert_eq!(c.cases_queued, 50, "the default queue is 50 cases");
+    assert_eq!(m.status, safeflag_report::manifest::RunStatus::Ok);
 
     let q = std::fs::read_to_string(dir.path().join("a/queue.csv")).unwrap();
     let mut lines = q.lines();
@@ -127,7 +124,10 @@ fn a_broken_extract_publishes_no_queue() {
     assert!(!dir.path().join("night/queue.csv").exists());
     assert!(!dir.path().join("night/scores.parquet").exists());
     assert!(dir.path().join("night/quarantine.csv").exists());
-    assert_eq!(manifest(&dir.path().join("night"))["status"], "gate_failed");
+    assert_eq!(
+        manifest(&dir.path().join("night")).status,
+        safeflag_report::manifest::RunStatus::GateFailed
+    );
 }
 
 #[test]
@@ -222,7 +222,10 @@ fn a_run_killed_while_writing_leaves_no_partial_queue() {
             assert_eq!(q, complete_queue, "kill at {frac}: queue.csv is partial");
         }
         if d.join("manifest.json").exists() {
-            assert_eq!(manifest(&d)["status"], "ok");
+            assert_eq!(
+                manifest(&d).status,
+                safeflag_report::manifest::RunStatus::Ok
+            );
             assert!(d.join("queue.csv").exists());
         }
     }
