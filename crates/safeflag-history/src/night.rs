@@ -239,63 +239,14 @@ pub fn suppression_records(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::RunRecord;
+    use crate::store::tests::{flag, run};
 
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap()
     }
 
-    fn run(id: &str, day: &str) -> RunRecord {
-        RunRecord {
-            run_id: id.into(),
-            run_date: day.into(),
-            status: "ok".into(),
-            started_unix: 0,
-            model_id: "m".into(),
-            input_sha256: "x".into(),
-            rows_read: 1,
-            rows_scored: 1,
-            rows_quarantined: 0,
-            cases_scored: 1,
-            cases_queued: 1,
-            cases_suppressed: 0,
-            out_dir: "o".into(),
-        }
-    }
-
-    fn flag(case: &str) -> FlagRecord {
-        FlagRecord {
-            run_id: String::new(),
-            run_date: String::new(),
-            case_id: case.into(),
-            child_id: format!("{case}-K"),
-            office: "North".into(),
-            rank: 1,
-            probability: 0.3,
-            band: 20,
-            tier: "high".into(),
-            reasons: "r".into(),
-            status: "new".into(),
-            changes: String::new(),
-            state: CaseState {
-                probability: 0.3,
-                prior_reports: Some(1),
-                infants: Default::default(),
-                unrelated_adult: Some(false),
-            },
-        }
-    }
-
     fn record(store: &mut Store, id: &str, day: &str, cases: &[&str]) {
-        let flags: Vec<FlagRecord> = cases
-            .iter()
-            .map(|c| {
-                let mut f = flag(c);
-                f.run_id = id.into();
-                f.run_date = day.into();
-                f
-            })
-            .collect();
+        let flags: Vec<FlagRecord> = cases.iter().map(|c| flag(id, day, c, 0.3)).collect();
         store.record_run(&run(id, day), &flags, &[]).unwrap();
     }
 

@@ -517,10 +517,11 @@ fn restrict(path: &Path) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn run(id: &str, date: &str) -> RunRecord {
+    /// A successful run record, for tests.
+    pub(crate) fn run(id: &str, date: &str) -> RunRecord {
         RunRecord {
             run_id: id.into(),
             run_date: date.into(),
@@ -538,7 +539,8 @@ mod tests {
         }
     }
 
-    fn flag(run: &str, date: &str, case: &str, p: f64) -> FlagRecord {
+    /// A flag of `case` at probability `p`, for tests.
+    pub(crate) fn flag(run: &str, date: &str, case: &str, p: f64) -> FlagRecord {
         FlagRecord {
             run_id: run.into(),
             run_date: date.into(),

@@ -68,6 +68,16 @@ fn typed<T: DeserializeOwned + serde::Serialize>(out: &Output) -> String {
     serde_json::to_string_pretty(&doc).unwrap()
 }
 
+/// Snapshots the table `args` print as `NAME_table`, and their `--json`
+/// document, parsed as `T`, as `NAME_json`.
+fn table_and_json<T: DeserializeOwned + serde::Serialize>(d: &Path, args: &[&str], name: &str) {
+    let out = run(d, args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    insta::assert_snapshot!(format!("{name}_table"), stdout(&out));
+    let out = run(d, &[args, &["--json"]].concat());
+    insta::assert_snapshot!(format!("{name}_json"), typed::<T>(&out));
+}
+
 /// A manifest with its timings cleared.
 fn manifest_json(out: &Output) -> String {
     let mut m: RunManifest = serde_json::from_str(&stdout(out)).unwrap();
@@ -158,18 +168,9 @@ fn score_report_and_export_tables_and_json() {
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         insta::assert_snapshot!("score_json", manifest_json(&out));
 
-        let out = run(d, &["report", "run"]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        insta::assert_snapshot!("report_table", stdout(&out));
-        let out = run(d, &["report", "run", "--json"]);
-        insta::assert_snapshot!("report_json", typed::<Summary>(&out));
-
+        table_and_json::<Summary>(d, &["report", "run"], "report");
         let export = ["export", "run", "--format", "csv", "--out", "ex"];
-        let out = run(d, &export);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        insta::assert_snapshot!("export_table", stdout(&out));
-        let out = run(d, &[&export[..], &["--json"]].concat());
-        insta::assert_snapshot!("export_json", typed::<ExportManifest>(&out));
+        table_and_json::<ExportManifest>(d, &export, "export");
     });
 }
 
@@ -204,15 +205,8 @@ fn runs_and_history_tables_and_json() {
     settings(d).bind(|| {
         insta::assert_snapshot!("nightly_table", stdout(&night));
         insta::assert_snapshot!("reviews_import_table", stdout(&import));
-        let out = run(d, &["runs"]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        insta::assert_snapshot!("runs_table", stdout(&out));
-        insta::assert_snapshot!("runs_json", typed::<RunsJson>(&run(d, &["runs", "--json"])));
-        let out = run(d, &["history", top]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        insta::assert_snapshot!("history_table", stdout(&out));
-        let out = run(d, &["history", top, "--json"]);
-        insta::assert_snapshot!("history_json", typed::<CaseHistoryJson>(&out));
+        table_and_json::<RunsJson>(d, &["runs"], "runs");
+        table_and_json::<CaseHistoryJson>(d, &["history", top], "history");
     });
 }
 
@@ -245,13 +239,7 @@ fn evaluate_table_and_json() {
         "--k",
         "30",
     ];
-    settings(d).bind(|| {
-        let out = run(d, &args);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        insta::assert_snapshot!("evaluate_table", stdout(&out));
-        let out = run(d, &[&args[..], &["--json"]].concat());
-        insta::assert_snapshot!("evaluate_json", typed::<EvaluationJson>(&out));
-    });
+    settings(d).bind(|| table_and_json::<EvaluationJson>(d, &args, "evaluate"));
 }
 
 /// Each error is one line on stderr, naming the file (and the row and
