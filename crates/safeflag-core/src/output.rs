@@ -14,6 +14,21 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+/// Creates `dir` and any missing parents with mode 0700 (owner only), whatever
+/// the process umask: run, staging, export and state folders hold case data.
+/// Folders that already exist keep their mode.
+pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        // A umask only removes bits, so 0700 stays at most 0700.
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
 /// An error while writing an output file.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write `{path}`: {source}")]

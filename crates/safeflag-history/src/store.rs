@@ -167,7 +167,7 @@ impl Store {
     /// Opens (creating and migrating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            safeflag_core::output::create_private_dir_all(dir).map_err(|source| Error::Io {
                 path: dir.to_path_buf(),
                 source,
             })?;

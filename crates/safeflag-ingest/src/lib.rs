@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+pub mod csv_check;
 pub mod kernels;
 pub mod mapping;
 pub mod read;

@@ -69,10 +69,14 @@ pub fn read_raw(path: &Path, format: InputFormat) -> Result<DataFrame> {
             source,
         },
     })?;
-    if meta.is_dir() {
+    if !meta.is_file() {
         return Err(Error::Io {
             path: path.to_path_buf(),
-            source: std::io::Error::other("is a directory"),
+            source: std::io::Error::other(if meta.is_dir() {
+                "is a directory"
+            } else {
+                "is not a regular file (a FIFO, socket or device); safeflag reads files"
+            }),
         });
     }
     if meta.len() == 0 {
@@ -83,7 +87,12 @@ pub fn read_raw(path: &Path, format: InputFormat) -> Result<DataFrame> {
     let parse_err = |e: PolarsError| Error::Parse {
         path: path.to_path_buf(),
         format: format.as_str(),
-        message: first_line(&e.to_string()),
+        message: without_values(&first_line(&e.to_string())),
+    };
+    // CSV: a strict reading first, whose record count the reader must match.
+    let shape = match format {
+        InputFormat::Csv => Some(crate::csv_check::scan(path)?),
+        _ => None,
     };
     let df = match format {
         InputFormat::Csv => CsvReadOptions::default()
@@ -122,6 +131,14 @@ pub fn read_raw(path: &Path, format: InputFormat) -> Result<DataFrame> {
                 .map_err(parse_err)?
         }
     };
+    let df = match &shape {
+        Some(shape) => {
+            let df = drop_blank_rows(df, &shape.blank_rows).map_err(parse_err)?;
+            shape.check_rows(path, df.height())?;
+            df
+        }
+        None => df,
+    };
     // A CSV with a `source_row` column of its own would have been renamed by the reader.
     if df
         .get_column_names()
@@ -138,6 +155,52 @@ pub fn read_raw(path: &Path, format: InputFormat) -> Result<DataFrame> {
     Ok(df)
 }
 
+/// Drops the rows a CSV reader made of blank lines, and numbers the records
+/// that are left 1, 2, 3...
+fn drop_blank_rows(df: DataFrame, blank: &[usize]) -> PolarsResult<DataFrame> {
+    if blank.is_empty() {
+        return Ok(df);
+    }
+    let mut keep = vec![true; df.height()];
+    for &row in blank {
+        if let Some(k) = keep.get_mut(row) {
+            *k = false;
+        }
+    }
+    let kept = df.filter(&BooleanChunked::from_slice("keep".into(), &keep))?;
+    kept.drop(SOURCE_ROW)?
+        .with_row_index(SOURCE_ROW.into(), Some(1))
+}
+
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().trim().to_string()
+}
+
+/// A reader's message with every quoted value elided and its length capped:
+/// parse errors quote whole records, and an error must never carry case data.
+fn without_values(message: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in message.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        // Odd parts are inside backticks, including an unclosed last one.
+        out.push_str(if i % 2 == 1 { "..." } else { part });
+    }
+    if out.chars().count() > 200 {
+        out = out.chars().take(200).collect::<String>() + "...";
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reader_messages_lose_their_values() {
+        assert_eq!(
+            super::without_values("could not parse `K1,Jane,2025` as dtype `str` at column 'x'"),
+            "could not parse `...` as dtype `...` at column 'x'"
+        );
+        assert_eq!(super::without_values("cut `K1,Jane"), "cut `...");
+    }
 }

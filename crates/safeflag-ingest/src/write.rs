@@ -11,8 +11,18 @@ use crate::{Error, InputFormat, Result};
 /// every Arrow reader supports: a 5M-row score file is 155 MB instead of
 /// 580 MB; one record batch per row group), chosen by the extension, through [`safeflag_core::output::write_atomic`] (owner-only,
 /// never half-written). Dates in CSV are ISO `YYYY-MM-DD`, as the contract reads them.
+///
+/// CSV files are opened by people in spreadsheets, which run a cell that
+/// begins with `=`, `+`, `-`, `@`, a tab or a carriage return as a formula;
+/// such text values are written with a leading apostrophe
+/// ([`neutralise_formulas`]), as OWASP's guidance on CSV injection says.
 pub fn write_frame(df: &mut DataFrame, path: &Path) -> Result<()> {
     let format = InputFormat::from_path(path)?;
+    let mut safe = match format {
+        InputFormat::Csv => neutralise_formulas(df).map_err(Error::internal)?,
+        _ => None,
+    };
+    let df = safe.as_mut().unwrap_or(df);
     safeflag_core::output::write_atomic(path, |w| {
         let res = match format {
             InputFormat::Csv => CsvWriter::new(w).include_header(true).finish(df),
@@ -33,6 +43,39 @@ pub fn write_frame(df: &mut DataFrame, path: &Path) -> Result<()> {
         res.map_err(std::io::Error::other)
     })
     .map_err(Error::from)
+}
+
+/// The first characters that make a spreadsheet read a cell as a formula.
+pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// `df` with every text value that begins with one of [`FORMULA_STARTS`]
+/// prefixed by an apostrophe, or `None` when no value needs it (the frame is
+/// then written as it is). A value that really begins with one of them is
+/// therefore written `'=...`; strip one leading apostrophe to read it back.
+pub fn neutralise_formulas(df: &DataFrame) -> PolarsResult<Option<DataFrame>> {
+    let risky = |v: &str| v.starts_with(FORMULA_STARTS);
+    let mut out: Option<DataFrame> = None;
+    for column in df.columns() {
+        let Ok(text) = column.str() else { continue };
+        if !text.iter().flatten().any(risky) {
+            continue;
+        }
+        let safe: StringChunked = text
+            .iter()
+            .map(|v| {
+                v.map(|v| {
+                    if risky(v) {
+                        format!("'{v}")
+                    } else {
+                        v.to_string()
+                    }
+                })
+            })
+            .collect();
+        let frame = out.get_or_insert_with(|| df.clone());
+        frame.with_column(safe.with_name(column.name().clone()).into_column())?;
+    }
+    Ok(out)
 }
 
 /// Row groups encoded side by side before the writer compresses and writes
@@ -83,6 +126,54 @@ fn row_groups(df: &mut DataFrame) -> PolarsResult<Vec<DataFrame>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every formula start is neutralised in every text column; numbers,
+    /// other text and the Parquet output are untouched.
+    #[test]
+    fn csv_cells_never_start_a_formula() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut df = df!(
+            "office" => ["=HYPERLINK(\"http://x\",\"y\")", "North", "+cmd|' /C calc'!A0", "@SUM(1)"],
+            "worker_id" => ["-2+3", "\tW1", "\rW2", "W3"],
+            "n" => [-1i64, 2, 3, 4],
+        )
+        .unwrap();
+        let csv = dir.path().join("q.csv");
+        write_frame(&mut df, &csv).unwrap();
+        let text = std::fs::read_to_string(&csv).unwrap();
+        let reader = CsvReadOptions::default()
+            .with_infer_schema_length(Some(0))
+            .try_into_reader_with_file_path(Some(csv))
+            .unwrap();
+        let back = reader.finish().unwrap();
+        for name in ["office", "worker_id"] {
+            for v in back.column(name).unwrap().str().unwrap().iter().flatten() {
+                assert!(!v.starts_with(FORMULA_STARTS), "{name}: {v:?} in {text}");
+            }
+        }
+        assert!(text.contains("'=HYPERLINK"), "{text}");
+        assert!(
+            text.contains(",-1\n") || text.contains(",-1\r\n"),
+            "numbers stay numbers: {text}"
+        );
+        assert_eq!(
+            back.column("office").unwrap().str().unwrap().get(1),
+            Some("North")
+        );
+
+        let pq = dir.path().join("q.parquet");
+        write_frame(&mut df, &pq).unwrap();
+        let read = ParquetReader::new(std::fs::File::open(pq).unwrap())
+            .finish()
+            .unwrap();
+        assert!(read.equals(&df), "only CSV is neutralised");
+        // A clean frame is written as it is.
+        assert!(
+            neutralise_formulas(&df.select(["n"]).unwrap())
+                .unwrap()
+                .is_none()
+        );
+    }
 
     #[test]
     fn a_frame_in_one_piece_is_cut_into_row_groups_without_changing_it() {

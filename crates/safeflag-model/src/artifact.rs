@@ -124,7 +124,7 @@ impl ModelArtifact {
 
     /// Writes `dir/model.json` atomically and returns the loaded artifact.
     pub fn save(content: ModelContent, dir: &Path) -> Result<ModelArtifact> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Artifact {
+        safeflag_core::output::create_private_dir_all(dir).map_err(|e| Error::Artifact {
             path: dir.to_path_buf(),
             message: e.to_string(),
         })?;

@@ -89,7 +89,8 @@ pub fn run_night(
     // Leftovers of crashed runs: we hold the lock, so nobody else is using them.
     let _ = std::fs::remove_dir_all(&staging_root);
     let staging = staging_root.join(&run_id);
-    std::fs::create_dir_all(&staging).map_err(|e| Error::io("creating", &staging, e))?;
+    safeflag_core::output::create_private_dir_all(&staging)
+        .map_err(|e| Error::io("creating", &staging, e))?;
     let _span = tracing::info_span!("nightly", run_id = %run_id).entered();
 
     let date_arg = date.map(|d| d.to_string());
@@ -120,7 +121,7 @@ pub fn run_night(
         Ok(done) => done,
         Err(err) if err.kind() == ErrorKind::Gate => {
             let failed = root.join("failed").join(&run_id);
-            std::fs::create_dir_all(root.join("failed"))
+            safeflag_core::output::create_private_dir_all(&root.join("failed"))
                 .map_err(|e| Error::io("creating", &root.join("failed"), e))?;
             std::fs::rename(&staging, &failed).map_err(|e| Error::io("moving", &failed, e))?;
             let manifest = RunManifest::read(&failed)?;
@@ -280,7 +281,8 @@ fn utc_day(unix: i64) -> String {
 /// `aside` first and removed after, so `target` is never half old, half new.
 fn publish(staging: &Path, target: &Path, aside: &Path) -> Result<()> {
     if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
+        safeflag_core::output::create_private_dir_all(parent)
+            .map_err(|e| Error::io("creating", parent, e))?;
     }
     let replaced = target.exists();
     if replaced {

@@ -94,7 +94,8 @@ pub fn score(
     let t0 = Instant::now();
     progress.start(STAGES);
     let (prompts, prompts_ref) = model.prompts(options.prompts.as_deref())?;
-    std::fs::create_dir_all(&options.out).map_err(|e| Error::io("creating", &options.out, e))?;
+    safeflag_core::output::create_private_dir_all(&options.out)
+        .map_err(|e| Error::io("creating", &options.out, e))?;
 
     progress.stage("read and validate");
     let t = Instant::now();

@@ -129,7 +129,7 @@ pub fn export(
     format: ExportFormat,
     out: &Path,
 ) -> Result<ExportManifest> {
-    std::fs::create_dir_all(out).map_err(|source| Error::Io {
+    safeflag_core::output::create_private_dir_all(out).map_err(|source| Error::Io {
         path: out.to_path_buf(),
         source,
     })?;
@@ -154,7 +154,7 @@ pub fn export(
     let mut files = Vec::new();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     for (recipient, rows) in &groups {
-        let file = format!("{}-{}.{}", by.as_str(), slug(recipient), format.extension());
+        let file = file_name(by, recipient, format);
         if let Some(other) = names.insert(file.clone(), recipient.clone()) {
             return Err(Error::Run {
                 dir: run.dir.clone(),
@@ -231,20 +231,57 @@ fn remove_stale(out: &Path, written: &BTreeMap<String, String>) {
     }
 }
 
-/// A recipient name as a file-name part: ASCII letters and digits, the rest `-`.
+/// The longest readable part of a file name.
+const SLUG_CHARS: usize = 48;
+
+/// A recipient's file: `office-northside-1a2b3c4d.xlsx`. The readable part
+/// is the name in lowercase ASCII letters and digits (at most 48 of them);
+/// the 8 hex digits are the start of the sha256 of the exact name, so two
+/// recipients whose names differ only in case, punctuation or non-ASCII
+/// letters, or in what lies past the 48th character, still get files of
+/// their own, and a recipient gets the same name every night.
+pub fn file_name(by: Recipient, recipient: &str, format: ExportFormat) -> String {
+    let hash = safeflag_core::output::sha256_bytes(recipient.as_bytes());
+    format!(
+        "{}-{}-{}.{}",
+        by.as_str(),
+        slug(recipient),
+        &hash[..8],
+        format.extension()
+    )
+}
+
+/// The readable part of a file name: lowercase ASCII letters and digits,
+/// runs of anything else as one `-`, at most [`SLUG_CHARS`] characters.
 pub fn slug(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s = s.trim_matches('-').to_string();
-    if s.is_empty() { "unnamed".into() } else { s }
+    let mut s = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            s.push(c.to_ascii_lowercase());
+        } else if !s.ends_with('-') {
+            s.push('-');
+        }
+    }
+    let s: String = s.trim_matches('-').chars().take(SLUG_CHARS).collect();
+    let s = s.trim_end_matches('-');
+    if s.is_empty() {
+        "unnamed".into()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Excel's limit on the characters in one cell.
+pub const CELL_LIMIT: usize = 32_767;
+
+/// A cell's text, cut to Excel's limit with a note saying so.
+fn fit_cell(v: &str) -> std::borrow::Cow<'_, str> {
+    const NOTE: &str = " [cut: longer than an Excel cell holds]";
+    if v.chars().count() <= CELL_LIMIT {
+        return v.into();
+    }
+    let kept: String = v.chars().take(CELL_LIMIT - NOTE.chars().count()).collect();
+    (kept + NOTE).into()
 }
 
 /// The fill colour of a tier: the same colours as the HTML report.
@@ -321,7 +358,7 @@ fn workbook(
                 DataType::String => {
                     let v = col.str()?.get(i).unwrap_or_default();
                     let f = if *name == "tier" { &band } else { &wrap };
-                    ws.write_string_with_format(row, j, v, f)?;
+                    ws.write_string_with_format(row, j, fit_cell(v).as_ref(), f)?;
                 }
                 _ => {
                     let v = col
@@ -378,4 +415,57 @@ fn workbook(
         help.write_string_with_format((i + 2) as u32, 0, line, &para)?;
     }
     Ok(wb.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names that differ only in case, punctuation or non-ASCII letters, or
+    /// past the readable part, get distinct, valid, stable file names.
+    #[test]
+    fn every_recipient_gets_a_file_name_of_its_own() {
+        let long = "N".repeat(300);
+        let names = [
+            "Northside",
+            "NORTHSIDE",
+            "North-side",
+            "North side",
+            "Ωμέγα",
+            "Δέλτα",
+            "",
+            &long,
+            &format!("{long}x"),
+            "../../etc/passwd",
+        ];
+        let files: Vec<String> = names
+            .iter()
+            .map(|n| file_name(Recipient::Office, n, ExportFormat::Xlsx))
+            .collect();
+        let unique: std::collections::BTreeSet<&String> = files.iter().collect();
+        assert_eq!(unique.len(), names.len(), "{files:?}");
+        for f in &files {
+            assert!(f.len() <= 80, "{f}");
+            assert!(
+                f.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'),
+                "{f}"
+            );
+        }
+        assert_eq!(
+            files[0],
+            file_name(Recipient::Office, "Northside", ExportFormat::Xlsx)
+        );
+        assert!(files[0].starts_with("office-northside-"), "{}", files[0]);
+        assert!(files[4].starts_with("office-unnamed-"), "{}", files[4]);
+    }
+
+    #[test]
+    fn a_cell_over_excels_limit_is_cut_and_says_so() {
+        let v = "é".repeat(CELL_LIMIT + 10);
+        let cut = fit_cell(&v);
+        assert_eq!(cut.chars().count(), CELL_LIMIT);
+        assert!(cut.ends_with("longer than an Excel cell holds]"));
+        assert_eq!(fit_cell("short"), "short");
+    }
 }

@@ -6,6 +6,8 @@
 //! * `exits`: one test per exit code, and the defects of the run-as-a-library
 //!   review (each failed on the code before it).
 //! * `generate`: determinism and the committed data samples.
+//! * `hostile`: stray quotes, formula payloads, colliding recipient names, a
+//!   hostile umask.
 //! * `model`: training and evaluation, artifact determinism and tamper refusal.
 //! * `score`: the queue, its determinism and capacity, the gate, kills mid-write.
 //! * `nightly`: two nights with reviews, suppression, the lock, the gate, kill and rerun.
@@ -15,6 +17,7 @@
 mod errors;
 mod exits;
 mod generate;
+mod hostile;
 mod model;
 mod nightly;
 mod report;
