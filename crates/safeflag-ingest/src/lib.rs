@@ -104,6 +104,18 @@ pub enum Error {
         /// The missing canonical columns.
         columns: Vec<String>,
     },
+    /// A contract column has a type no contract value can have.
+    #[error(
+        "`{path}`: column `{column}` has type {dtype}, which holds no contract value; export it as text or a number"
+    )]
+    UnsupportedType {
+        /// The path given.
+        path: PathBuf,
+        /// The contract column.
+        column: String,
+        /// Its type, as polars names it.
+        dtype: String,
+    },
     /// The input uses a column name safeflag reserves.
     #[error("`{path}` has a column named `{column}`, which safeflag reserves for row numbers")]
     ReservedColumn {

@@ -205,6 +205,18 @@ pub fn validate_frame(
             columns: missing,
         });
     }
+    // Types no contract column can hold: refused by name, before any cast.
+    for spec in &specs {
+        if let Some(dtype) = schema.get(spec.name)
+            && !readable(dtype)
+        {
+            return Err(Error::UnsupportedType {
+                path: path.to_path_buf(),
+                column: spec.name.to_string(),
+                dtype: dtype.to_string(),
+            });
+        }
+    }
     let extra_columns: Vec<String> = schema
         .iter_names()
         .filter(|n| n.as_str() != SOURCE_ROW && !specs.iter().any(|c| c.name == n.as_str()))
@@ -543,6 +555,16 @@ impl Flag {
     }
 }
 
+/// Whether a column of this type can hold a contract value: scalars can (as
+/// themselves or read as text); binary, nested and object columns cannot.
+fn readable(dtype: &DataType) -> bool {
+    !(dtype.is_nested()
+        || matches!(
+            dtype,
+            DataType::Binary | DataType::BinaryOffset | DataType::Unknown(_)
+        ))
+}
+
 /// The expressions that clean, type and check one contract column.
 struct ColumnPlan {
     clean: Option<Expr>,
@@ -574,11 +596,36 @@ impl ColumnPlan {
                 flags.push((Rule::MissingRequired, value.clone().is_null()));
             }
             if let ColumnType::Int { min, max } = spec.ty {
-                flags.push((
-                    Rule::OutOfRange,
-                    range_flag(value.clone().cast(DataType::Int64), min, max),
-                ));
+                let signed = value.clone().cast(DataType::Int64);
+                // An unsigned value past the signed range does not fit: it
+                // is out of range, never a silent missing value.
+                let lost = value.clone().is_not_null().and(signed.clone().is_null());
+                flags.push((Rule::OutOfRange, range_flag(signed, min, max).or(lost)));
             }
+            return ColumnPlan {
+                clean: None,
+                value,
+                flags,
+            };
+        }
+        if let (ColumnType::Int { min, max }, DataType::Decimal(..)) = (spec.ty, dtype) {
+            // A Decimal count (warehouse exports) is a number: whole values
+            // are read, a fraction is not an integer.
+            let v = col(name).cast(DataType::Float64);
+            let whole = (v.clone() % lit(1.0f64)).eq(lit(0.0f64));
+            let value = when(whole.clone())
+                .then(v.clone().cast(DataType::Int64))
+                .otherwise(lit(NULL).cast(DataType::Int64));
+            let present = v.clone().is_not_null();
+            if required {
+                flags.push((Rule::MissingRequired, v.clone().is_null()));
+            }
+            flags.push((Rule::NotInteger, present.clone().and(whole.clone().not())));
+            let lost = present.and(whole).and(value.clone().is_null());
+            flags.push((
+                Rule::OutOfRange,
+                range_flag(value.clone(), min, max).or(lost),
+            ));
             return ColumnPlan {
                 clean: None,
                 value,

@@ -184,3 +184,143 @@ fn odd_names_and_formula_payloads_never_stop_the_night() {
         }
     }
 }
+
+/// The sample snapshot as Parquet through arrow-rs, with `column` replaced
+/// by `array` (an agency's warehouse export keeps its own types).
+fn parquet_with(dir: &Path, name: &str, column: &str, array: arrow_array::ArrayRef) {
+    let mut df = read_strings(&sample("snapshot.csv"));
+    let plain = dir.join("plain.parquet");
+    ParquetWriter::new(std::fs::File::create(&plain).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let f = std::fs::File::open(&plain).unwrap();
+    let batches: Vec<arrow_array::RecordBatch> =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+            .unwrap()
+            .with_batch_size(1 << 20)
+            .build()
+            .unwrap()
+            .map(|b| b.unwrap())
+            .collect();
+    assert_eq!(batches.len(), 1);
+    let b = &batches[0];
+    let columns: Vec<(String, arrow_array::ArrayRef)> = b
+        .schema()
+        .fields()
+        .iter()
+        .zip(b.columns())
+        .map(|(f, c)| {
+            let c = if f.name() == column {
+                array.clone()
+            } else {
+                c.clone()
+            };
+            (f.name().clone(), c)
+        })
+        .collect();
+    let batch = arrow_array::RecordBatch::try_from_iter(columns).unwrap();
+    let out = std::fs::File::create(dir.join(name)).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(out, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+fn validate_json(dir: &Path, file: &str) -> (Option<i32>, String, String) {
+    let out = safeflag(dir, &["validate", file, "--max-quarantine", "1", "--json"]);
+    (out.status.code(), stdout(&out), stderr(&out))
+}
+
+/// What warehouse exports hold: Decimal counts (read as numbers, a fraction
+/// quarantined), an unsigned count above the signed range (quarantined, not
+/// turned into a missing value), and binary or list columns (a one-line
+/// input error naming the column, never a panic or an internal error).
+#[test]
+fn warehouse_column_types_are_read_or_refused_by_name() {
+    use arrow_array::{ArrayRef, BinaryArray, Decimal128Array, ListArray, UInt64Array};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let n = 10_000;
+
+    let whole: ArrayRef = Arc::new(
+        Decimal128Array::from((0..n).map(|i| Some((i % 4) as i128)).collect::<Vec<_>>())
+            .with_precision_and_scale(10, 0)
+            .unwrap(),
+    );
+    parquet_with(d, "decimal.parquet", "prior_reports", whole);
+    let (code, out, err) = validate_json(d, "decimal.parquet");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("\"rows_quarantined\": 0"), "{out}");
+
+    // 2.5 reports is not a count.
+    let fractions: ArrayRef = Arc::new(
+        Decimal128Array::from(
+            (0..n)
+                .map(|i| Some(if i == 7 { 25 } else { 20 }))
+                .collect::<Vec<_>>(),
+        )
+        .with_precision_and_scale(10, 1)
+        .unwrap(),
+    );
+    parquet_with(d, "fraction.parquet", "prior_reports", fractions);
+    let (code, out, err) = validate_json(d, "fraction.parquet");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("\"rows_quarantined\": 1"), "{out}");
+
+    let huge: ArrayRef = Arc::new(UInt64Array::from(
+        (0..n)
+            .map(|i| if i == 3 { u64::MAX } else { 1 })
+            .collect::<Vec<u64>>(),
+    ));
+    parquet_with(d, "huge.parquet", "prior_reports", huge);
+    let (code, out, err) = validate_json(d, "huge.parquet");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("\"rows_quarantined\": 1"), "{out}");
+    assert!(out.contains("\"rule\": \"out_of_range\""), "{out}");
+
+    // And they score: every row scored or quarantined.
+    let model = repo().join("models/default");
+    for (file, quarantined) in [
+        ("decimal.parquet", 0),
+        ("fraction.parquet", 1),
+        ("huge.parquet", 1),
+    ] {
+        let run = format!("run-{file}");
+        let out = safeflag(
+            d,
+            &[
+                "score",
+                file,
+                "--model",
+                model.to_str().unwrap(),
+                "--out",
+                &run,
+                "--json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{file}: {}", stderr(&out));
+        let m: safeflag_report::RunManifest = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(m.counts.rows_quarantined, quarantined, "{file}");
+        assert_eq!(m.counts.rows_scored, 10_000 - quarantined, "{file}");
+    }
+
+    let binary: ArrayRef = Arc::new(BinaryArray::from_iter_values(
+        (0..n).map(|_| b"\x00\x01".as_slice()),
+    ));
+    parquet_with(d, "binary.parquet", "caregiver_age", binary);
+    let list: ArrayRef = Arc::new(ListArray::from_iter_primitive::<
+        arrow_array::types::Int32Type,
+        _,
+        _,
+    >((0..n).map(|_| Some(vec![Some(1), Some(2)]))));
+    parquet_with(d, "list.parquet", "domestic_violence", list);
+    for (file, column) in [
+        ("binary.parquet", "caregiver_age"),
+        ("list.parquet", "domestic_violence"),
+    ] {
+        let (code, _, err) = validate_json(d, file);
+        assert_eq!(code, Some(1), "{file}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(&format!("`{column}`")), "{err}");
+    }
+}
