@@ -77,9 +77,56 @@ impl Kinded for crate::output::OutputError {
     }
 }
 
+/// The longest value an error message quotes.
+pub const QUOTE_CHARS: usize = 24;
+
+/// A value as an error message may show it: quoted when it is short and on
+/// one line, otherwise only its length. Never use it for identifiers (case,
+/// child, worker ids): name their row and column instead.
+pub fn quote_value(v: &str) -> String {
+    let n = v.chars().count();
+    if n <= QUOTE_CHARS && !v.contains(['\n', '\r']) {
+        format!("`{v}`")
+    } else {
+        format!("a value of {n} characters")
+    }
+}
+
+/// Another library's message with everything it quoted in backticks elided
+/// and its length capped: readers quote whole records in their errors, and
+/// an error must never carry case data.
+pub fn redact_quoted(message: &str) -> String {
+    let first = message.lines().next().unwrap_or_default().trim();
+    let mut out = String::new();
+    for (i, part) in first.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        // Odd parts are inside backticks, an unclosed last one included.
+        out.push_str(if i % 2 == 1 { "..." } else { part });
+    }
+    if out.chars().count() > 200 {
+        out = out.chars().take(200).collect::<String>() + "...";
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_quote_only_short_values() {
+        assert_eq!(quote_value("2025-13-01"), "`2025-13-01`");
+        assert_eq!(quote_value(&"x".repeat(1000)), "a value of 1000 characters");
+        assert_eq!(quote_value("a\nb"), "a value of 3 characters");
+        assert_eq!(
+            redact_quoted("could not parse `K1,Jane,2025` as dtype `str` at column 'x'\nmore"),
+            "could not parse `...` as dtype `...` at column 'x'"
+        );
+        assert_eq!(redact_quoted("cut `K1,Jane"), "cut `...");
+        assert_eq!(redact_quoted(&"y".repeat(500)).chars().count(), 203);
+    }
 
     #[test]
     fn io_kinds_split_the_users_paths_from_the_machines_failures() {

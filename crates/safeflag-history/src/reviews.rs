@@ -58,7 +58,12 @@ pub fn read(path: &Path) -> Result<Vec<Review>> {
         .with_infer_schema_length(Some(0))
         .try_into_reader_with_file_path(Some(path.to_path_buf()))?
         .finish()
-        .map_err(|e| fail(vec![format!("not a readable CSV file: {e}")]))?;
+        .map_err(|e| {
+            fail(vec![format!(
+                "not a readable CSV file: {}",
+                safeflag_core::error::redact_quoted(&e.to_string())
+            )])
+        })?;
     let missing: Vec<String> = COLUMNS
         .iter()
         .filter(|c| df.column(c).is_err())
@@ -92,9 +97,13 @@ pub fn read(path: &Path) -> Result<Vec<Review>> {
         let review_date = get(&date, i);
         match review_date {
             None => bad("review_date", "missing".into()),
-            Some(d) if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() => {
-                bad("review_date", format!("`{d}` is not a date (YYYY-MM-DD)"))
-            }
+            Some(d) if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() => bad(
+                "review_date",
+                format!(
+                    "{} is not a date (YYYY-MM-DD)",
+                    safeflag_core::error::quote_value(d)
+                ),
+            ),
             _ => {}
         }
         let who = get(&reviewer, i);
@@ -106,7 +115,11 @@ pub fn read(path: &Path) -> Result<Vec<Review>> {
             None => bad("outcome", "missing".into()),
             Some(o) if !OUTCOMES.contains(&o) => bad(
                 "outcome",
-                format!("`{o}` is not one of {}", OUTCOMES.join(", ")),
+                format!(
+                    "{} is not one of {}",
+                    safeflag_core::error::quote_value(o),
+                    OUTCOMES.join(", ")
+                ),
             ),
             _ => {}
         }
@@ -160,6 +173,35 @@ mod tests {
             assert!(err.contains(want), "{want} not in:\n{err}");
         }
         assert!(!err.contains("row 1,"), "{err}");
+    }
+
+    /// Errors name the row and column; they quote only short values, and
+    /// never what a broken file holds.
+    #[test]
+    fn errors_never_carry_long_values_or_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let long = "x".repeat(5000);
+        std::fs::write(
+            &path,
+            format!(
+                "case_id,review_date,reviewer,outcome,override_reason\nC1,2025-11-20,R1,{long},\n"
+            ),
+        )
+        .unwrap();
+        let err = read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("row 1, column `outcome`: a value of 5000 characters"),
+            "{err}"
+        );
+        assert!(err.len() < 300, "{err}");
+        std::fs::write(
+            &path,
+            "case_id,review_date,reviewer,outcome,override_reason\nSECRET-CASE-9,2025-11-20,R1,coached,x,extra,fields\n",
+        )
+        .unwrap();
+        let err = read(&path).unwrap_err().to_string();
+        assert!(!err.contains("SECRET"), "{err}");
     }
 
     #[test]

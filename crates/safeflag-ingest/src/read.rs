@@ -87,7 +87,7 @@ pub fn read_raw(path: &Path, format: InputFormat) -> Result<DataFrame> {
     let parse_err = |e: PolarsError| Error::Parse {
         path: path.to_path_buf(),
         format: format.as_str(),
-        message: without_values(&first_line(&e.to_string())),
+        message: safeflag_core::error::redact_quoted(&e.to_string()),
     };
     // CSV: a strict reading first, whose record count the reader must match.
     let shape = match format {
@@ -170,37 +170,4 @@ fn drop_blank_rows(df: DataFrame, blank: &[usize]) -> PolarsResult<DataFrame> {
     let kept = df.filter(&BooleanChunked::from_slice("keep".into(), &keep))?;
     kept.drop(SOURCE_ROW)?
         .with_row_index(SOURCE_ROW.into(), Some(1))
-}
-
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or_default().trim().to_string()
-}
-
-/// A reader's message with every quoted value elided and its length capped:
-/// parse errors quote whole records, and an error must never carry case data.
-fn without_values(message: &str) -> String {
-    let mut out = String::new();
-    for (i, part) in message.split('`').enumerate() {
-        if i > 0 {
-            out.push('`');
-        }
-        // Odd parts are inside backticks, including an unclosed last one.
-        out.push_str(if i % 2 == 1 { "..." } else { part });
-    }
-    if out.chars().count() > 200 {
-        out = out.chars().take(200).collect::<String>() + "...";
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn reader_messages_lose_their_values() {
-        assert_eq!(
-            super::without_values("could not parse `K1,Jane,2025` as dtype `str` at column 'x'"),
-            "could not parse `...` as dtype `...` at column 'x'"
-        );
-        assert_eq!(super::without_values("cut `K1,Jane"), "cut `...");
-    }
 }

@@ -42,6 +42,17 @@ fn a_stray_quote_is_refused_naming_its_line_never_its_text() {
         assert!(!err.contains("iver"), "no case data in errors: {err}");
         assert_eq!(err.lines().count(), 1, "{err}");
     }
+    // A field of megabytes with a stray quote: the error stays one short line.
+    with_field(
+        dir.path(),
+        "big.csv",
+        501,
+        3,
+        &format!("{}\"x", "R".repeat(2 << 20)),
+    );
+    let out = safeflag(dir.path(), &["validate", "big.csv"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).len() < 300, "{} bytes", stderr(&out).len());
     // Blank trailing lines are not records.
     let text = std::fs::read_to_string(sample("snapshot.csv")).unwrap();
     std::fs::write(dir.path().join("b.csv"), text + "\n\n\n").unwrap();
