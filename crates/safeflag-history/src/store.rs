@@ -282,6 +282,14 @@ impl Store {
             }
         }
         safeflag_core::fault::point("history-before-commit");
+        if safeflag_core::fault::injected("store-full") {
+            // What SQLite says when the disk under the store is full; the
+            // transaction is dropped, so rolled back, as a real failure's is.
+            return Err(e(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                Some("database or disk is full (injected)".into()),
+            )));
+        }
         tx.commit().map_err(e)
     }
 

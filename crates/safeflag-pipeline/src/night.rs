@@ -92,151 +92,207 @@ pub fn run_night(
     safeflag_core::output::create_private_dir_all(&staging)
         .map_err(|e| Error::io("creating", &staging, e))?;
     let _span = tracing::info_span!("nightly", run_id = %run_id).entered();
-
-    let date_arg = date.map(|d| d.to_string());
-    let options = ScoringOptions {
-        snapshot: config.snapshot(date_arg.as_deref())?,
-        mapping: config.input.mapping.clone(),
-        prompts: config.model.prompts.clone(),
-        policy: config.policy()?,
-        max_quarantine: config.input.max_quarantine,
-        monitor: config.monitor.clone(),
-        out: staging.clone(),
+    let night = Staged {
+        config,
+        model: &model,
+        run_id: &run_id,
+        started,
+        staging: &staging,
     };
-    let mut hooks = NightHooks {
-        store: &store,
-        date,
-        policy: config.suppression.clone(),
-        suppression: Suppression::default(),
-        history: None,
-    };
-    let result = score(&options, &model, &mut hooks, progress);
-    let NightHooks {
-        date,
-        suppression,
-        history,
-        ..
-    } = hooks;
-    let done = match result {
-        Ok(done) => done,
-        Err(err) if err.kind() == ErrorKind::Gate => {
-            let failed = root.join("failed").join(&run_id);
-            safeflag_core::output::create_private_dir_all(&root.join("failed"))
-                .map_err(|e| Error::io("creating", &root.join("failed"), e))?;
-            std::fs::rename(&staging, &failed).map_err(|e| Error::io("moving", &failed, e))?;
-            let manifest = RunManifest::read(&failed)?;
-            // The night's date even when the gate tripped: the one asked
-            // for, else the snapshot's, else the day the run started.
-            let day = date
-                .map(|d| d.to_string())
-                .or_else(|| manifest.snapshot_date.clone())
-                .unwrap_or_else(|| utc_day(started));
-            let record = run_record(&run_id, &day, started, &manifest, &failed);
-            store.record_failed_run(&record)?;
-            tracing::error!(
-                "data-quality gate tripped: nothing published; quarantine in {}",
-                failed.display()
-            );
-            return Err(err);
-        }
-        Err(err) => return Err(err),
-    };
-    fault::point("after-score");
-    let date = date
-        .ok_or_else(|| Error::internal("the run date was not set"))?
-        .to_string();
-    let history = history.ok_or_else(|| Error::internal("the queue's history was not built"))?;
-    let final_dir = root.join("runs").join(&date);
-
-    let mut manifest = done.manifest;
-    let suppressions =
-        safeflag_history::night::suppression_records(&done.suppressed, &suppression)?;
-    write_suppressed(&staging, &done.suppressed, &suppressions)?;
-    manifest.run_id = Some(run_id.clone());
-    manifest.date = Some(date.clone());
-    manifest.write(&staging)?;
-
-    let t = Instant::now();
-    let mut run = RunDir::open(&staging)?;
-    run.label = final_dir.clone();
-    let mut exports = Vec::new();
-    for &by in &config.export.by {
-        for &format in &config.export.formats {
-            let sub = format!("exports/{}-{}", by.as_str(), format.extension());
-            let m = safeflag_report::export(&run, by, format, &staging.join(&sub))?;
-            exports.push((sub, m));
-        }
+    let result = night.run(&mut store, date, progress);
+    // A clean failure leaves no staging behind: it holds case data. (A tripped
+    // gate has moved its staging to `failed/` already.)
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
     }
-    fault::point("after-exports");
-    let t_exports = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let summary = Summary::of(&run)?;
-    let mut report_json = serde_json::to_vec_pretty(&summary)?;
-    report_json.push(b'\n');
-    write_bytes_atomic(&staging.join(REPORT_JSON), &report_json)?;
-    write_bytes_atomic(
-        &staging.join(REPORT_HTML),
-        safeflag_report::html::render(&summary).as_bytes(),
-    )?;
-
-    // The scoring run hashed its own files and the exports theirs; only
-    // this job's other files are read here.
-    manifest.outputs.extend(hash_outputs(
-        &staging,
-        &[SUPPRESSED_CSV, REPORT_JSON, REPORT_HTML],
-    )?);
-    for (sub, m) in &exports {
-        let listed = format!("{sub}/{}", safeflag_report::export::EXPORT_MANIFEST);
-        manifest
-            .outputs
-            .extend(hash_outputs(&staging, &[listed.as_str()])?);
-        manifest.outputs.extend(m.files.iter().map(|f| OutputFile {
-            file: format!("{sub}/{}", f.file),
-            sha256: f.sha256.clone(),
-        }));
-    }
-    manifest.exports = exports
-        .iter()
-        .map(|(sub, m)| ExportEntry {
-            dir: sub.clone(),
-            by: m.by,
-            format: m.format,
-            files: m.files.len(),
-            cases: m.cases,
-        })
-        .collect();
-    manifest.report = Some(ReportFiles {
-        html: REPORT_HTML.into(),
-        json: REPORT_JSON.into(),
-    });
-    // The scoring run's stages, then this job's own.
-    let t_report = t.elapsed().as_secs_f64();
-    let total = manifest.seconds.get("total").copied().unwrap_or(0.0) + t_exports + t_report;
-    manifest.time("exports", t_exports);
-    manifest.time("report", t_report);
-    manifest.time("total", total);
-    manifest.write(&staging)?;
-    fault::point("before-publish");
-
-    publish(
-        &staging,
-        &final_dir,
-        &staging_root.join(format!("replaced-{run_id}")),
-    )?;
-    fault::point("after-publish");
-
-    let record = run_record(&run_id, &date, started, &manifest, &final_dir);
-    let statuses = count_statuses(&history);
-    store.record_run(&record, &history.for_run(&run_id, &date), &suppressions)?;
-    fault::point("after-history");
     drop(lock);
-    Ok(Night {
-        dir: final_dir,
-        manifest,
-        statuses,
-        exports,
-        summary,
-    })
+    result
+}
+
+/// One night being built in its staging folder.
+struct Staged<'a> {
+    config: &'a Config,
+    model: &'a Model,
+    run_id: &'a str,
+    started: i64,
+    staging: &'a Path,
+}
+
+impl Staged<'_> {
+    fn run(
+        &self,
+        store: &mut Store,
+        date: Option<NaiveDate>,
+        progress: &dyn Progress,
+    ) -> Result<Night> {
+        let Staged {
+            config,
+            model,
+            run_id,
+            started,
+            staging,
+        } = *self;
+        let root = &config.output.root;
+        let staging_root = root.join(".staging");
+        let staging = staging.to_path_buf();
+        let date_arg = date.map(|d| d.to_string());
+        let options = ScoringOptions {
+            snapshot: config.snapshot(date_arg.as_deref())?,
+            mapping: config.input.mapping.clone(),
+            prompts: config.model.prompts.clone(),
+            policy: config.policy()?,
+            max_quarantine: config.input.max_quarantine,
+            monitor: config.monitor.clone(),
+            out: staging.clone(),
+        };
+        let mut hooks = NightHooks {
+            store: &*store,
+            date,
+            policy: config.suppression.clone(),
+            suppression: Suppression::default(),
+            history: None,
+        };
+        let result = score(&options, model, &mut hooks, progress);
+        let NightHooks {
+            date,
+            suppression,
+            history,
+            ..
+        } = hooks;
+        let done = match result {
+            Ok(done) => done,
+            Err(err) if err.kind() == ErrorKind::Gate => {
+                let failed = root.join("failed").join(run_id);
+                safeflag_core::output::create_private_dir_all(&root.join("failed"))
+                    .map_err(|e| Error::io("creating", &root.join("failed"), e))?;
+                std::fs::rename(&staging, &failed).map_err(|e| Error::io("moving", &failed, e))?;
+                let manifest = RunManifest::read(&failed)?;
+                // The night's date even when the gate tripped: the one asked
+                // for, else the snapshot's, else the day the run started.
+                let day = date
+                    .map(|d| d.to_string())
+                    .or_else(|| manifest.snapshot_date.clone())
+                    .unwrap_or_else(|| utc_day(started));
+                let record = run_record(run_id, &day, started, &manifest, &failed);
+                store.record_failed_run(&record)?;
+                tracing::error!(
+                    "data-quality gate tripped: nothing published; quarantine in {}",
+                    failed.display()
+                );
+                return Err(err);
+            }
+            Err(err) => return Err(err),
+        };
+        fault::point("after-score");
+        let date = date
+            .ok_or_else(|| Error::internal("the run date was not set"))?
+            .to_string();
+        let history =
+            history.ok_or_else(|| Error::internal("the queue's history was not built"))?;
+        let final_dir = root.join("runs").join(&date);
+
+        let mut manifest = done.manifest;
+        let suppressions =
+            safeflag_history::night::suppression_records(&done.suppressed, &suppression)?;
+        write_suppressed(&staging, &done.suppressed, &suppressions)?;
+        manifest.run_id = Some(run_id.to_string());
+        manifest.date = Some(date.clone());
+        manifest.write(&staging)?;
+
+        let t = Instant::now();
+        let mut run = RunDir::open(&staging)?;
+        run.label = final_dir.clone();
+        let mut exports = Vec::new();
+        for &by in &config.export.by {
+            for &format in &config.export.formats {
+                let sub = format!("exports/{}-{}", by.as_str(), format.extension());
+                let m = safeflag_report::export(&run, by, format, &staging.join(&sub))?;
+                exports.push((sub, m));
+            }
+        }
+        fault::point("after-exports");
+        let t_exports = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let summary = Summary::of(&run)?;
+        let mut report_json = serde_json::to_vec_pretty(&summary)?;
+        report_json.push(b'\n');
+        write_bytes_atomic(&staging.join(REPORT_JSON), &report_json)?;
+        write_bytes_atomic(
+            &staging.join(REPORT_HTML),
+            safeflag_report::html::render(&summary).as_bytes(),
+        )?;
+
+        // The scoring run hashed its own files and the exports theirs; only
+        // this job's other files are read here.
+        manifest.outputs.extend(hash_outputs(
+            &staging,
+            &[SUPPRESSED_CSV, REPORT_JSON, REPORT_HTML],
+        )?);
+        for (sub, m) in &exports {
+            let listed = format!("{sub}/{}", safeflag_report::export::EXPORT_MANIFEST);
+            manifest
+                .outputs
+                .extend(hash_outputs(&staging, &[listed.as_str()])?);
+            manifest.outputs.extend(m.files.iter().map(|f| OutputFile {
+                file: format!("{sub}/{}", f.file),
+                sha256: f.sha256.clone(),
+            }));
+        }
+        manifest.exports = exports
+            .iter()
+            .map(|(sub, m)| ExportEntry {
+                dir: sub.clone(),
+                by: m.by,
+                format: m.format,
+                files: m.files.len(),
+                cases: m.cases,
+            })
+            .collect();
+        manifest.report = Some(ReportFiles {
+            html: REPORT_HTML.into(),
+            json: REPORT_JSON.into(),
+        });
+        // The scoring run's stages, then this job's own.
+        let t_report = t.elapsed().as_secs_f64();
+        let total = manifest.seconds.get("total").copied().unwrap_or(0.0) + t_exports + t_report;
+        manifest.time("exports", t_exports);
+        manifest.time("report", t_report);
+        manifest.time("total", total);
+        manifest.write(&staging)?;
+        fault::point("before-publish");
+
+        let published = publish(
+            &staging,
+            &final_dir,
+            &staging_root.join(format!("replaced-{run_id}")),
+        )?;
+        fault::point("after-publish");
+
+        // Nothing stays published that the history does not hold: if the
+        // history cannot commit, the earlier run of the date is put back.
+        let record = run_record(run_id, &date, started, &manifest, &final_dir);
+        let statuses = count_statuses(&history);
+        let flags = history.for_run(run_id, &date);
+        if let Err(e) = store.record_run(&record, &flags, &suppressions) {
+            let err = Error::from(e);
+            return Err(match published.roll_back() {
+            Ok(()) => err.context("nothing published: the history could not record the night"),
+            Err(r) => err.context(format!(
+                "and putting the earlier run back failed ({r}): `{}` holds a run the history does not know; rerun the date",
+                final_dir.display()
+            )),
+        });
+        }
+        published.commit();
+        fault::point("after-history");
+        Ok(Night {
+            dir: final_dir,
+            manifest,
+            statuses,
+            exports,
+            summary,
+        })
+    }
 }
 
 fn count_statuses(history: &QueueHistory) -> StatusCounts {
@@ -277,9 +333,36 @@ fn utc_day(unix: i64) -> String {
         .to_string()
 }
 
+/// A published run whose history is not recorded yet.
+struct Published {
+    staging: PathBuf,
+    target: PathBuf,
+    /// The earlier run of the date, kept until the history commits.
+    aside: Option<PathBuf>,
+}
+
+impl Published {
+    /// The history holds the run: the earlier one can go.
+    fn commit(self) {
+        if let Some(aside) = &self.aside {
+            let _ = std::fs::remove_dir_all(aside);
+        }
+    }
+
+    /// The history does not: tonight's run goes back to staging and the
+    /// earlier run of the date, if any, back in place.
+    fn roll_back(self) -> std::io::Result<()> {
+        std::fs::rename(&self.target, &self.staging)?;
+        if let Some(aside) = &self.aside {
+            std::fs::rename(aside, &self.target)?;
+        }
+        Ok(())
+    }
+}
+
 /// Moves `staging` to `target`; an existing `target` is moved aside to
-/// `aside` first and removed after, so `target` is never half old, half new.
-fn publish(staging: &Path, target: &Path, aside: &Path) -> Result<()> {
+/// `aside` first, so `target` is never half old, half new.
+fn publish(staging: &Path, target: &Path, aside: &Path) -> Result<Published> {
     if let Some(parent) = target.parent() {
         safeflag_core::output::create_private_dir_all(parent)
             .map_err(|e| Error::io("creating", parent, e))?;
@@ -289,11 +372,17 @@ fn publish(staging: &Path, target: &Path, aside: &Path) -> Result<()> {
         std::fs::rename(target, aside)
             .map_err(|e| Error::io("moving the earlier run aside:", target, e))?;
     }
-    std::fs::rename(staging, target).map_err(|e| Error::io("publishing", target, e))?;
-    if replaced {
-        let _ = std::fs::remove_dir_all(aside);
+    if let Err(e) = std::fs::rename(staging, target) {
+        if replaced {
+            let _ = std::fs::rename(aside, target);
+        }
+        return Err(Error::io("publishing", target, e));
     }
-    Ok(())
+    Ok(Published {
+        staging: staging.to_path_buf(),
+        target: target.to_path_buf(),
+        aside: replaced.then(|| aside.to_path_buf()),
+    })
 }
 
 /// The store's record of a run, from its manifest.

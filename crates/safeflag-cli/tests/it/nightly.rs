@@ -490,6 +490,216 @@ fn a_run_killed_at_any_point_then_rerun_ends_as_one_clean_run() {
     }
 }
 
+/// The files of a published run (those that name no run id or timing).
+fn run_files(run: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![run.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let name = p.strip_prefix(run).unwrap().display().to_string();
+                if !["manifest.json", "report.html", "report.json"].contains(&name.as_str()) {
+                    files.insert(name, std::fs::read(&p).unwrap());
+                }
+            }
+        }
+    }
+    files
+}
+
+/// The history store cannot commit (SQLite's "database or disk is full",
+/// injected at the commit): the night exits 2, the date's earlier run stays
+/// published as it was, no staging is left, the history is unchanged; a
+/// rerun once it can commit ends as one clean run.
+#[test]
+fn a_history_that_cannot_commit_leaves_the_earlier_run_published() {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let cases = night_one_and_reviews(base.path());
+    night_two_changes(base.path(), &cases);
+    let clean = tempfile::tempdir().unwrap();
+    copy_dir(base.path(), clean.path());
+    let out = nightly(clean.path(), NIGHT2);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let want = fingerprint(clean.path());
+
+    let dir = base.path();
+    let night1 = dir.join("out/runs").join(NIGHT1);
+    let before = run_files(&night1);
+    let runs_before = Store::open(&dir.join("state/history.sqlite"))
+        .unwrap()
+        .runs()
+        .unwrap();
+    for date in [NIGHT1, NIGHT2] {
+        let out = safeflag_env(
+            dir,
+            &["nightly", "--date", date],
+            &[("SAFEFLAG_FAULT", "store-full")],
+        );
+        assert_eq!(out.status.code(), Some(2), "{date}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("nothing published") && err.contains("full"),
+            "{err}"
+        );
+        assert!(
+            std::fs::read_dir(dir.join("out/.staging"))
+                .unwrap()
+                .next()
+                .is_none()
+        );
+    }
+    assert_eq!(
+        run_files(&night1),
+        before,
+        "the earlier run of the date is back"
+    );
+    assert!(
+        !dir.join("out/runs").join(NIGHT2).exists(),
+        "nothing new published"
+    );
+    let runs_after = Store::open(&dir.join("state/history.sqlite"))
+        .unwrap()
+        .runs()
+        .unwrap();
+    assert_eq!(runs_after, runs_before, "the history is unchanged");
+
+    let out = nightly(dir, NIGHT2);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let got = fingerprint(dir);
+    assert_eq!(got.0, want.0, "the rerun's files are a clean run's");
+    assert_eq!(got.1, want.1, "the rerun's history is a clean run's");
+}
+
+/// A small tmpfs mounted over a folder (needs root; CI runs as root), so a
+/// test can fill a real disk; unmounted on drop.
+struct TinyDisk(std::path::PathBuf);
+
+impl TinyDisk {
+    fn mount(dir: &Path, size: &str) -> Option<TinyDisk> {
+        std::fs::create_dir_all(dir).ok()?;
+        let ok = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()?
+            .success();
+        ok.then(|| TinyDisk(dir.to_path_buf()))
+    }
+
+    /// Fills the disk, leaving about `spare` bytes.
+    fn fill(&self, spare: usize) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.0.join("filler")).unwrap();
+        let block = vec![0u8; 4096];
+        while f.write_all(&block).is_ok() {}
+        drop(f);
+        let len = std::fs::metadata(self.0.join("filler")).unwrap().len();
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(self.0.join("filler"))
+            .unwrap();
+        f.set_len(len.saturating_sub(spare as u64)).unwrap();
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.0.join("filler")).unwrap();
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// A full disk under `folder` ("state" for the history store, "out" for the
+/// outputs), with `spare` bytes left: night two exits 2 with nothing new
+/// published and the history unchanged, and once there is room again a
+/// rerun ends as one clean run.
+fn full_disk_under(folder: &str, size: &str, spare: usize) {
+    let base = tempfile::tempdir().unwrap();
+    let Some(disk) = TinyDisk::mount(&base.path().join(folder), size) else {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        }
+        return;
+    };
+    let cases = night_one_and_reviews(base.path());
+    night_two_changes(base.path(), &cases);
+    let clean = tempfile::tempdir().unwrap();
+    copy_dir(base.path(), clean.path());
+    let out = nightly(clean.path(), NIGHT2);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let want = fingerprint(clean.path());
+
+    let dir = base.path();
+    let night1 = run_files(&dir.join("out/runs").join(NIGHT1));
+    let runs_before = Store::open(&dir.join("state/history.sqlite"))
+        .unwrap()
+        .runs()
+        .unwrap();
+    disk.fill(spare);
+    let out = nightly(dir, NIGHT2);
+    assert_eq!(out.status.code(), Some(2), "{folder}: {}", stderr(&out));
+    let last = stderr(&out).lines().last().unwrap_or_default().to_string();
+    assert!(last.starts_with("internal error:"), "{}", stderr(&out));
+    assert!(
+        !dir.join("out/runs").join(NIGHT2).exists(),
+        "{folder}: nothing new published"
+    );
+    assert_eq!(run_files(&dir.join("out/runs").join(NIGHT1)), night1);
+    let staged = std::fs::read_dir(dir.join("out/.staging")).map_or(0, |d| d.count());
+    assert_eq!(staged, 0, "{folder}: no staging left");
+    disk.free();
+    let runs_after = Store::open(&dir.join("state/history.sqlite"))
+        .unwrap()
+        .runs()
+        .unwrap();
+    assert_eq!(
+        runs_after, runs_before,
+        "{folder}: the history is unchanged"
+    );
+
+    let out = nightly(dir, NIGHT2);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let got = fingerprint(dir);
+    assert_eq!(
+        got.0, want.0,
+        "{folder}: the rerun's files are a clean run's"
+    );
+    assert_eq!(
+        got.1, want.1,
+        "{folder}: the rerun's history is a clean run's"
+    );
+}
+
+#[test]
+fn a_full_disk_under_the_store_publishes_nothing_the_history_lacks() {
+    full_disk_under("state", "2m", 16 << 10);
+}
+
+#[test]
+fn a_full_disk_under_the_outputs_publishes_nothing() {
+    full_disk_under("out", "8m", 64 << 10);
+}
+
 #[test]
 fn a_case_back_after_a_night_away_is_re_flagged_not_new() {
     let dir = tempfile::tempdir().unwrap();
