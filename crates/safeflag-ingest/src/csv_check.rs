@@ -69,6 +69,10 @@ struct Scanner<'p> {
     blank_rows: Vec<usize>,
     /// A CR at the start of a line: if an LF follows, the line was blank.
     blank_cr: bool,
+    /// Commas outside quotes in the current record.
+    commas: usize,
+    /// The header's fields.
+    fields: usize,
 }
 
 impl Scanner<'_> {
@@ -83,6 +87,8 @@ impl Scanner<'_> {
             in_header: true,
             blank_rows: Vec::new(),
             blank_cr: false,
+            commas: 0,
+            fields: 0,
         }
     }
 
@@ -106,9 +112,24 @@ impl Scanner<'_> {
         }
     }
 
-    fn end_record(&mut self) {
+    /// A record ends: it must have as many fields as the header.
+    fn end_record(&mut self) -> Result<()> {
+        let fields = self.commas + 1;
+        self.commas = 0;
+        if self.in_header {
+            self.fields = fields;
+        } else if fields != self.fields {
+            return Err(self.refuse(
+                self.line,
+                &format!(
+                    "the record has {fields} field(s) but the header has {}",
+                    self.fields
+                ),
+            ));
+        }
         self.records += 1;
         self.in_header = false;
+        Ok(())
     }
 
     /// Reads one block; `block` holds whole UTF-8 characters.
@@ -184,12 +205,15 @@ impl Scanner<'_> {
                     self.state = State::Quoted;
                     self.quote_line = self.line;
                 }
-                b',' => self.state = State::FieldStart,
+                b',' => {
+                    self.commas += 1;
+                    self.state = State::FieldStart;
+                }
                 b'\n' => {
                     if self.state == State::RecordStart {
                         self.blank_line()?;
                     } else {
-                        self.end_record();
+                        self.end_record()?;
                     }
                     self.state = State::RecordStart;
                     self.line += 1;
@@ -198,7 +222,7 @@ impl Scanner<'_> {
                     if self.state == State::RecordStart {
                         self.blank_cr = true;
                     } else {
-                        self.end_record();
+                        self.end_record()?;
                     }
                     self.state = State::CarriageReturn;
                 }
@@ -228,7 +252,7 @@ impl Scanner<'_> {
             }
             State::CarriageReturn | State::RecordStart => {}
             State::FieldStart | State::Unquoted | State::QuoteInQuoted | State::Closed => {
-                self.end_record();
+                self.end_record()?;
             }
         }
         let header = split_header(&self.header);
@@ -395,6 +419,13 @@ mod tests {
         );
         let e = refused(b"a,b\n1,2\n3,x\xffy\n");
         assert!(e.contains("line 3: the text is not UTF-8"), "{e}");
+        let e = refused(b"a,b\n1,2\n3\n");
+        assert!(
+            e.contains("line 3: the record has 1 field(s) but the header has 2"),
+            "{e}"
+        );
+        let e = refused(b"a,b\n1,2,3\n");
+        assert!(e.contains("line 2: the record has 3 field(s)"), "{e}");
         let e = refused(b"a,b,a\n1,2,3\n");
         assert!(e.contains("`a` appears twice (columns 1 and 3)"), "{e}");
     }

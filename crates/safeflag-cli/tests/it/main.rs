@@ -2,6 +2,8 @@
 //!
 //! Modules:
 //! * `validate`: reports, JSON, quarantine files, the gate and exit codes.
+//! * `corpus`: a corpus of hostile files: exit 0, 1 or 3, one-line errors,
+//!   counts against an independent strict reader.
 //! * `errors`: one-line errors and exit codes for inputs that cannot be read.
 //! * `exits`: one test per exit code, and the defects of the run-as-a-library
 //!   review (each failed on the code before it).
@@ -14,6 +16,7 @@
 //! * `report`: exports and reports read back with independent readers.
 //! * `snapshots`: insta snapshots of help, tables, JSON and one-line errors.
 
+mod corpus;
 mod errors;
 mod exits;
 mod generate;
