@@ -78,6 +78,15 @@ pub fn run_night(
         );
     }
     let model = Model::load(&config.model.dir)?;
+    if let Some(pin) = &config.model.sha256
+        && !pin.eq_ignore_ascii_case(&model.artifact.sha256)
+    {
+        return Err(Error::input(format!(
+            "model `{}` has sha256 {}, but the config pins {pin}",
+            config.model.dir.display(),
+            model.artifact.sha256
+        )));
+    }
     let mut store = Store::open(&config.history.store)?;
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

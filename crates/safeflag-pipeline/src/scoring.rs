@@ -145,6 +145,12 @@ pub fn score(
         return Err(gate.into());
     }
 
+    let offices: std::collections::BTreeSet<&str> =
+        cases.column("office")?.str()?.iter().flatten().collect();
+    for office in options.policy.check_offices(&offices)? {
+        tracing::warn!("a capacity names office `{office}`, which has no cases tonight");
+    }
+
     progress.stage("features and scores");
     let mut rows = safeflag_score::score_rows(artifact, cases)?;
     for (stage, s) in rows.seconds {

@@ -68,8 +68,12 @@ fn default_max_quarantine() -> f64 {
 pub struct ModelConfig {
     /// The model directory.
     pub dir: PathBuf,
-    /// Coaching prompts; default `coaching-prompts.toml` beside the model directory.
+    /// Coaching prompts; default the model directory's own, else the built-in ones.
     pub prompts: Option<PathBuf>,
+    /// The sha256 `model.json` must have: a model that does not match is
+    /// refused, so an edited model cannot score even with its checksum
+    /// recomputed.
+    pub sha256: Option<String>,
 }
 
 /// `[queue]`
@@ -188,8 +192,25 @@ impl Config {
             "suppression.probability-rise",
             self.suppression.probability_rise,
         )?;
-        if self.suppression.days < 0 {
-            return Err("`suppression.days` must not be negative".into());
+        if !(0..=MAX_SUPPRESSION_DAYS).contains(&self.suppression.days) {
+            return Err(format!(
+                "`suppression.days` = {} is not between 0 and {MAX_SUPPRESSION_DAYS}",
+                self.suppression.days
+            ));
+        }
+        if let Some(pin) = &self.model.sha256
+            && !(pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err("`model.sha256` is not a sha256 (64 hex digits)".into());
+        }
+        // Runs must never be written among the extracts they read.
+        let snapshot = std::path::PathBuf::from(&self.input.snapshot);
+        let input_dir = snapshot.parent().unwrap_or(Path::new(""));
+        if same_dir(input_dir, &self.output.root) {
+            return Err(format!(
+                "`output.root` is the input's own folder `{}`; write runs elsewhere",
+                self.output.root.display()
+            ));
         }
         if self.export.by.is_empty() || self.export.formats.is_empty() {
             return Err("`export.by` and `export.formats` must not be empty".into());
@@ -228,6 +249,22 @@ impl Config {
         p.push(".lock");
         PathBuf::from(p)
     }
+}
+
+/// The longest review-suppression window: ten years.
+pub const MAX_SUPPRESSION_DAYS: i64 = 3650;
+
+/// Whether two folders are the same, resolving what exists.
+fn same_dir(a: &Path, b: &Path) -> bool {
+    let norm = |p: &Path| {
+        let p = if p.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            p
+        };
+        p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+    };
+    norm(a) == norm(b)
 }
 
 /// `, line L, column C` of a byte offset, for one-line errors that point
@@ -350,6 +387,30 @@ mod tests {
         .to_string();
         assert!(err.contains("`zodiac`, which is not a grouping"), "{err}");
         assert!(monitor_options(-1.0).is_err());
+    }
+
+    /// Each nonsense value is refused by name.
+    #[test]
+    fn nonsense_values_are_refused_by_name() {
+        for (extra, want) in [
+            (
+                "[suppression]\ndays = 9223372036854775807\n",
+                "`suppression.days`",
+            ),
+            ("[suppression]\ndays = -1\n", "`suppression.days`"),
+            (
+                "[output]\nroot = \".\"\n",
+                "`output.root` is the input's own folder",
+            ),
+            ("[monitor]\npsi-warning = -0.1\n", "`psi-warning`"),
+        ] {
+            let err = load(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
+            assert!(err.contains(want), "{extra}: {err}");
+        }
+        let err = load("[input]\nsnapshot = \"s.csv\"\n[model]\ndir = \"m\"\nsha256 = \"abc\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`model.sha256` is not a sha256"), "{err}");
     }
 
     #[test]

@@ -31,6 +31,50 @@ fn date(s: &str) -> Option<chrono::NaiveDate> {
     Some(s.parse().unwrap())
 }
 
+/// Settings that only tonight's data can check, and a pinned model: each
+/// refused as the user's error, with nothing published.
+#[test]
+fn run_time_settings_are_checked_against_the_night() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = config(dir.path(), "snapshot.csv");
+    let sha = safeflag_pipeline::Model::load(&base.model.dir)
+        .unwrap()
+        .artifact
+        .sha256;
+    let cases: [(&str, &str); 3] = [
+        (
+            "[monitor]\nreference-group = \"Whtie\"\n",
+            "is not a child_race_ethnicity group",
+        ),
+        ("[queue.capacity]\nnorthside = 3\n", "spells it `Northside`"),
+        ("", "but the config pins"),
+    ];
+    for (extra, want) in cases {
+        let mut text = std::fs::read_to_string(dir.path().join("safeflag.toml")).unwrap();
+        if extra.is_empty() {
+            text = text.replace(
+                "[queue]",
+                &format!("sha256 = \"{}\"\n[queue]", "0".repeat(64)),
+            );
+        } else {
+            text.push_str(extra);
+        }
+        std::fs::write(dir.path().join("bad.toml"), text).unwrap();
+        let cfg = Config::load(&dir.path().join("bad.toml")).unwrap();
+        let err = run_night(&cfg, date("2025-11-21"), &Silent).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Input, "{err}");
+        assert!(err.to_string().contains(want), "{want}: {err}");
+        assert!(!cfg.output.root.join("runs").exists(), "nothing published");
+    }
+    // The model's own sha256, pinned, scores.
+    let text = std::fs::read_to_string(dir.path().join("safeflag.toml"))
+        .unwrap()
+        .replace("[queue]", &format!("sha256 = \"{sha}\"\n[queue]"));
+    std::fs::write(dir.path().join("pinned.toml"), text).unwrap();
+    let cfg = Config::load(&dir.path().join("pinned.toml")).unwrap();
+    run_night(&cfg, date("2025-11-21"), &Silent).unwrap();
+}
+
 #[test]
 fn two_nights_and_a_review_through_the_library() {
     let dir = tempfile::tempdir().unwrap();

@@ -308,6 +308,21 @@ pub fn monitor(
             &FairnessOptions::default(),
         ),
     ];
+    // A reference group that is not a group tonight would silently fall back
+    // to the largest: a typo must not change what every ratio means.
+    if let Some(r) = &options.reference_group
+        && fairness[0].reference != *r
+    {
+        let groups: Vec<&str> = fairness[0]
+            .groups
+            .iter()
+            .map(|g| g.group.as_str())
+            .collect();
+        return Err(crate::Error::Monitor(format!(
+            "`reference-group` = `{r}` is not a {race} group in tonight's snapshot (groups: {})",
+            groups.join(", ")
+        )));
+    }
     let (low, high) = options.fairness_band;
     for table in fairness
         .iter()

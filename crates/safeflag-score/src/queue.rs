@@ -80,6 +80,31 @@ impl QueuePolicy {
         Ok(())
     }
 
+    /// Checks the per-office capacities against tonight's offices: a name
+    /// that matches an office only when case and spaces are ignored is a
+    /// typo (refused: the real office would silently get the default); a
+    /// name matching no office at all is returned, to be warned about (that
+    /// office may have no cases tonight).
+    pub fn check_offices<'a>(
+        &'a self,
+        offices: &std::collections::BTreeSet<&str>,
+    ) -> Result<Vec<&'a str>> {
+        let fold = |s: &str| s.trim().to_lowercase();
+        let mut absent = Vec::new();
+        for name in self.office_capacities.keys() {
+            if offices.contains(name.as_str()) {
+                continue;
+            }
+            if let Some(real) = offices.iter().find(|o| fold(o) == fold(name)) {
+                return Err(Error::Policy(format!(
+                    "a capacity names office `{name}`, but tonight's snapshot spells it `{real}`"
+                )));
+            }
+            absent.push(name.as_str());
+        }
+        Ok(absent)
+    }
+
     /// The capacity of `office`: its own, else the default per office, else none.
     pub fn capacity_of(&self, office: &str) -> Option<usize> {
         self.office_capacities
@@ -193,6 +218,32 @@ pub fn select_cases(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A capacity for `northside` when the office is `Northside` is a typo
+    /// and refused; one for an office with no cases tonight is reported.
+    #[test]
+    fn capacity_offices_are_checked_against_tonights() {
+        let offices: std::collections::BTreeSet<&str> = ["Northside", "Eastgate"].into();
+        let policy = |name: &str| QueuePolicy {
+            office_capacities: [(name.to_string(), 3)].into(),
+            ..QueuePolicy::default()
+        };
+        assert!(
+            policy("Northside")
+                .check_offices(&offices)
+                .unwrap()
+                .is_empty()
+        );
+        let err = policy(" northside")
+            .check_offices(&offices)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("spells it `Northside`"), "{err}");
+        assert_eq!(
+            policy("Westfield").check_offices(&offices).unwrap(),
+            vec!["Westfield"]
+        );
+    }
 
     fn scores() -> DataFrame {
         df!(

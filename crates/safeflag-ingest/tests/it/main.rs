@@ -6,10 +6,12 @@
 //! * `errors`: files that cannot be ingested at all, with their messages.
 //! * `formats`: Parquet and Arrow IPC inputs, typed and untyped.
 //! * `mapping`: agency column and code mappings applied to a file.
+//! * `fuzz`: a property test over generated hostile records.
 
 mod awkward;
 mod errors;
 mod formats;
+mod fuzz;
 mod mapping;
 mod rules;
 
