@@ -232,7 +232,7 @@ fn remove_stale(out: &Path, written: &BTreeMap<String, String>) {
 }
 
 /// The longest readable part of a file name.
-const SLUG_CHARS: usize = 48;
+pub const SLUG_CHARS: usize = 48;
 
 /// A recipient's file: `office-northside-1a2b3c4d.xlsx`. The readable part
 /// is the name in lowercase ASCII letters and digits (at most 48 of them);
