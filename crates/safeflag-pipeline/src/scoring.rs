@@ -145,10 +145,12 @@ pub fn score(
         return Err(gate.into());
     }
 
-    let offices: std::collections::BTreeSet<&str> =
-        cases.column("office")?.str()?.iter().flatten().collect();
-    for office in options.policy.check_offices(&offices)? {
-        tracing::warn!("a capacity names office `{office}`, which has no cases tonight");
+    if !options.policy.office_capacities.is_empty() {
+        let offices = cases.column("office")?.as_materialized_series().unique()?;
+        let offices: std::collections::BTreeSet<&str> = offices.str()?.iter().flatten().collect();
+        for office in options.policy.check_offices(&offices)? {
+            tracing::warn!("a capacity names office `{office}`, which has no cases tonight");
+        }
     }
 
     progress.stage("features and scores");
