@@ -4,7 +4,8 @@
 # of each, and a file-by-file comparison of what each published.
 #
 #   bash benches/ab.sh OLD_BIN NEW_BIN [REPS] [CASES...]
-#   cases: sample-night (the shipped samples and config), score-5m, night-5m
+#   cases: sample-night (the shipped samples and config), score-5m, night-5m,
+#          score-5m-csv
 #
 # Compared byte for byte: the queue, score files, quarantine, suppressed cases
 # and every export file; report.json and report.html after the run id and
@@ -19,6 +20,9 @@ DIR=${BENCH_DIR:-/tmp/safeflag-bench}
 mkdir -p "$DIR"
 REPO=$PWD
 [ -f "$DIR/5m.parquet" ] || "$NEW" generate --rows 5000000 --seed 3 --no-outcome --out "$DIR/5m.parquet" -q
+if [[ " ${CASES[*]} " =~ " score-5m-csv " ]] && [ ! -f "$DIR/5m.csv" ]; then
+  "$NEW" generate --rows 5000000 --seed 3 --no-outcome --out "$DIR/5m.csv" -q
+fi
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "date: $(date -u +%Y-%m-%d), commit: $(git rev-parse --short HEAD 2>/dev/null || echo none), reps: $REPS"
@@ -39,6 +43,7 @@ run_case() {
     sample-night) night_config "$ws" "$REPO/data-samples/snapshot.csv"; set -- "$bin" nightly --config "$ws/safeflag.toml" -q ;;
     night-5m) night_config "$ws" "$DIR/5m.parquet"; set -- "$bin" nightly --config "$ws/safeflag.toml" -q ;;
     score-5m) set -- "$bin" score "$DIR/5m.parquet" --model "$REPO/models/default" --out "$ws/run" -q ;;
+    score-5m-csv) set -- "$bin" score "$DIR/5m.csv" --model "$REPO/models/default" --out "$ws/run" -q ;;
   esac
   /usr/bin/time -o "$ws/.time" -f "%e %M" "$@" >/dev/null 2>"$ws/.stderr" || { cat "$ws/.stderr" >&2; exit 1; }
   tail -1 "$ws/.time"
@@ -47,7 +52,7 @@ run_case() {
 # The run directory a case published in workspace $2.
 published() {
   case $1 in
-    score-5m) echo "$2/run" ;;
+    score-5m|score-5m-csv) echo "$2/run" ;;
     *) ls -d "$2"/out/runs/* | tail -1 ;;
   esac
 }
