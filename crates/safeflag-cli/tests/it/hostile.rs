@@ -61,15 +61,6 @@ fn a_stray_quote_is_refused_naming_its_line_never_its_text() {
     assert!(stdout(&out).contains("\"rows_read\": 10000"));
 }
 
-fn read_strings(path: &Path) -> DataFrame {
-    CsvReadOptions::default()
-        .with_infer_schema_length(Some(0))
-        .try_into_reader_with_file_path(Some(path.to_path_buf()))
-        .unwrap()
-        .finish()
-        .unwrap()
-}
-
 /// Every cell of every CSV under `dir` that a person opens.
 fn csv_cells(dir: &Path, out: &mut Vec<(String, String)>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -77,7 +68,7 @@ fn csv_cells(dir: &Path, out: &mut Vec<(String, String)>) {
         if path.is_dir() {
             csv_cells(&path, out);
         } else if path.extension().is_some_and(|e| e == "csv") {
-            let df = read_strings(&path);
+            let df = read_csv(&path);
             for c in df.columns() {
                 for v in c.str().unwrap().iter().flatten() {
                     out.push((path.display().to_string(), v.to_string()));
@@ -109,7 +100,7 @@ fn odd_names_and_formula_payloads_never_stop_the_night() {
         long.as_str(),
         "=HYPERLINK(\"http://evil.example\",\"open\")",
     ];
-    let mut df = read_strings(&sample("snapshot.csv"));
+    let mut df = read_csv(&sample("snapshot.csv"));
     let n = df.height();
     let office: Vec<&str> = (0..n).map(|i| offices[i % offices.len()]).collect();
     df.with_column(Column::new("office".into(), office))
@@ -147,7 +138,7 @@ fn odd_names_and_formula_payloads_never_stop_the_night() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
     let run = d.join("out/runs/2025-11-21");
-    let queue = read_strings(&run.join("queue.csv"));
+    let queue = read_csv(&run.join("queue.csv"));
     let queued: BTreeSet<String> = queue
         .column("office")
         .unwrap()
@@ -199,7 +190,7 @@ fn odd_names_and_formula_payloads_never_stop_the_night() {
 /// The sample snapshot as Parquet through arrow-rs, with `column` replaced
 /// by `array` (an agency's warehouse export keeps its own types).
 fn parquet_with(dir: &Path, name: &str, column: &str, array: arrow_array::ArrayRef) {
-    let mut df = read_strings(&sample("snapshot.csv"));
+    let mut df = read_csv(&sample("snapshot.csv"));
     let plain = dir.join("plain.parquet");
     ParquetWriter::new(std::fs::File::create(&plain).unwrap())
         .finish(&mut df)

@@ -80,6 +80,17 @@ pub fn score_with(dir: &Path, snapshot: &Path, extra: &[&str]) -> Output {
     safeflag(dir, &args)
 }
 
+/// A CSV with every column read as text.
+pub fn read_csv(path: &Path) -> polars::prelude::DataFrame {
+    use polars::prelude::*;
+    CsvReadOptions::default()
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))
+        .unwrap()
+        .finish()
+        .unwrap()
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

@@ -30,15 +30,6 @@ fn nightly(dir: &Path, date: &str) -> std::process::Output {
     safeflag(dir, &["nightly", "--date", date])
 }
 
-fn read_csv(path: &Path) -> DataFrame {
-    CsvReadOptions::default()
-        .with_infer_schema_length(Some(0))
-        .try_into_reader_with_file_path(Some(path.to_path_buf()))
-        .unwrap()
-        .finish()
-        .unwrap()
-}
-
 fn strs(df: &DataFrame, col: &str) -> Vec<String> {
     df.column(col)
         .unwrap()
@@ -510,70 +501,95 @@ fn run_files(run: &Path) -> BTreeMap<String, Vec<u8>> {
     files
 }
 
+/// Night one with its reviews and night two's changes in `dir` (a night
+/// two not yet run); night two is then failed by `fail`, which returns the
+/// failed run's output. Checks: exit 2 and `expect` in its last line,
+/// nothing new published, the date's earlier run untouched, no staging, the
+/// history unchanged; then, after `recover`, a rerun ends byte for byte as
+/// a night two that never failed (files and history).
+fn fails_then_recovers(
+    dir: &Path,
+    what: &str,
+    expect: &str,
+    fail: impl Fn(&Path) -> std::process::Output,
+    recover: impl FnOnce(),
+) {
+    let cases = night_one_and_reviews(dir);
+    night_two_changes(dir, &cases);
+    let clean = tempfile::tempdir().unwrap();
+    copy_dir(dir, clean.path());
+    let out = nightly(clean.path(), NIGHT2);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let want = fingerprint(clean.path());
+
+    let night1 = dir.join("out/runs").join(NIGHT1);
+    let before = run_files(&night1);
+    let runs = || {
+        Store::open(&dir.join("state/history.sqlite"))
+            .unwrap()
+            .runs()
+            .unwrap()
+    };
+    let runs_before = runs();
+    let out = fail(dir);
+    assert_eq!(out.status.code(), Some(2), "{what}: {}", stderr(&out));
+    let last = stderr(&out).lines().last().unwrap_or_default().to_string();
+    assert!(
+        last.starts_with("internal error:") && last.contains(expect),
+        "{what}: {last}"
+    );
+    assert!(
+        !dir.join("out/runs").join(NIGHT2).exists(),
+        "{what}: nothing new published"
+    );
+    assert_eq!(
+        run_files(&night1),
+        before,
+        "{what}: the earlier run is untouched"
+    );
+    let staged = std::fs::read_dir(dir.join("out/.staging")).map_or(0, |d| d.count());
+    assert_eq!(staged, 0, "{what}: no staging left");
+    recover();
+    assert_eq!(runs(), runs_before, "{what}: the history is unchanged");
+
+    let out = nightly(dir, NIGHT2);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let got = fingerprint(dir);
+    assert_eq!(got.0, want.0, "{what}: the rerun's files are a clean run's");
+    assert_eq!(
+        got.1, want.1,
+        "{what}: the rerun's history is a clean run's"
+    );
+}
+
 /// The history store cannot commit (SQLite's "database or disk is full",
-/// injected at the commit): the night exits 2, the date's earlier run stays
-/// published as it was, no staging is left, the history is unchanged; a
-/// rerun once it can commit ends as one clean run.
+/// injected at the commit): a rerun of a published date keeps that date's
+/// run as it was, and a new night publishes nothing.
 #[test]
 fn a_history_that_cannot_commit_leaves_the_earlier_run_published() {
     if !cfg!(debug_assertions) {
         return;
     }
     let base = tempfile::tempdir().unwrap();
-    let cases = night_one_and_reviews(base.path());
-    night_two_changes(base.path(), &cases);
-    let clean = tempfile::tempdir().unwrap();
-    copy_dir(base.path(), clean.path());
-    let out = nightly(clean.path(), NIGHT2);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let want = fingerprint(clean.path());
-
-    let dir = base.path();
-    let night1 = dir.join("out/runs").join(NIGHT1);
-    let before = run_files(&night1);
-    let runs_before = Store::open(&dir.join("state/history.sqlite"))
-        .unwrap()
-        .runs()
-        .unwrap();
-    for date in [NIGHT1, NIGHT2] {
-        let out = safeflag_env(
+    let full = |dir: &Path, date: &str| {
+        safeflag_env(
             dir,
             &["nightly", "--date", date],
             &[("SAFEFLAG_FAULT", "store-full")],
-        );
-        assert_eq!(out.status.code(), Some(2), "{date}: {}", stderr(&out));
-        let err = stderr(&out);
-        assert!(
-            err.contains("nothing published") && err.contains("full"),
-            "{err}"
-        );
-        assert!(
-            std::fs::read_dir(dir.join("out/.staging"))
-                .unwrap()
-                .next()
-                .is_none()
-        );
-    }
-    assert_eq!(
-        run_files(&night1),
-        before,
-        "the earlier run of the date is back"
+        )
+    };
+    fails_then_recovers(
+        base.path(),
+        "store full",
+        "nothing published",
+        |dir| {
+            // A rerun of the published night one fails too, and leaves it.
+            let out = full(dir, NIGHT1);
+            assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+            full(dir, NIGHT2)
+        },
+        || {},
     );
-    assert!(
-        !dir.join("out/runs").join(NIGHT2).exists(),
-        "nothing new published"
-    );
-    let runs_after = Store::open(&dir.join("state/history.sqlite"))
-        .unwrap()
-        .runs()
-        .unwrap();
-    assert_eq!(runs_after, runs_before, "the history is unchanged");
-
-    let out = nightly(dir, NIGHT2);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let got = fingerprint(dir);
-    assert_eq!(got.0, want.0, "the rerun's files are a clean run's");
-    assert_eq!(got.1, want.1, "the rerun's history is a clean run's");
 }
 
 /// A small tmpfs mounted over a folder (needs root; CI runs as root), so a
@@ -628,11 +644,9 @@ impl Drop for TinyDisk {
     }
 }
 
-/// A full disk under `folder` ("state" for the history store, "out" for the
-/// outputs), with `spare` bytes left: night two exits 2 with nothing new
-/// published and the history unchanged, and once there is room again a
-/// rerun ends as one clean run.
-fn full_disk_under(folder: &str, size: &str, spare: usize) {
+/// A real full disk under `folder` ("state" for the history store, "out"
+/// for the outputs), with `spare` bytes left, fails night two.
+fn full_disk_under(folder: &str, size: &str, spare: usize, expect: &str) {
     let base = tempfile::tempdir().unwrap();
     let Some(disk) = TinyDisk::mount(&base.path().join(folder), size) else {
         #[allow(clippy::print_stderr)]
@@ -641,63 +655,26 @@ fn full_disk_under(folder: &str, size: &str, spare: usize) {
         }
         return;
     };
-    let cases = night_one_and_reviews(base.path());
-    night_two_changes(base.path(), &cases);
-    let clean = tempfile::tempdir().unwrap();
-    copy_dir(base.path(), clean.path());
-    let out = nightly(clean.path(), NIGHT2);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let want = fingerprint(clean.path());
-
-    let dir = base.path();
-    let night1 = run_files(&dir.join("out/runs").join(NIGHT1));
-    let runs_before = Store::open(&dir.join("state/history.sqlite"))
-        .unwrap()
-        .runs()
-        .unwrap();
-    disk.fill(spare);
-    let out = nightly(dir, NIGHT2);
-    assert_eq!(out.status.code(), Some(2), "{folder}: {}", stderr(&out));
-    let last = stderr(&out).lines().last().unwrap_or_default().to_string();
-    assert!(last.starts_with("internal error:"), "{}", stderr(&out));
-    assert!(
-        !dir.join("out/runs").join(NIGHT2).exists(),
-        "{folder}: nothing new published"
-    );
-    assert_eq!(run_files(&dir.join("out/runs").join(NIGHT1)), night1);
-    let staged = std::fs::read_dir(dir.join("out/.staging")).map_or(0, |d| d.count());
-    assert_eq!(staged, 0, "{folder}: no staging left");
-    disk.free();
-    let runs_after = Store::open(&dir.join("state/history.sqlite"))
-        .unwrap()
-        .runs()
-        .unwrap();
-    assert_eq!(
-        runs_after, runs_before,
-        "{folder}: the history is unchanged"
-    );
-
-    let out = nightly(dir, NIGHT2);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let got = fingerprint(dir);
-    assert_eq!(
-        got.0, want.0,
-        "{folder}: the rerun's files are a clean run's"
-    );
-    assert_eq!(
-        got.1, want.1,
-        "{folder}: the rerun's history is a clean run's"
+    fails_then_recovers(
+        base.path(),
+        folder,
+        expect,
+        |dir| {
+            disk.fill(spare);
+            nightly(dir, NIGHT2)
+        },
+        || disk.free(),
     );
 }
 
 #[test]
 fn a_full_disk_under_the_store_publishes_nothing_the_history_lacks() {
-    full_disk_under("state", "2m", 16 << 10);
+    full_disk_under("state", "2m", 16 << 10, "database or disk is full");
 }
 
 #[test]
 fn a_full_disk_under_the_outputs_publishes_nothing() {
-    full_disk_under("out", "8m", 64 << 10);
+    full_disk_under("out", "8m", 64 << 10, "No space left on device");
 }
 
 #[test]
