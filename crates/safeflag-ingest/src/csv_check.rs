@@ -140,6 +140,27 @@ impl Scanner<'_> {
         }
         let mut i = 0;
         while i < block.len() {
+            // Fast path: a whole line with no quote and no CR inside (an LF
+            // or CRLF end) is one record; its commas are counted in one
+            // vectorised pass. Anything else goes through the state machine.
+            if self.state == State::RecordStart
+                && !self.in_header
+                && let Some(nl) = memchr::memchr(b'\n', &block[i..])
+            {
+                let line = &block[i..i + nl];
+                let body = line.strip_suffix(b"\r").unwrap_or(line);
+                if memchr::memchr2(b'"', b'\r', body).is_none() {
+                    if body.is_empty() {
+                        self.blank_line()?;
+                    } else {
+                        self.commas = body.iter().filter(|&&c| c == b',').count();
+                        self.end_record()?;
+                    }
+                    self.line += 1;
+                    i += nl + 1;
+                    continue;
+                }
+            }
             let b = block[i];
             match self.state {
                 State::Quoted => {
