@@ -12,13 +12,22 @@ use safeflag_report::{ExportFormat, Recipient};
 /// 2 internal error (a bug, the engine, the store, a full disk); 3 data-quality
 /// gate tripped (nothing published); 4 another nightly run holds the lock.
 #[derive(Debug, Parser)]
-#[command(name = "safeflag", version, about, long_about)]
+#[command(name = "safeflag", version = VERSION, long_about)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// `0.1.0 (commit 1a2b3c4)`: the build's commit, set by build.rs (`unknown`
+/// outside a git checkout).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SAFEFLAG_COMMIT"),
+    ")"
+);
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
@@ -63,6 +72,17 @@ pub enum Command {
     Runs(RunsArgs),
     /// One case's flags, suppressions and reviews.
     History(HistoryArgs),
+    /// Print a shell completion script: `safeflag completions bash > /etc/bash_completion.d/safeflag`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `safeflag man > safeflag.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// The config file option shared by the history commands.

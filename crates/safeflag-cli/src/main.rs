@@ -55,6 +55,8 @@ fn main() -> std::process::ExitCode {
         }
         Command::Runs(args) => commands::history::runs(args, &printer),
         Command::History(args) => commands::history::history(args, &printer),
+        Command::Completions(args) => commands::shell::completions(args, &printer),
+        Command::Man => commands::shell::man(&printer),
     };
     match result {
         Ok(()) => ExitStatus::Success,

@@ -7,5 +7,6 @@ pub mod history;
 pub mod nightly;
 pub mod report;
 pub mod score;
+pub mod shell;
 pub mod train;
 pub mod validate;

@@ -88,7 +88,7 @@ fn manifest_json(out: &Output) -> String {
 #[test]
 fn help_of_every_subcommand() {
     let dir = tempfile::tempdir().unwrap();
-    let commands: [&[&str]; 13] = [
+    let commands: [&[&str]; 15] = [
         &[],
         &["validate"],
         &["generate"],
@@ -102,6 +102,8 @@ fn help_of_every_subcommand() {
         &["reviews", "import"],
         &["runs"],
         &["history"],
+        &["completions"],
+        &["man"],
     ];
     settings(dir.path()).bind(|| {
         for command in commands {
@@ -117,6 +119,43 @@ fn help_of_every_subcommand() {
             insta::assert_snapshot!(name, stdout(&out));
         }
     });
+}
+
+/// Completions for bash, zsh and fish, the man page and `--version` with
+/// the commit, all from the clap definitions.
+#[test]
+fn completions_man_page_and_version() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(dir.path(), &["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", stderr(&out));
+        let text = stdout(&out);
+        for word in ["safeflag", "nightly", "config", "max-quarantine"] {
+            assert!(text.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let out = run(dir.path(), &["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(dir.path(), &["man"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let man = stdout(&out);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH safeflag"),
+        "{man}"
+    );
+    assert!(man.contains("nightly"));
+    let out = run(dir.path(), &["--version"]);
+    let v = stdout(&out);
+    let commit = v
+        .trim()
+        .strip_prefix(concat!("safeflag ", env!("CARGO_PKG_VERSION"), " (commit "))
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{v}"));
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{v}"
+    );
 }
 
 #[test]
