@@ -26,7 +26,7 @@ fn labelled(dir: &std::path::Path) {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
-fn train(dir: &std::path::Path, out_dir: &str) -> serde_json::Value {
+fn train(dir: &std::path::Path, out_dir: &str) -> safeflag_pipeline::reports::TrainingJson {
     let out = safeflag(
         dir,
         &[
@@ -46,7 +46,7 @@ fn train(dir: &std::path::Path, out_dir: &str) -> serde_json::Value {
     let doc: safeflag_pipeline::reports::TrainingJson =
         serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc.kind, "training");
-    serde_json::from_slice(&out.stdout).unwrap()
+    doc
 }
 
 #[test]
@@ -62,30 +62,24 @@ fn training_is_deterministic_honest_and_documented() {
         "same data and seed: byte-identical artifact"
     );
 
-    let t = &a["training"];
-    let rows = |k: &str| t[k].as_u64().unwrap();
-    assert_eq!(rows("rows_read"), 12_000);
+    let t = &a.training;
+    assert_eq!(t.rows_read, 12_000);
     assert_eq!(
-        rows("rows_fit") + rows("rows_calibration") + rows("rows_test") + rows("rows_excluded"),
+        t.rows_fit + t.rows_calibration + t.rows_test + t.rows_excluded,
         12_000
     );
     assert!(
-        rows("rows_excluded") > 0,
+        t.rows_excluded > 0,
         "repeat cases after the cut-off are excluded, not tested on"
     );
-    assert!(
-        t["split"]
-            .as_str()
-            .unwrap()
-            .starts_with("by time: train before ")
-    );
+    assert!(t.split.starts_with("by time: train before "));
 
-    let e = &a["evaluation"];
-    let auc = e["roc_auc"].as_f64().unwrap();
+    let e = &a.evaluation;
+    let auc = e.roc_auc;
     assert!(auc > 0.65 && auc < 1.0, "test AUC {auc}");
-    assert_eq!(e["at_k"]["k"], 50);
-    assert!(a["fairness"][0]["grouping"] == "child_race_ethnicity");
-    assert!(a["fairness"][1]["grouping"] == "age_band");
+    assert_eq!(e.at_k.as_ref().map(|k| k.k), Some(50));
+    assert_eq!(a.fairness[0].grouping, "child_race_ethnicity");
+    assert_eq!(a.fairness[1].grouping, "age_band");
 
     let card = String::from_utf8(read("models/a/model-card.md")).unwrap();
     assert!(card.contains("Trained on synthetic data"), "{card}");
@@ -115,12 +109,13 @@ fn training_is_deterministic_honest_and_documented() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let truth_auc = v["ground_truth"]["roc_auc"].as_f64().unwrap();
-    let model_auc = v["evaluation"]["roc_auc"].as_f64().unwrap();
+    let v: safeflag_pipeline::reports::EvaluationJson =
+        serde_json::from_slice(&out.stdout).unwrap();
+    let truth_auc = v.ground_truth.as_ref().unwrap().roc_auc;
+    let model_auc = v.evaluation.roc_auc;
     assert!(truth_auc > 0.7 && truth_auc < 1.0, "{truth_auc}");
     assert!(model_auc > 0.65, "{model_auc}");
-    assert_eq!(v["model"].as_str().unwrap().split('@').next(), Some("a"));
+    assert_eq!(v.model.split('@').next(), Some("a"));
 }
 
 #[test]
@@ -208,10 +203,11 @@ fn shipped_default_model_loads_and_scores_the_sample() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(v["model"].as_str().unwrap().starts_with("default@"));
-    assert_eq!(v["rows_read"], 50_000);
-    assert!(v["evaluation"]["roc_auc"].as_f64().unwrap() > 0.8);
+    let v: safeflag_pipeline::reports::EvaluationJson =
+        serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v.model.starts_with("default@"));
+    assert_eq!(v.rows_read, 50_000);
+    assert!(v.evaluation.roc_auc > 0.8);
     let card = std::fs::read_to_string(model.join("model-card.md")).unwrap();
     assert!(card.contains("Trained on synthetic data"));
 }

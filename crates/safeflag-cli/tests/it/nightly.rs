@@ -7,6 +7,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 use safeflag_history::Store;
+use safeflag_pipeline::reports::{CaseHistoryJson, RunsJson};
 
 use crate::*;
 
@@ -247,9 +248,9 @@ fn two_nights_with_reviews_show_suppression_and_every_material_change() {
     let s = read_csv(&run.join("suppressed.csv"));
     assert_eq!(strs(&s, "case_id"), vec![suppressed.clone()]);
     assert_eq!(strs(&s, "reviewed_on"), vec![NIGHT1.to_string()]);
-    let report_json: serde_json::Value =
+    let report_json: safeflag_report::Summary =
         serde_json::from_slice(&std::fs::read(run.join("report.json")).unwrap()).unwrap();
-    assert_eq!(report_json["suppressed"][0]["case_id"], suppressed.as_str());
+    assert_eq!(report_json.suppressed[0].case_id, suppressed.as_str());
     assert!(
         std::fs::read_to_string(run.join("report.html"))
             .unwrap()
@@ -271,20 +272,15 @@ fn two_nights_with_reviews_show_suppression_and_every_material_change() {
             .ends_with("status,since_review")
     );
     let out = safeflag(dir, &["runs", "--json"]);
-    let runs: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let dates: Vec<&str> = runs["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["run_date"].as_str().unwrap())
-        .collect();
+    let runs: RunsJson = serde_json::from_str(&stdout(&out)).unwrap();
+    let dates: Vec<&str> = runs.runs.iter().map(|r| r.run_date.as_str()).collect();
     assert_eq!(dates, vec![NIGHT2, NIGHT1]);
-    assert_eq!(runs["runs"][0]["cases_suppressed"], 1);
+    assert_eq!(runs.runs[0].cases_suppressed, 1);
     let out = safeflag(dir, &["history", suppressed, "--json"]);
-    let h: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(h["flags"].as_array().unwrap().len(), 1);
-    assert_eq!(h["suppressed"][0]["run_date"], NIGHT2);
-    assert_eq!(h["reviews"][0]["outcome"], "coached");
+    let h: CaseHistoryJson = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(h.flags.len(), 1);
+    assert_eq!(h.suppressed[0].run_date, NIGHT2);
+    assert_eq!(h.reviews[0].outcome, "coached");
     let out = safeflag(dir, &["history", report]);
     assert!(
         stdout(&out).contains("new report since review"),
@@ -344,8 +340,8 @@ fn a_broken_extract_publishes_nothing_and_is_logged() {
     assert!(failed.join("quarantine.csv").exists());
     assert!(!failed.join("queue.csv").exists());
     let out = safeflag(dir, &["runs", "--json"]);
-    let runs: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(runs["runs"][0]["status"], "gate_failed");
+    let runs: RunsJson = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(runs.runs[0].status, "gate_failed");
 }
 
 /// What must be the same after a crash and a rerun as after one clean run.
@@ -708,13 +704,8 @@ fn a_case_back_after_a_night_away_is_re_flagged_not_new() {
     let third = queue_status(dir, "2025-11-23");
     assert_eq!(third[&away], ("re-flagged".to_string(), String::new()));
     let out = safeflag(dir, &["history", &away, "--json"]);
-    let h: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let statuses: Vec<&str> = h["flags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["status"].as_str().unwrap())
-        .collect();
+    let h: CaseHistoryJson = serde_json::from_str(&stdout(&out)).unwrap();
+    let statuses: Vec<&str> = h.flags.iter().map(|f| f.status.as_str()).collect();
     assert_eq!(statuses, vec!["new", "re-flagged"]);
 }
 

@@ -1,5 +1,7 @@
 //! `safeflag validate` on the shipped samples.
 
+use safeflag_pipeline::reports::ValidationJson;
+
 use crate::*;
 
 #[test]
@@ -11,12 +13,12 @@ fn sample_snapshot_is_valid_and_counts_reconcile() {
         &["validate", snapshot.to_str().unwrap(), "--json"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["type"], "validation");
-    assert_eq!(v["rows_read"], 10_000);
-    assert_eq!(v["rows_valid"], 10_000);
-    assert_eq!(v["rows_quarantined"], 0);
-    assert_eq!(v["gate"], "pass");
+    let v: ValidationJson = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.kind, "validation");
+    assert_eq!(v.rows_read, 10_000);
+    assert_eq!(v.rows_valid, 10_000);
+    assert_eq!(v.rows_quarantined, 0);
+    assert_eq!(v.gate, "pass");
 }
 
 #[test]
@@ -43,14 +45,11 @@ fn messy_sample_trips_the_gate_and_quarantines_exactly_the_injected_problems() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("error: data-quality gate: 23 of 60 rows quarantined (38.33%, limit 5.00%); worst columns: "), "{err}");
 
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let read = v["rows_read"].as_u64().unwrap();
+    let v: ValidationJson = serde_json::from_slice(&out.stdout).unwrap();
+    let read = v.rows_read;
     assert_eq!(read, 60);
-    assert_eq!(
-        read,
-        v["rows_valid"].as_u64().unwrap() + v["rows_quarantined"].as_u64().unwrap()
-    );
-    assert_eq!(v["gate"], "fail");
+    assert_eq!(read, v.rows_valid + v.rows_quarantined);
+    assert_eq!(v.gate, "fail");
 
     // The quarantine file lists exactly the injected (row, column, rule), and values.
     let q = std::fs::read_to_string(dir.path().join("q.csv")).unwrap();
@@ -125,9 +124,9 @@ fn agency_extract_with_its_mapping_is_valid() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["rows_read"], 200);
-    assert_eq!(v["rows_quarantined"], 0);
+    let v: ValidationJson = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.rows_read, 200);
+    assert_eq!(v.rows_quarantined, 0);
     // Without the mapping the same file lacks every contract column.
     let out = safeflag(dir.path(), &["validate", extract.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
