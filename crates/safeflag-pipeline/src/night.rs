@@ -441,15 +441,12 @@ struct NightHooks<'a> {
 impl Hooks for NightHooks<'_> {
     fn suppressed(
         &mut self,
-        manifest: &RunManifest,
+        snapshot_date: Option<&str>,
         cases: &DataFrame,
         rows: &RowScores,
     ) -> Result<HashSet<String>> {
         if self.date.is_none() {
-            self.date = manifest
-                .snapshot_date
-                .as_deref()
-                .and_then(|d| d.parse().ok());
+            self.date = snapshot_date.and_then(|d| d.parse().ok());
         }
         let date = self
             .date

@@ -43,10 +43,11 @@ pub struct ScoringOptions {
 
 /// Where the nightly run plugs its history into a scoring run.
 pub trait Hooks {
-    /// Cases to pass over tonight (reviewed recently, nothing material changed).
+    /// Cases to pass over tonight (reviewed recently, nothing material
+    /// changed); `snapshot_date` is the latest among the valid rows.
     fn suppressed(
         &mut self,
-        _manifest: &RunManifest,
+        _snapshot_date: Option<&str>,
         _cases: &DataFrame,
         _rows: &RowScores,
     ) -> Result<HashSet<String>> {
@@ -171,14 +172,23 @@ pub fn score(
     let (built, written) = std::thread::scope(|s| {
         let writer = s.spawn(|| write_score_files(&rows.scores, &options.out));
         let built = queue_and_check(
-            options, model, &manifest, cases, &rows, &prompts, hooks, progress,
+            options,
+            model,
+            manifest.snapshot_date.as_deref(),
+            cases,
+            &rows,
+            &prompts,
+            hooks,
+            progress,
         );
         (built, writer.join())
     });
-    let written =
-        written.unwrap_or_else(|_| Err(Error::internal("the score-file writer panicked")));
-    let finished = built.and_then(|built| Ok((built, written?))).and_then(|(built, write_seconds)| {
-        // Every row read is scored or quarantined, or nothing is published.
+    // Every row read is scored or quarantined, or nothing is published; the
+    // queue is written last, its presence meaning the score files are whole.
+    let finished = (|| {
+        let built = built?;
+        let write_seconds =
+            written.unwrap_or_else(|_| Err(Error::internal("the score-file writer panicked")))?;
         let rows_scored = rows.scores.height() as u64;
         let rows_read = report.rows_read as u64 + u64::from(fault::injected("miscount"));
         if rows_read != rows_scored + report.rows_quarantined as u64 {
@@ -187,40 +197,33 @@ pub fn score(
                 report.rows_quarantined
             )));
         }
-        Ok((built, write_seconds, rows_scored))
-    });
-    let (built, write_seconds, rows_scored) = match finished {
+        progress.stage("write");
+        let t = Instant::now();
+        let mut queue = built.queue;
+        write_frame(&mut queue, &options.out.join(QUEUE_PARQUET))?;
+        write_frame(&mut queue, &options.out.join(QUEUE_CSV))?;
+        progress.done();
+        let seconds = [
+            built.seconds[0],
+            built.seconds[1],
+            ("write scores", write_seconds),
+            ("write queue", t.elapsed().as_secs_f64()),
+        ];
+        Ok((queue, built.suppressed, built.checks, seconds))
+    })();
+    let (queue, suppressed, checks, seconds) = match finished {
         Ok(done) => done,
         Err(e) => {
-            // Never tonight's score files beside an earlier run's queue.
+            // Never tonight's score files beside an earlier run's manifest.
             remove_outputs(&options.out, true);
             return Err(e);
         }
     };
-    let Built {
-        mut queue,
-        suppressed,
-        checks,
-        seconds,
-    } = built;
     for (stage, s) in seconds {
         manifest.time(stage, s);
     }
-    manifest.time("write scores", write_seconds);
 
-    progress.stage("write");
-    let t = Instant::now();
-    // The queue last: its presence means the run's score files are complete.
-    let written = write_frame(&mut queue, &options.out.join(QUEUE_PARQUET))
-        .and_then(|()| write_frame(&mut queue, &options.out.join(QUEUE_CSV)));
-    if let Err(e) = written {
-        remove_outputs(&options.out, true);
-        return Err(e.into());
-    }
-    manifest.time("write queue", t.elapsed().as_secs_f64());
-    progress.done();
-
-    manifest.counts.rows_scored = rows_scored;
+    manifest.counts.rows_scored = rows.scores.height() as u64;
     manifest.counts.cases_scored = rows.cases as u64;
     manifest.counts.cases_queued = queue.height() as u64;
     manifest.counts.cases_suppressed = suppressed.height() as u64;
@@ -267,7 +270,7 @@ struct Built {
 fn queue_and_check(
     options: &ScoringOptions,
     model: &Model,
-    manifest: &RunManifest,
+    snapshot_date: Option<&str>,
     cases: &DataFrame,
     rows: &RowScores,
     prompts: &safeflag_score::Prompts,
@@ -275,7 +278,7 @@ fn queue_and_check(
     progress: &dyn Progress,
 ) -> Result<Built> {
     progress.stage("queue");
-    let suppress = hooks.suppressed(manifest, cases, rows)?;
+    let suppress = hooks.suppressed(snapshot_date, cases, rows)?;
     let queued = safeflag_score::queue(
         &model.artifact,
         cases,
@@ -363,7 +366,7 @@ mod tests {
     impl Hooks for Failing {
         fn suppressed(
             &mut self,
-            _manifest: &RunManifest,
+            _snapshot_date: Option<&str>,
             _cases: &DataFrame,
             _rows: &RowScores,
         ) -> Result<HashSet<String>> {
