@@ -596,11 +596,9 @@ impl ColumnPlan {
                 flags.push((Rule::MissingRequired, value.clone().is_null()));
             }
             if let ColumnType::Int { min, max } = spec.ty {
+                // An unsigned value past the signed range is out of range.
                 let signed = value.clone().cast(DataType::Int64);
-                // An unsigned value past the signed range does not fit: it
-                // is out of range, never a silent missing value.
-                let lost = value.clone().is_not_null().and(signed.clone().is_null());
-                flags.push((Rule::OutOfRange, range_flag(signed, min, max).or(lost)));
+                flags.push((Rule::OutOfRange, int_range_flag(&value, &signed, min, max)));
             }
             return ColumnPlan {
                 clean: None,
@@ -613,19 +611,14 @@ impl ColumnPlan {
             // are read, a fraction is not an integer.
             let v = col(name).cast(DataType::Float64);
             let whole = (v.clone() % lit(1.0f64)).eq(lit(0.0f64));
-            let value = when(whole.clone())
-                .then(v.clone().cast(DataType::Int64))
-                .otherwise(lit(NULL).cast(DataType::Int64));
-            let present = v.clone().is_not_null();
+            // The whole values (a fraction is null here), then as integers.
+            let whole_v = when(whole.clone()).then(v.clone()).otherwise(lit(NULL));
+            let value = whole_v.clone().cast(DataType::Int64);
             if required {
                 flags.push((Rule::MissingRequired, v.clone().is_null()));
             }
-            flags.push((Rule::NotInteger, present.clone().and(whole.clone().not())));
-            let lost = present.and(whole).and(value.clone().is_null());
-            flags.push((
-                Rule::OutOfRange,
-                range_flag(value.clone(), min, max).or(lost),
-            ));
+            flags.push((Rule::NotInteger, v.is_not_null().and(whole.not())));
+            flags.push((Rule::OutOfRange, int_range_flag(&whole_v, &value, min, max)));
             return ColumnPlan {
                 clean: None,
                 value,
@@ -711,6 +704,13 @@ fn clean_text(e: Expr) -> Expr {
         |col| Ok(kernels::clean_text(col.str()?).into_column()),
         |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
     )
+}
+
+/// Out of range as an integer: `int` (the value as Int64) outside
+/// `[min, max]`, or `raw` present but lost in the cast (too large for Int64).
+fn int_range_flag(raw: &Expr, int: &Expr, min: i64, max: Option<i64>) -> Expr {
+    let lost = raw.clone().is_not_null().and(int.clone().is_null());
+    range_flag(int.clone(), min, max).or(lost)
 }
 
 fn range_flag(v: Expr, min: i64, max: Option<i64>) -> Expr {
