@@ -123,8 +123,8 @@ pub fn statuses(
 /// keeps of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueHistory {
-    /// `new`, `continuing` or `re-flagged`, per queue row.
-    pub status: Vec<String>,
+    /// Each queue row's status.
+    pub status: Vec<FlagStatus>,
     /// What changed since a review, per queue row (empty when not reviewed).
     pub since_review: Vec<String>,
     /// One record per queue row; run id and date are filled in by
@@ -192,13 +192,23 @@ pub fn queue_history(
         })
         .collect();
     Ok(QueueHistory {
-        status: status.iter().map(|s| s.as_str().to_string()).collect(),
+        status,
         since_review: since,
         flags,
     })
 }
 
 impl QueueHistory {
+    /// The queue's `status` column: `new`, `continuing` or `re-flagged`.
+    pub fn status_column(&self) -> Vec<&'static str> {
+        self.status.iter().map(|s| s.as_str()).collect()
+    }
+
+    /// Queued cases of one status.
+    pub fn count(&self, status: FlagStatus) -> usize {
+        self.status.iter().filter(|s| **s == status).count()
+    }
+
     /// The flag records, stamped with the run they belong to.
     pub fn for_run(self, run_id: &str, run_date: &str) -> Vec<FlagRecord> {
         self.flags

@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The grouping of children by age band (`age_bands` of the features).
+pub const AGE_BAND: &str = "age_band";
+
 /// The label of rows whose group is missing.
 pub const MISSING_GROUP: &str = "(missing)";
 /// Ratios outside `[LOW, HIGH]` are marked.

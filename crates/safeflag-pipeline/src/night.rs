@@ -142,8 +142,6 @@ impl Staged<'_> {
             staging,
         } = *self;
         let root = &config.output.root;
-        let staging_root = root.join(".staging");
-        let staging = staging.to_path_buf();
         let date_arg = date.map(|d| d.to_string());
         let options = ScoringOptions {
             snapshot: config.snapshot(date_arg.as_deref())?,
@@ -152,7 +150,7 @@ impl Staged<'_> {
             policy: config.policy()?,
             max_quarantine: config.input.max_quarantine,
             monitor: config.monitor.clone(),
-            out: staging.clone(),
+            out: staging.to_path_buf(),
         };
         let mut hooks = NightHooks {
             store: &*store,
@@ -174,7 +172,7 @@ impl Staged<'_> {
                 let failed = root.join("failed").join(run_id);
                 safeflag_core::output::create_private_dir_all(&root.join("failed"))
                     .map_err(|e| Error::io("creating", &root.join("failed"), e))?;
-                std::fs::rename(&staging, &failed).map_err(|e| Error::io("moving", &failed, e))?;
+                std::fs::rename(staging, &failed).map_err(|e| Error::io("moving", &failed, e))?;
                 let manifest = RunManifest::read(&failed)?;
                 // The night's date even when the gate tripped: the one asked
                 // for, else the snapshot's, else the day the run started.
@@ -203,13 +201,13 @@ impl Staged<'_> {
         let mut manifest = done.manifest;
         let suppressions =
             safeflag_history::night::suppression_records(&done.suppressed, &suppression)?;
-        write_suppressed(&staging, &done.suppressed, &suppressions)?;
+        write_suppressed(staging, &done.suppressed, &suppressions)?;
         manifest.run_id = Some(run_id.to_string());
         manifest.date = Some(date.clone());
-        manifest.write(&staging)?;
+        manifest.write(staging)?;
 
         let t = Instant::now();
-        let mut run = RunDir::open(&staging)?;
+        let mut run = RunDir::open(staging)?;
         run.label = final_dir.clone();
         let mut exports = Vec::new();
         for &by in &config.export.by {
@@ -232,16 +230,17 @@ impl Staged<'_> {
         )?;
 
         // The scoring run hashed its own files and the exports theirs; only
-        // this job's other files are read here.
-        manifest.outputs.extend(hash_outputs(
-            &staging,
-            &[SUPPRESSED_CSV, REPORT_JSON, REPORT_HTML],
-        )?);
-        for (sub, m) in &exports {
-            let listed = format!("{sub}/{}", safeflag_report::export::EXPORT_MANIFEST);
-            manifest
-                .outputs
-                .extend(hash_outputs(&staging, &[listed.as_str()])?);
+        // this job's other files are read here, in one parallel pass.
+        let export_manifests: Vec<String> = exports
+            .iter()
+            .map(|(sub, _)| format!("{sub}/{}", safeflag_report::export::EXPORT_MANIFEST))
+            .collect();
+        let mut own = vec![SUPPRESSED_CSV, REPORT_JSON, REPORT_HTML];
+        own.extend(export_manifests.iter().map(String::as_str));
+        let mut hashed = hash_outputs(staging, &own)?.into_iter();
+        manifest.outputs.extend(hashed.by_ref().take(3));
+        for ((sub, m), listed) in exports.iter().zip(hashed) {
+            manifest.outputs.push(listed);
             manifest.outputs.extend(m.files.iter().map(|f| OutputFile {
                 file: format!("{sub}/{}", f.file),
                 sha256: f.sha256.clone(),
@@ -267,13 +266,13 @@ impl Staged<'_> {
         manifest.time("exports", t_exports);
         manifest.time("report", t_report);
         manifest.time("total", total);
-        manifest.write(&staging)?;
+        manifest.write(staging)?;
         fault::point("before-publish");
 
         let published = publish(
-            &staging,
+            staging,
             &final_dir,
-            &staging_root.join(format!("replaced-{run_id}")),
+            &staging.with_file_name(format!("replaced-{run_id}")),
         )?;
         fault::point("after-publish");
 
@@ -306,11 +305,10 @@ impl Staged<'_> {
 
 fn count_statuses(history: &QueueHistory) -> StatusCounts {
     use safeflag_history::night::FlagStatus;
-    let n = |s: FlagStatus| history.status.iter().filter(|x| *x == s.as_str()).count();
     StatusCounts {
-        new: n(FlagStatus::New),
-        continuing: n(FlagStatus::Continuing),
-        reflagged: n(FlagStatus::Reflagged),
+        new: history.count(FlagStatus::New),
+        continuing: history.count(FlagStatus::Continuing),
+        reflagged: history.count(FlagStatus::Reflagged),
     }
 }
 
@@ -481,7 +479,7 @@ impl Hooks for NightHooks<'_> {
             cases,
             &rows.probabilities,
         )?;
-        queue.with_column(Column::new("status".into(), history.status.clone()))?;
+        queue.with_column(Column::new("status".into(), history.status_column()))?;
         queue.with_column(Column::new(
             "since_review".into(),
             history.since_review.clone(),

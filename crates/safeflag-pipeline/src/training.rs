@@ -345,7 +345,13 @@ fn fairness_audits(
             Some(labels),
             options,
         ),
-        audit("age_band", &bands, &flags, Some(labels), &age_options),
+        audit(
+            safeflag_model::fairness::AGE_BAND,
+            &bands,
+            &flags,
+            Some(labels),
+            &age_options,
+        ),
     ])
 }
 

@@ -52,7 +52,10 @@ impl Default for MonitorOptions {
 }
 
 /// The groupings the fairness check knows.
-pub const GROUPINGS: [&str; 2] = [safeflag_core::contract::RACE_ETHNICITY, "age_band"];
+pub const GROUPINGS: [&str; 2] = [
+    safeflag_core::contract::RACE_ETHNICITY,
+    safeflag_model::fairness::AGE_BAND,
+];
 
 impl MonitorOptions {
     /// Checks the thresholds, the same way whether they came from flags or
@@ -303,7 +306,7 @@ pub fn monitor(
             &race_options,
         ),
         audit_flag_rates(
-            "age_band",
+            safeflag_model::fairness::AGE_BAND,
             &flag_counts(&age_band_names(cases)?, &flagged),
             &FairnessOptions::default(),
         ),
