@@ -196,7 +196,6 @@ fn strict_count(path: &Path) -> Option<usize> {
 /// Runs one file through `validate --json` and `score`; checks the exit
 /// codes, the one-line errors and the counts.
 fn check(dir: &Path, name: &str, file: &str, strict: Option<usize>) {
-    let model = repo().join("models/default");
     let out = safeflag(
         dir,
         &["-q", "validate", file, "--max-quarantine", "1", "--json"],
@@ -226,19 +225,7 @@ fn check(dir: &Path, name: &str, file: &str, strict: Option<usize>) {
         );
     }
     let run = format!("run-{name}");
-    let out = safeflag(
-        dir,
-        &[
-            "-q",
-            "score",
-            file,
-            "--model",
-            model.to_str().unwrap(),
-            "--out",
-            &run,
-            "--json",
-        ],
-    );
+    let out = score_with(dir, Path::new(file), &["--out", &run, "--json", "-q"]);
     let code = out.status.code();
     assert!(
         matches!(code, Some(0 | 1 | 3)),

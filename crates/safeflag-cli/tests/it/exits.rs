@@ -7,20 +7,10 @@ use std::path::Path;
 use crate::*;
 
 fn score_into(dir: &Path, out: &str, env: &[(&str, &str)]) -> std::process::Output {
-    let snapshot = sample("snapshot.csv");
-    let model = repo().join("models/default");
-    safeflag_env(
+    score_with_env(
         dir,
-        &[
-            "score",
-            snapshot.to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-            "--top",
-            "20",
-            "--out",
-            out,
-        ],
+        &sample("snapshot.csv"),
+        &["--top", "20", "--out", out],
         env,
     )
 }

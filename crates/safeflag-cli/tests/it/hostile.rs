@@ -281,25 +281,13 @@ fn warehouse_column_types_are_read_or_refused_by_name() {
     assert!(out.contains("\"rule\": \"out_of_range\""), "{out}");
 
     // And they score: every row scored or quarantined.
-    let model = repo().join("models/default");
     for (file, quarantined) in [
         ("decimal.parquet", 0),
         ("fraction.parquet", 1),
         ("huge.parquet", 1),
     ] {
         let run = format!("run-{file}");
-        let out = safeflag(
-            d,
-            &[
-                "score",
-                file,
-                "--model",
-                model.to_str().unwrap(),
-                "--out",
-                &run,
-                "--json",
-            ],
-        );
+        let out = score_with(d, Path::new(file), &["--out", &run, "--json"]);
         assert_eq!(out.status.code(), Some(0), "{file}: {}", stderr(&out));
         let m: safeflag_report::RunManifest = serde_json::from_str(&stdout(&out)).unwrap();
         assert_eq!(m.counts.rows_quarantined, quarantined, "{file}");

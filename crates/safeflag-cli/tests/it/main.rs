@@ -69,6 +69,11 @@ pub fn safeflag_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 
 /// `safeflag score SNAPSHOT --model models/default EXTRA...` in `dir`.
 pub fn score_with(dir: &Path, snapshot: &Path, extra: &[&str]) -> Output {
+    score_with_env(dir, snapshot, extra, &[])
+}
+
+/// [`score_with`], with extra environment variables.
+pub fn score_with_env(dir: &Path, snapshot: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
     let model = repo().join("models/default");
     let mut args = vec![
         "score",
@@ -77,7 +82,7 @@ pub fn score_with(dir: &Path, snapshot: &Path, extra: &[&str]) -> Output {
         model.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    safeflag(dir, &args)
+    safeflag_env(dir, &args, env)
 }
 
 /// A CSV with every column read as text.

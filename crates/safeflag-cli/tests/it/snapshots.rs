@@ -177,22 +177,11 @@ fn validate_table_and_json() {
 
 /// `score --top 20` of the sample snapshot into `dir/run`.
 fn score_sample(dir: &Path, json: bool) -> Output {
-    let snapshot = sample("snapshot.csv");
-    let model = repo().join("models/default");
-    let mut args = vec![
-        "score",
-        snapshot.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-        "--top",
-        "20",
-        "--out",
-        "run",
-    ];
+    let mut args = vec!["--top", "20", "--out", "run"];
     if json {
         args.push("--json");
     }
-    run(dir, &args)
+    score_with(dir, &sample("snapshot.csv"), &args)
 }
 
 #[test]
