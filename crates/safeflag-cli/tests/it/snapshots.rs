@@ -280,33 +280,32 @@ fn one_line_errors() {
     let model = model.to_str().unwrap();
     let snapshot = sample("snapshot.csv");
     let snapshot = snapshot.to_str().unwrap();
-    std::fs::write(d.join("empty.csv"), "").unwrap();
-    std::fs::write(d.join("data.txt"), "x").unwrap();
-    std::fs::write(
-        d.join("no-office.csv"),
-        "case_id,child_id,snapshot_date\nC1,K1,2025-11-21\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("bad.toml"),
-        "[input]\nsnapshot = \"s.csv\"\n[model]\ndir = \"m\"\n[queue]\noffice-capacty = 3\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("zero.toml"),
-        "[input]\nsnapshot = \"s.csv\"\n[model]\ndir = \"m\"\n[queue]\ntop = 0\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("bad-reviews.csv"),
-        "case_id,review_date,reviewer,outcome,override_reason\nC1,2025-13-01,R1,coached,\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("ok.toml"),
-        format!("[input]\nsnapshot = \"s.csv\"\n[model]\ndir = \"{model}\"\n"),
-    )
-    .unwrap();
+    let config = "[input]\nsnapshot = \"s.csv\"\n[model]\n";
+    let files: [(&str, String); 7] = [
+        ("empty.csv", String::new()),
+        ("data.txt", "x".into()),
+        (
+            "no-office.csv",
+            "case_id,child_id,snapshot_date\nC1,K1,2025-11-21\n".into(),
+        ),
+        (
+            "bad.toml",
+            format!("{config}dir = \"m\"\n[queue]\noffice-capacty = 3\n"),
+        ),
+        (
+            "zero.toml",
+            format!("{config}dir = \"m\"\n[queue]\ntop = 0\n"),
+        ),
+        (
+            "bad-reviews.csv",
+            "case_id,review_date,reviewer,outcome,override_reason\nC1,2025-13-01,R1,coached,\n"
+                .into(),
+        ),
+        ("ok.toml", format!("{config}dir = \"{model}\"\n")),
+    ];
+    for (name, text) in &files {
+        std::fs::write(d.join(name), text).unwrap();
+    }
     let messy = sample("messy.csv");
     let cases: Vec<Vec<&str>> = vec![
         vec!["validate", "missing.csv"],
