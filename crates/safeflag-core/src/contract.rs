@@ -1,12 +1,15 @@
-//! The case snapshot data contract, version 1, as data.
+//! The case snapshot data contract, version 1.1, as data.
 //!
 //! Every stage reads the contract from here instead of repeating column names:
 //! ingest validates against [`COLUMNS`], the generator writes exactly these
 //! columns, features read them. The human description is
 //! `docs/data-contract.md`.
 
-/// Version of the contract this build reads and writes.
-pub const CONTRACT_VERSION: u32 = 1;
+/// Version of the contract this build reads and writes. Version 1.1 lets the
+/// three household items (`parental_mental_health`, `parental_substance_use`,
+/// `domestic_violence`) be empty: "not yet assessed", never read as `none`.
+/// Every version 1 file is a version 1.1 file.
+pub const CONTRACT_VERSION: &str = "1.1";
 
 /// Codes of `case_type`.
 pub const CASE_TYPES: &[&str] = &["investigation", "in_home", "out_of_home"];
@@ -184,7 +187,7 @@ pub const COLUMNS: &[ColumnSpec] = &[
         ColumnType::Enum {
             codes: CONCERN_LEVELS
         },
-        Required,
+        RequiredColumn,
         "primary caregiver mental-health concern"
     ),
     col!(
@@ -192,13 +195,13 @@ pub const COLUMNS: &[ColumnSpec] = &[
         ColumnType::Enum {
             codes: CONCERN_LEVELS
         },
-        Required,
+        RequiredColumn,
         "primary caregiver substance use"
     ),
     col!(
         "domestic_violence",
         ColumnType::Bool,
-        Required,
+        RequiredColumn,
         "domestic violence in the household"
     ),
     col!(
@@ -245,6 +248,58 @@ pub const COLUMNS: &[ColumnSpec] = &[
     ),
 ];
 
+/// One table of a contract: its columns and the rules that tie columns of a
+/// row together. The snapshot is one table ([`SNAPSHOT`]); the relational
+/// extract is eight ([`crate::extract_contract::TABLES`]). Ingest validates any
+/// of them the same way, into the same quarantine form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableSpec {
+    /// The table's name (`snapshot`, `persons`, ...).
+    pub name: &'static str,
+    /// Its columns, in order.
+    pub columns: &'static [ColumnSpec],
+    /// The key no two rows may share: a text column and, optionally, a date
+    /// column (a later row with the same key breaks [`Rule::DuplicateKey`],
+    /// flagged on the text column).
+    pub key: Option<(&'static str, Option<&'static str>)>,
+    /// Pairs of date columns that must be in order.
+    pub order: &'static [DateOrder],
+}
+
+/// Two date columns of a row that must be in order (both present and
+/// `earlier > later` breaks `rule`, flagged on `flagged`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateOrder {
+    /// The date that must come first (or be equal).
+    pub earlier: &'static str,
+    /// The date that must come second.
+    pub later: &'static str,
+    /// The column the quarantine names.
+    pub flagged: &'static str,
+    /// The rule broken.
+    pub rule: Rule,
+}
+
+impl TableSpec {
+    /// Looks a column of this table up by name.
+    pub fn column(&self, name: &str) -> Option<&'static ColumnSpec> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// The flat snapshot, as a table.
+pub const SNAPSHOT: TableSpec = TableSpec {
+    name: "snapshot",
+    columns: COLUMNS,
+    key: Some(("child_id", Some("snapshot_date"))),
+    order: &[DateOrder {
+        earlier: "child_birth_date",
+        later: "snapshot_date",
+        flagged: "child_birth_date",
+        rule: Rule::BirthAfterSnapshot,
+    }],
+};
+
 /// The outcome column's name.
 pub const OUTCOME: &str = "outcome_critical_incident";
 /// The fairness-only column, never a model input.
@@ -272,13 +327,22 @@ pub enum Rule {
     OutOfRange,
     /// The child's birth date is after the snapshot date.
     BirthAfterSnapshot,
-    /// A second row for the same `(child_id, snapshot_date)`.
+    /// A second row with the same key (`(child_id, snapshot_date)` in a snapshot).
     DuplicateKey,
+    /// A date before the date it must follow (a period that ends before it starts).
+    DateOrder,
+    /// A row of an extract recorded after the extract date.
+    RecordedAfterExtract,
+    /// A reference to a person or case the extract does not hold.
+    UnknownReference,
+    /// A value that other values of its row require is missing (a disposition
+    /// with no date it was recorded, a child with no birth date).
+    MissingDependent,
 }
 
 impl Rule {
     /// Every rule, in reporting order.
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 12] = [
         Rule::MissingRequired,
         Rule::BadDate,
         Rule::UnknownCode,
@@ -287,6 +351,10 @@ impl Rule {
         Rule::OutOfRange,
         Rule::BirthAfterSnapshot,
         Rule::DuplicateKey,
+        Rule::DateOrder,
+        Rule::RecordedAfterExtract,
+        Rule::UnknownReference,
+        Rule::MissingDependent,
     ];
 
     /// The stable snake_case name written to quarantine files and JSON.
@@ -300,6 +368,10 @@ impl Rule {
             Rule::OutOfRange => "out_of_range",
             Rule::BirthAfterSnapshot => "birth_after_snapshot",
             Rule::DuplicateKey => "duplicate_key",
+            Rule::DateOrder => "date_order",
+            Rule::RecordedAfterExtract => "recorded_after_extract",
+            Rule::UnknownReference => "unknown_reference",
+            Rule::MissingDependent => "missing_dependent",
         }
     }
 
@@ -318,7 +390,11 @@ impl Rule {
             Rule::NotInteger => "not a whole number",
             Rule::OutOfRange => "outside the allowed range",
             Rule::BirthAfterSnapshot => "birth date is after the snapshot date",
-            Rule::DuplicateKey => "repeats an earlier row's (child_id, snapshot_date)",
+            Rule::DuplicateKey => "repeats an earlier row's key",
+            Rule::DateOrder => "a date before the date it must follow",
+            Rule::RecordedAfterExtract => "recorded after the extract date",
+            Rule::UnknownReference => "refers to a person or case the extract does not hold",
+            Rule::MissingDependent => "missing, though other values of the row require it",
         }
     }
 }

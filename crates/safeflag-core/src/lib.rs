@@ -3,7 +3,10 @@
 //!
 //! # Brief overview
 //! * [`contract`]: the canonical columns ([`contract::COLUMNS`]), their codes and
-//!   the [`contract::Rule`]s a row can break.
+//!   the [`contract::Rule`]s a row can break; a snapshot is one
+//!   [`contract::TableSpec`].
+//! * [`extract_contract`]: the eight tables of an agency's relational extract,
+//!   each with its knowledge date.
 //! * [`error`]: [`error::ErrorKind`], whose fault a failure is, and the
 //!   [`error::Kinded`] trait every library error implements.
 //! * [`output`]: [`output::write_atomic`], the one way safeflag writes a file.
@@ -19,6 +22,7 @@
 
 pub mod contract;
 pub mod error;
+pub mod extract_contract;
 pub mod fault;
 pub mod feature_spec;
 pub mod keys;

@@ -35,7 +35,7 @@ pub mod read;
 pub mod validate;
 pub mod write;
 
-pub use mapping::Mapping;
+pub use mapping::{Mapping, MappingFile};
 pub use read::{InputFormat, SOURCE_ROW};
 pub use validate::{
     GateFailure, IngestOptions, ProblemCount, Validated, ValidationReport, contract_dtype, ingest,

@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use safeflag_core::contract::{self, ColumnType};
+use safeflag_core::contract::{self, ColumnType, TableSpec};
 use serde::Deserialize;
 
 use crate::{Error, Result};
@@ -38,14 +38,18 @@ pub struct Mapping {
     pub source: Option<PathBuf>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A mapping as written in TOML, before it is checked against a table.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct MappingFile {
+pub struct MappingFile {
+    /// Agency column = canonical column.
     #[serde(default)]
-    columns: BTreeMap<String, String>,
+    pub columns: BTreeMap<String, String>,
+    /// Canonical column -> agency code = canonical code.
     #[serde(default)]
-    codes: BTreeMap<String, BTreeMap<String, String>>,
-    date_format: Option<String>,
+    pub codes: BTreeMap<String, BTreeMap<String, String>>,
+    /// The extract's date format (chrono syntax), if not ISO.
+    pub date_format: Option<String>,
 }
 
 impl Mapping {
@@ -71,33 +75,60 @@ impl Mapping {
         Ok(mapping)
     }
 
-    /// Parses and checks mapping TOML text.
+    /// Parses and checks mapping TOML text against the snapshot contract.
     pub fn from_toml(text: &str) -> Result<Mapping> {
+        let file: MappingFile = toml::from_str(text).map_err(|e| Error::Mapping {
+            path: PathBuf::from("<mapping>"),
+            message: e.message().to_string(),
+        })?;
+        file.check(&contract::SNAPSHOT)
+    }
+}
+
+impl MappingFile {
+    /// Checks the mapping against a table: every target column and code must
+    /// be the table's. Messages name the table unless it is the snapshot.
+    pub fn check(self, table: &TableSpec) -> Result<Mapping> {
+        let file = self;
+        let at = if table.name == contract::SNAPSHOT.name {
+            String::new()
+        } else {
+            format!("tables.{}.", table.name)
+        };
         let bad = |message: String| Error::Mapping {
             path: PathBuf::from("<mapping>"),
             message,
         };
-        let file: MappingFile = toml::from_str(text).map_err(|e| bad(e.message().to_string()))?;
 
         let mut seen_targets = BTreeMap::new();
         for (agency, canonical) in &file.columns {
-            if contract::column(canonical).is_none() {
+            if table.column(canonical).is_none() {
                 return Err(bad(format!(
-                    "column `{agency}` is mapped to `{canonical}`, which is not a contract column"
+                    "{at}column `{agency}` is mapped to `{canonical}`, which is not a {} column",
+                    if at.is_empty() {
+                        "contract"
+                    } else {
+                        table.name
+                    }
                 )));
             }
             if let Some(other) = seen_targets.insert(canonical.clone(), agency.clone()) {
                 return Err(bad(format!(
-                    "columns `{other}` and `{agency}` are both mapped to `{canonical}`"
+                    "{at}columns `{other}` and `{agency}` are both mapped to `{canonical}`"
                 )));
             }
         }
 
         let mut codes = BTreeMap::new();
         for (column, map) in file.codes {
-            let Some(spec) = contract::column(&column) else {
+            let Some(spec) = table.column(&column) else {
                 return Err(bad(format!(
-                    "`codes.{column}` names a column that is not in the contract"
+                    "`{at}codes.{column}` names a column that is not in {}",
+                    if at.is_empty() {
+                        "the contract".to_string()
+                    } else {
+                        format!("`{}`", table.name)
+                    }
                 )));
             };
             let allowed: Vec<&str> = match spec.ty {
@@ -105,7 +136,7 @@ impl Mapping {
                 ColumnType::Bool => vec!["true", "false"],
                 _ => {
                     return Err(bad(format!(
-                        "`codes.{column}`: `{column}` is not a coded column (only enum and boolean columns take codes)"
+                        "`{at}codes.{column}`: `{column}` is not a coded column (only enum and boolean columns take codes)"
                     )));
                 }
             };
@@ -116,7 +147,7 @@ impl Mapping {
                     .find(|c| c.eq_ignore_ascii_case(canonical.trim()))
                 else {
                     return Err(bad(format!(
-                        "`codes.{column}` maps `{agency_code}` to `{canonical}`, which is not a code of `{column}` (expected one of {})",
+                        "`{at}codes.{column}` maps `{agency_code}` to `{canonical}`, which is not a code of `{column}` (expected one of {})",
                         allowed
                             .iter()
                             .map(|c| format!("`{c}`"))
@@ -144,7 +175,9 @@ impl Mapping {
             source: None,
         })
     }
+}
 
+impl Mapping {
     /// The agency codes declared for a canonical column (lowercased agency code -> canonical code).
     pub fn codes_for(&self, column: &str) -> Option<&BTreeMap<String, String>> {
         self.codes.get(column)

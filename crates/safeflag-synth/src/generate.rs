@@ -172,7 +172,7 @@ fn plan_snapshots(params: &SynthParams) -> Vec<SnapshotPlan> {
     plans
 }
 
-fn stream(seed: u64, family: u64, snapshot: u64) -> Pcg64Mcg {
+pub(crate) fn stream(seed: u64, family: u64, snapshot: u64) -> Pcg64Mcg {
     // SplitMix64 finaliser over the key, so nearby keys give unrelated streams.
     let mut z = seed
         .wrapping_mul(0x9E37_79B9_7F4A_7C15)
@@ -189,20 +189,20 @@ fn children_of(seed: u64, family: u64) -> usize {
     pick_cumulative(u, &[0.45, 0.75, 0.90]) + 1
 }
 
-fn unit(r: &mut Pcg64Mcg) -> f64 {
+pub(crate) fn unit(r: &mut Pcg64Mcg) -> f64 {
     (r.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
-fn chance(r: &mut Pcg64Mcg, p: f64) -> bool {
+pub(crate) fn chance(r: &mut Pcg64Mcg, p: f64) -> bool {
     unit(r) < p
 }
 
 /// Index of the first cumulative bound above `u` (or the last index + 1).
-fn pick_cumulative(u: f64, bounds: &[f64]) -> usize {
+pub(crate) fn pick_cumulative(u: f64, bounds: &[f64]) -> usize {
     bounds.iter().position(|&b| u < b).unwrap_or(bounds.len())
 }
 
-fn pick_weighted(r: &mut Pcg64Mcg, weights: impl Iterator<Item = f64>) -> usize {
+pub(crate) fn pick_weighted(r: &mut Pcg64Mcg, weights: impl Iterator<Item = f64>) -> usize {
     let u = unit(r);
     let mut acc = 0.0;
     let mut last = 0;

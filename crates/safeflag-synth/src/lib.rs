@@ -11,6 +11,8 @@
 //!   several children sharing household facts, nested offices, supervisors and
 //!   workers, ages skewed young, realistic missing values, and repeat snapshots.
 //! * [`truth`] is the ground-truth model, coefficient by coefficient.
+//! * [`generate_world`] builds an agency's relational extract event by event
+//!   ([`world`]), with each child's true hazard.
 //! * [`messy_csv`] renders a small CSV that breaks every contract rule at
 //!   known rows inside every awkward-but-valid form.
 //!
@@ -25,6 +27,8 @@
 pub mod generate;
 pub mod messy;
 pub mod truth;
+pub mod world;
 
 pub use generate::{SynthParams, Synthetic, TRUE_PROBABILITY, generate};
 pub use messy::{Injected, messy_csv};
+pub use world::{World, WorldParams, generate_world, true_probability};

@@ -49,7 +49,7 @@ const INJECTIONS: &[(usize, &str, &str, Rule)] = &[
     (25, "child_sex", "Q", Rule::UnknownCode),
     (27, "children_in_home", "0", Rule::OutOfRange),
     (29, "prior_substantiations", "1.5", Rule::NotInteger),
-    (31, "parental_mental_health", " ", Rule::MissingRequired),
+    (31, "prior_reports", " ", Rule::MissingRequired),
     (33, "child_disability", "perhaps", Rule::BadBool),
     (35, "days_since_last_visit", "-3", Rule::OutOfRange),
     (37, "parental_substance_use", "weekly", Rule::UnknownCode),
