@@ -357,6 +357,19 @@ impl Rule {
         Rule::MissingDependent,
     ];
 
+    /// The rules a snapshot row can break (the others are the extract's:
+    /// checks between tables and against the extract date).
+    pub const SNAPSHOT: [Rule; 8] = [
+        Rule::MissingRequired,
+        Rule::BadDate,
+        Rule::UnknownCode,
+        Rule::BadBool,
+        Rule::NotInteger,
+        Rule::OutOfRange,
+        Rule::BirthAfterSnapshot,
+        Rule::DuplicateKey,
+    ];
+
     /// The stable snake_case name written to quarantine files and JSON.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -331,6 +331,13 @@ impl FeatureSpec {
             },
         );
         add(
+            "household_not_assessed",
+            "household not yet assessed",
+            Transform::Missing {
+                column: col("parental_mental_health"),
+            },
+        );
+        add(
             "unrelated_adult",
             "unrelated adult living in the home",
             Transform::IsTrue {

@@ -81,12 +81,14 @@ pub enum Error {
         source: safeflag_ingest::Error,
     },
     /// Too large a share of a table broke the contract.
-    #[error("table `{table}`: {failure}")]
+    #[error("table `{table}`: {failure}; first problem: row {}, column `{}` ({})", first.0, first.1, first.2)]
     Gate {
         /// The table.
         table: &'static str,
         /// The gate's finding.
-        failure: safeflag_ingest::GateFailure,
+        failure: Box<safeflag_ingest::GateFailure>,
+        /// The first quarantined row: its number, column and rule.
+        first: (u64, String, String),
     },
     /// The extract mapping file is invalid.
     #[error("mapping `{path}`: {message}")]

@@ -274,18 +274,33 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Extract> {
         })
         .collect();
     for r in &reports {
-        r.report
-            .check_gate(options.max_quarantined_share)
-            .map_err(|failure| Error::Gate {
+        if let Err(failure) = r.report.check_gate(options.max_quarantined_share) {
+            return Err(Error::Gate {
                 table: r.table,
-                failure,
-            })?;
+                failure: Box::new(failure),
+                first: first_problem(&r.report.quarantine)?,
+            });
+        }
     }
     Ok(Extract {
         extracted_on,
         tables: validated.into_iter().map(|v| v.cases).collect(),
         reports,
     })
+}
+
+/// The first row of a quarantine: its number, column and rule (never its value).
+fn first_problem(q: &DataFrame) -> Result<(u64, String, String)> {
+    let text = |c: &str| -> Result<String> {
+        Ok(q.column(c)?.str()?.get(0).unwrap_or_default().to_string())
+    };
+    let row = q
+        .column(safeflag_ingest::SOURCE_ROW)?
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .get(0)
+        .unwrap_or(0);
+    Ok((row, text("column")?, text("rule")?))
 }
 
 fn index(name: &str) -> usize {
@@ -471,6 +486,40 @@ impl Extract {
     /// The valid rows of one table.
     pub fn table(&self, name: &str) -> &DataFrame {
         &self.tables[index(name)]
+    }
+
+    /// Every table's quarantine in one frame: `table`, `row`, `column`,
+    /// `rule`, `value`, in table order then row order.
+    pub fn quarantine(&self) -> Result<DataFrame> {
+        let mut pieces = Vec::new();
+        for t in &self.reports {
+            let q = &t.report.quarantine;
+            let n = q.height();
+            let mut columns = vec![Column::new_scalar(
+                "table".into(),
+                Scalar::from(PlSmallStr::from(t.table)),
+                n,
+            )];
+            columns.push(
+                q.column(safeflag_ingest::SOURCE_ROW)?
+                    .cast(&DataType::UInt64)?
+                    .with_name("row".into()),
+            );
+            for c in ["column", "rule", "value"] {
+                columns.push(q.column(c)?.clone());
+            }
+            pieces.push(DataFrame::new(n, columns)?.lazy());
+        }
+        if pieces.is_empty() {
+            return Ok(DataFrame::new_infer_height(vec![
+                Column::new_empty("table".into(), &DataType::String),
+                Column::new_empty("row".into(), &DataType::UInt64),
+                Column::new_empty("column".into(), &DataType::String),
+                Column::new_empty("rule".into(), &DataType::String),
+                Column::new_empty("value".into(), &DataType::String),
+            ])?);
+        }
+        Ok(concat(pieces, UnionArgs::default())?.collect()?)
     }
 
     /// Rows read, valid and quarantined over all tables.

@@ -238,6 +238,7 @@ struct Family {
     mental_health: u8,
     substance_use: u8,
     domestic_violence: bool,
+    household_assessed: bool,
     unrelated_adult: Option<bool>,
     prior_reports: i64,
     prior_substantiations: Option<i64>,
@@ -271,6 +272,8 @@ fn family(seed: u64, f: u64) -> Family {
     let mental_health = pick_cumulative(unit(r), &[0.60, 0.82]) as u8;
     let substance_use = pick_cumulative(unit(r), &[0.58, 0.78]) as u8;
     let domestic_violence = chance(r, 0.22);
+    // Contract 1.1: a quarter of investigations have no approved assessment yet.
+    let household_assessed = case_type != 0 || !chance(r, 0.25);
     let unrelated_adult = chance(r, 0.12);
     let unrelated_adult = (!chance(r, 0.15)).then_some(unrelated_adult);
     // Surveillance bias: more reports on Black and American Indian families,
@@ -322,6 +325,7 @@ fn family(seed: u64, f: u64) -> Family {
         mental_health,
         substance_use,
         domestic_violence,
+        household_assessed,
         unrelated_adult,
         prior_reports,
         prior_substantiations,
@@ -359,7 +363,7 @@ struct Block {
     caregiver_age: Vec<Option<i64>>,
     mental_health: StringChunkedBuilder,
     substance_use: StringChunkedBuilder,
-    domestic_violence: Vec<bool>,
+    domestic_violence: Vec<Option<bool>>,
     unrelated_adult: Vec<Option<bool>>,
     prior_reports: Vec<i64>,
     prior_substantiations: Vec<Option<i64>>,
@@ -482,6 +486,7 @@ fn generate_block(
                 mental_health: fam.mental_health,
                 substance_use: fam.substance_use,
                 domestic_violence: fam.domestic_violence,
+                household_assessed: fam.household_assessed,
                 unrelated_adult: fam.unrelated_adult,
                 prior_reports: fam.prior_reports,
                 prior_substantiations: fam.prior_substantiations,
@@ -524,11 +529,13 @@ fn generate_block(
             b.sleep
                 .append_option(sleep.map(|s| SLEEP_ENVIRONMENTS[s as usize]));
             b.caregiver_age.push(fam.caregiver_age);
+            let assessed = fam.household_assessed;
             b.mental_health
-                .append_value(CONCERN_LEVELS[fam.mental_health as usize]);
+                .append_option(assessed.then(|| CONCERN_LEVELS[fam.mental_health as usize]));
             b.substance_use
-                .append_value(CONCERN_LEVELS[fam.substance_use as usize]);
-            b.domestic_violence.push(fam.domestic_violence);
+                .append_option(assessed.then(|| CONCERN_LEVELS[fam.substance_use as usize]));
+            b.domestic_violence
+                .push(assessed.then_some(fam.domestic_violence));
             b.unrelated_adult.push(fam.unrelated_adult);
             b.prior_reports.push(fam.prior_reports);
             b.prior_substantiations.push(fam.prior_substantiations);

@@ -46,6 +46,10 @@ pub struct TruthInputs {
     pub substance_use: u8,
     /// Domestic violence.
     pub domestic_violence: bool,
+    /// Whether the household items were assessed: when false the three
+    /// above are not known (contract 1.1: empty) and count nothing; the
+    /// not-assessed term stands for them.
+    pub household_assessed: bool,
     /// Unrelated adult in the home, `None` when missing.
     pub unrelated_adult: Option<bool>,
     /// Prior reports.
@@ -108,6 +112,10 @@ pub mod coef {
     pub const SUBSTANCE_USE_HISTORY: f64 = 0.2;
     /// Domestic violence: ln 2 (present in 34-46% of deaths with prior CPS history).
     pub const DOMESTIC_VIOLENCE: f64 = 0.69;
+    /// Household not yet assessed (a new investigation): the riskiest
+    /// moment, and the household's problems unknown; ln 1.6, about the
+    /// average of the three items' terms on the generator's mix plus a little.
+    pub const HOUSEHOLD_NOT_ASSESSED: f64 = 0.47;
     /// Disability or medically complex: ln 2.7, tempered from OR 3.7 (violence, any age).
     pub const DISABILITY: f64 = 1.0;
     /// Per day since the last visit, capped at 120 days (practice matters: Connecticut case-control).
@@ -171,10 +179,14 @@ pub fn logit(x: &TruthInputs) -> f64 {
     if matches!(x.caregiver_age, Some(a) if a < 20) {
         z += YOUNG_CAREGIVER;
     }
-    z += [0.0, MENTAL_HEALTH_HISTORY, MENTAL_HEALTH_CURRENT][x.mental_health as usize];
-    z += [0.0, SUBSTANCE_USE_HISTORY, SUBSTANCE_USE_CURRENT][x.substance_use as usize];
-    if x.domestic_violence {
-        z += DOMESTIC_VIOLENCE;
+    if x.household_assessed {
+        z += [0.0, MENTAL_HEALTH_HISTORY, MENTAL_HEALTH_CURRENT][x.mental_health as usize];
+        z += [0.0, SUBSTANCE_USE_HISTORY, SUBSTANCE_USE_CURRENT][x.substance_use as usize];
+        if x.domestic_violence {
+            z += DOMESTIC_VIOLENCE;
+        }
+    } else {
+        z += HOUSEHOLD_NOT_ASSESSED;
     }
     if x.disability == Some(true) {
         z += DISABILITY;
@@ -207,6 +219,7 @@ mod tests {
             disability: Some(false),
             caregiver_age: Some(30),
             mental_health: 0,
+            household_assessed: true,
             substance_use: 0,
             domestic_violence: false,
             unrelated_adult: Some(false),

@@ -639,6 +639,7 @@ fn family(seed: u64, f: u64, t0: i32, t1: i32, t: &mut Tables) {
                 mental_health: mental,
                 substance_use: substance,
                 domestic_violence: dv,
+                household_assessed: true,
                 unrelated_adult: Some(adult_in_home(step)),
                 prior_reports,
                 prior_substantiations: Some(prior_subs),

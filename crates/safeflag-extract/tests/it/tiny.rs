@@ -282,3 +282,146 @@ fn trap_a_censored_window_is_left_out_and_counted() {
     let err = stack(&x, &[date("2025-06-01")], LabelOptions::default()).unwrap_err();
     assert!(err.to_string().contains("no row can be labelled"), "{err}");
 }
+
+fn load_edited(
+    edit: impl Fn(&str, &str) -> String,
+    gate: f64,
+) -> (
+    tempfile::TempDir,
+    Result<safeflag_extract::Extract, safeflag_extract::Error>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny(dir.path(), edit);
+    let options = LoadOptions {
+        max_quarantined_share: gate,
+        ..LoadOptions::default()
+    };
+    let x = load(dir.path(), &options);
+    (dir, x)
+}
+
+fn error(edit: impl Fn(&str, &str) -> String) -> (String, String) {
+    let (dir, x) = load_edited(edit, 0.05);
+    let msg = x.unwrap_err().to_string();
+    (
+        msg.replace(&dir.path().display().to_string(), "DIR"),
+        dir.path().display().to_string(),
+    )
+}
+
+#[test]
+fn a_missing_table_a_missing_column_and_no_extract_date_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny(dir.path(), |_, t| t.to_string());
+    std::fs::remove_file(dir.path().join("incidents.csv")).unwrap();
+    let d = dir.path().display().to_string();
+    let err = load(dir.path(), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err.replace(&d, "DIR"),
+        "extract `DIR` has no `incidents` table (expected `incidents.csv`, `.parquet` or `.arrow`)"
+    );
+    let (err, _) = error(|name, t| {
+        if name == "reports" {
+            t.replacen("received_on", "received", 1)
+        } else {
+            t.to_string()
+        }
+    });
+    assert_eq!(
+        err,
+        "table `reports`: `DIR/reports.csv` lacks required column `received_on`"
+    );
+    std::fs::write(dir.path().join("extract.toml"), "# no date\n").unwrap();
+    let err = load(dir.path(), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err.replace(&d, "DIR"),
+        "`DIR/extract.toml`: no extract date: add `extracted-on = YYYY-MM-DD`"
+    );
+    std::fs::remove_file(dir.path().join("extract.toml")).unwrap();
+    let err = load(dir.path(), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with(
+            "has no `extract.toml` (it names the extract date: `extracted-on = YYYY-MM-DD`)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_codes_broken_references_and_impossible_dates_are_quarantined_by_table_row_and_column() {
+    let edit = |name: &str, t: &str| match name {
+        // Row 3: an unknown role.
+        "case_members" => t
+            .replace("C1,K1,child,", "C1,K1,kid,")
+            // Row 7: a parent the extract does not hold.
+            .replace("C2,M2,parent", "C2,Z9,parent"),
+        // Row 2: a report recorded after the extract date.
+        "reports" => t.replace(
+            "2025-01-09,2025-01-09,substantiated",
+            "2025-01-09,2025-07-09,substantiated",
+        ),
+        // Row 1: a removal that ends before it starts.
+        "removals" => t.replace("2023-12-01", "2023-06-01"),
+        // Row 1: a contact with a case that does not exist.
+        "contacts" => t.replace("V1,C1,", "V1,C7,"),
+        _ => t.to_string(),
+    };
+    // The gate trips on the first table over 5%, and names its first problem.
+    let (err, _) = error(edit);
+    assert_eq!(
+        err,
+        "table `case_members`: data-quality gate: 2 of 7 rows quarantined (28.57%, limit 5.00%); worst columns: `role` (1 problems), `person_id` (1 problems); first problem: row 3, column `role` (unknown_code)"
+    );
+    // With the gate open, every problem is in the quarantine, and every table reconciles.
+    let (_dir, x) = load_edited(edit, 1.0);
+    let x = x.unwrap();
+    for t in &x.reports {
+        let r = &t.report;
+        assert_eq!(
+            r.rows_read,
+            r.rows_valid + r.rows_quarantined,
+            "{}",
+            t.table
+        );
+    }
+    let q = x.quarantine().unwrap();
+    let rows: Vec<String> = (0..q.height())
+        .map(|i| {
+            let cell = |c: &str| {
+                q.column(c)
+                    .unwrap()
+                    .get(i)
+                    .unwrap()
+                    .to_string()
+                    .trim_matches('"')
+                    .to_string()
+            };
+            format!(
+                "{} {} {} {}",
+                cell("table"),
+                cell("row"),
+                cell("column"),
+                cell("rule")
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "case_members 3 role unknown_code",
+            "case_members 7 person_id unknown_reference",
+            "reports 2 recorded_on recorded_after_extract",
+            "removals 1 discharged_on date_order",
+            "contacts 1 case_id unknown_reference",
+        ]
+    );
+    // The quarantined rows are gone from what is built: K1 is no longer a child of C1.
+    let built = snapshot(&x, date("2025-03-01")).unwrap();
+    assert_eq!(built.frame.height(), 2);
+}

@@ -18,8 +18,6 @@ fn missing_required_value() {
         "office",
         "worker_id",
         "case_type",
-        "parental_mental_health",
-        "domestic_violence",
         "prior_reports",
     ] {
         assert_eq!(
@@ -27,6 +25,17 @@ fn missing_required_value() {
             vec![p(2, column, "missing_required")],
             "{column}"
         );
+    }
+    // Contract 1.1: the household items may be empty (not yet assessed), but
+    // their columns must be there.
+    for column in [
+        "parental_mental_health",
+        "parental_substance_use",
+        "domestic_violence",
+    ] {
+        let f = csv(&[good_row(1), row_with(2, column, ""), good_row(3)]);
+        let v = validate(&f);
+        assert_eq!(v.report.rows_quarantined, 0, "{column}");
     }
     assert_eq!(
         break_once("supervisor_id", " NA "),
