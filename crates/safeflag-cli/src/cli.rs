@@ -46,8 +46,15 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Validate a case snapshot against the data contract, with quarantine.
     Validate(ValidateArgs),
-    /// Generate synthetic contract data with a known ground truth.
+    /// Generate synthetic contract data (or a relational extract) with a known ground truth.
     Generate(GenerateArgs),
+    /// Build a contract snapshot (or a labelled training stack) from a relational extract.
+    ///
+    /// One snapshot as of a date (default: the extract date), or with
+    /// --from/--to/--every a stack of snapshots labelled from the incidents
+    /// table. A fact counts on a date only if it was recorded by then
+    /// (docs/extract-contract.md).
+    Snapshot(SnapshotArgs),
     /// Train a model on labelled snapshots and write models/NAME/.
     Train(TrainArgs),
     /// Evaluate a model on labelled snapshots.
@@ -76,6 +83,69 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff): `safeflag man > safeflag.1`.
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// The extract directory: one file per table and `extract.toml`.
+    #[arg(value_name = "EXTRACT_DIR")]
+    pub extract: PathBuf,
+    /// Output file: `.csv`, `.parquet` or `.arrow`.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// The as-of date (default: the extract date).
+    #[arg(long, value_name = "DATE", conflicts_with_all = ["from", "to", "every"])]
+    pub as_of: Option<chrono::NaiveDate>,
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// The agency's extract mapping (one `[tables.NAME]` section per table; docs/extract-contract.md).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Write every table's quarantined rows (table, row, column, rule, value) here.
+    #[arg(long, value_name = "FILE")]
+    pub quarantine: Option<PathBuf>,
+    /// The data-quality gate: the largest share of any table's rows that may be quarantined.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.05, value_parser = fraction)]
+    pub max_quarantine: f64,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The dates and labels of a training stack built from an extract.
+#[derive(Debug, Args)]
+pub struct StackArgs {
+    /// A training stack from an extract: the first as-of date.
+    #[arg(long, value_name = "DATE", requires_all = ["to", "every"])]
+    pub from: Option<chrono::NaiveDate>,
+    /// A training stack: the last as-of date (inclusive).
+    #[arg(long, value_name = "DATE", requires = "from")]
+    pub to: Option<chrono::NaiveDate>,
+    /// A training stack: days between as-of dates.
+    #[arg(long, value_name = "DAYS", requires = "from", value_parser = clap::value_parser!(u32).range(1..))]
+    pub every: Option<u32>,
+    /// A training stack: an incident counts when it happens within this many days after the date.
+    #[arg(long, value_name = "DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub label_days: u32,
+    /// A training stack: days an incident may take to be recorded; a date
+    /// whose window closes later than the extract date minus this is left out.
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub label_lag: u32,
+}
+
+impl StackArgs {
+    /// The stack asked for, if `--from` was given (clap requires `--to` and `--every` with it).
+    pub fn dates(&self) -> Option<safeflag_pipeline::extract::Dates> {
+        Some(safeflag_pipeline::extract::Dates::Stack {
+            from: self.from?,
+            to: self.to?,
+            every_days: self.every?,
+            label: safeflag_extract::LabelOptions {
+                window_days: self.label_days,
+                lag_days: self.label_lag,
+            },
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -212,8 +282,11 @@ pub struct ScoreArgs {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Labelled snapshots (with `outcome_critical_incident`).
+    /// Labelled snapshots (with `outcome_critical_incident`), or an extract
+    /// directory with --from/--to/--every (the stack is built, then trained on).
     pub input: PathBuf,
+    #[command(flatten)]
+    pub stack: StackArgs,
     /// The model directory to write, e.g. `models/NAME`.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -335,12 +408,35 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Output file: `.csv`, `.parquet` or `.arrow`.
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "extract")]
+    pub out: Option<PathBuf>,
+    /// Write an event-level relational extract into this directory instead
+    /// of snapshot rows (docs/synthetic-extract.md).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "messy", "rows", "snapshots"])]
+    pub extract: Option<PathBuf>,
+    /// With --extract: children in the world (whole families, so a few more).
+    #[arg(long, default_value_t = 2_000, requires = "extract")]
+    pub children: usize,
+    /// With --extract: years of history before the extract date.
+    #[arg(long, default_value_t = 2, requires = "extract", value_parser = clap::value_parser!(u32).range(1..=30))]
+    pub years: u32,
+    /// With --extract: the extract date.
+    #[arg(
+        long,
+        value_name = "DATE",
+        default_value = "2025-12-31",
+        requires = "extract"
+    )]
+    pub extracted_on: chrono::NaiveDate,
+    /// With --extract: the tables' format.
+    #[arg(long, value_name = "EXT", default_value = "parquet", value_parser = ["csv", "parquet", "arrow"], requires = "extract")]
+    pub format: String,
     /// Leave out `outcome_critical_incident` (a nightly snapshot).
     #[arg(long)]
     pub no_outcome: bool,
-    /// Also write each row's true probability (child_id, snapshot_date, true_probability).
+    /// Also write each row's true probability (child_id, snapshot_date,
+    /// true_probability); with --extract, each child's true hazard per
+    /// 30-day step (child_id, step_start, hazard).
     #[arg(long, value_name = "FILE")]
     pub truth: Option<PathBuf>,
     /// Number of snapshot dates (a training set stacks several).

@@ -44,6 +44,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args, &printer),
         Command::Generate(args) => commands::generate::run(args, &printer),
+        Command::Snapshot(args) => commands::snapshot::run(args, &printer),
         Command::Train(args) => commands::train::run(args, &printer),
         Command::Evaluate(args) => commands::evaluate::run(args, &printer),
         Command::Score(args) => commands::score::run(args, &printer),

@@ -16,13 +16,14 @@ use polars::prelude::*;
 use safeflag_core::contract::{self, OUTCOME, Presence};
 use safeflag_core::extract_contract::SUBSTANTIATED;
 use safeflag_ingest::{IngestOptions, InputFormat, SOURCE_ROW};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::load::{Extract, days};
 use crate::{Error, Result};
 
 /// What one snapshot holds, and what it could not fill.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BuildSummary {
     /// The as-of date.
     pub as_of: String,
@@ -88,7 +89,8 @@ pub struct Stack {
 }
 
 /// What a stack holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StackSummary {
     /// Rows in the stack.
     pub rows: usize,

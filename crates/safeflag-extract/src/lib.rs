@@ -26,7 +26,7 @@ pub mod load;
 pub use build::{
     BuildSummary, Built, LabelOptions, Stack, StackSummary, dates_every, snapshot, stack,
 };
-pub use load::{Extract, ExtractMapping, LoadOptions, TableReport, extract_date, load};
+pub use load::{Extract, ExtractMapping, LoadOptions, TableReport, extract_date, load, read};
 
 /// Errors of reading an extract or building from it. Each names the
 /// directory or file, the table and, where there is one, the column.

@@ -241,6 +241,14 @@ fn table_file(dir: &Path, table: &'static TableSpec, named: Option<&str>) -> Res
 
 /// Reads and validates an extract directory, then applies the gate to every table.
 pub fn load(dir: &Path, options: &LoadOptions) -> Result<Extract> {
+    let x = read(dir, options)?;
+    x.check_gate(options.max_quarantined_share)?;
+    Ok(x)
+}
+
+/// Reads and validates an extract directory without applying the gate (the
+/// caller writes the quarantine first, then calls [`Extract::check_gate`]).
+pub fn read(dir: &Path, options: &LoadOptions) -> Result<Extract> {
     let _span = tracing::info_span!("extract").entered();
     let extracted_on = extract_date(dir)?;
     let default_mapping = ExtractMapping::default();
@@ -273,15 +281,6 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Extract> {
             report: v.report.clone(),
         })
         .collect();
-    for r in &reports {
-        if let Err(failure) = r.report.check_gate(options.max_quarantined_share) {
-            return Err(Error::Gate {
-                table: r.table,
-                failure: Box::new(failure),
-                first: first_problem(&r.report.quarantine)?,
-            });
-        }
-    }
     Ok(Extract {
         extracted_on,
         tables: validated.into_iter().map(|v| v.cases).collect(),
@@ -486,6 +485,21 @@ impl Extract {
     /// The valid rows of one table.
     pub fn table(&self, name: &str) -> &DataFrame {
         &self.tables[index(name)]
+    }
+
+    /// The data-quality gate, table by table: the first table whose
+    /// quarantined share is over `limit` fails, naming its first problem.
+    pub fn check_gate(&self, limit: f64) -> Result<()> {
+        for r in &self.reports {
+            if let Err(failure) = r.report.check_gate(limit) {
+                return Err(Error::Gate {
+                    table: r.table,
+                    failure: Box::new(failure),
+                    first: first_problem(&r.report.quarantine)?,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Every table's quarantine in one frame: `table`, `row`, `column`,

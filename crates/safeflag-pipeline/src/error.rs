@@ -96,6 +96,7 @@ macro_rules! kinded {
 kinded!(
     safeflag_core::output::OutputError,
     safeflag_ingest::Error,
+    safeflag_extract::Error,
     safeflag_ingest::GateFailure,
     safeflag_features::Error,
     safeflag_model::Error,

@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod extract;
 pub mod night;
 pub mod reports;
 pub mod scoring;

@@ -30,11 +30,13 @@ use safeflag_history::night::{QueueHistory, Suppression};
 use safeflag_history::store::{CaseHistory, SuppressionRecord};
 use safeflag_history::{RunLock, RunRecord, Store};
 use safeflag_report::manifest::{
-    ExportEntry, OutputFile, REPORT_HTML, REPORT_JSON, ReportFiles, RunManifest, SUPPRESSED_CSV,
+    EXTRACT_QUARANTINE, EXTRACT_SNAPSHOT, ExportEntry, OutputFile, REPORT_HTML, REPORT_JSON,
+    ReportFiles, RunManifest, SUPPRESSED_CSV,
 };
 use safeflag_report::{ExportManifest, RunDir, Summary};
 use safeflag_score::RowScores;
 
+use crate::extract::{Dates, ExtractSource, snapshot_to_file};
 use crate::scoring::{Hooks, ScoringOptions, hash_outputs, score};
 use crate::{Config, Error, ErrorKind, Model, Progress, Result};
 
@@ -143,9 +145,18 @@ impl Staged<'_> {
         } = *self;
         let root = &config.output.root;
         let date_arg = date.map(|d| d.to_string());
+        // From an extract: tonight's snapshot is built into the run folder
+        // first, and scored like any snapshot.
+        let (snapshot, mapping) = match &config.input.extract {
+            Some(dir) => (self.build_from_extract(dir, date)?, None),
+            None => (
+                config.snapshot(date_arg.as_deref())?,
+                config.input.mapping.clone(),
+            ),
+        };
         let options = ScoringOptions {
-            snapshot: config.snapshot(date_arg.as_deref())?,
-            mapping: config.input.mapping.clone(),
+            snapshot,
+            mapping,
             prompts: config.model.prompts.clone(),
             policy: config.policy()?,
             max_quarantine: config.input.max_quarantine,
@@ -204,6 +215,11 @@ impl Staged<'_> {
         write_suppressed(staging, &done.suppressed, &suppressions)?;
         manifest.run_id = Some(run_id.to_string());
         manifest.date = Some(date.clone());
+        if let Some(dir) = &config.input.extract {
+            // The snapshot built tonight lives in the run folder.
+            manifest.input.path = PathBuf::from(EXTRACT_SNAPSHOT);
+            manifest.extract = Some(dir.clone());
+        }
         manifest.write(staging)?;
 
         let t = Instant::now();
@@ -300,6 +316,38 @@ impl Staged<'_> {
             exports,
             summary,
         })
+    }
+}
+
+impl Staged<'_> {
+    /// Builds tonight's snapshot from the extract into the staging folder.
+    /// A tripped gate moves the staging folder, with the extract's
+    /// quarantine, to `failed/` and publishes nothing.
+    fn build_from_extract(&self, dir: &Path, date: Option<NaiveDate>) -> Result<PathBuf> {
+        let source = ExtractSource {
+            dir: dir.to_path_buf(),
+            mapping: self.config.input.mapping.clone(),
+            max_quarantine: self.config.input.max_quarantine,
+        };
+        let path = self.staging.join(EXTRACT_SNAPSHOT);
+        let quarantine = self.staging.join(EXTRACT_QUARANTINE);
+        match snapshot_to_file(&source, Dates::AsOf(date), &path, Some(&quarantine)) {
+            Ok(_) => Ok(path),
+            Err(err) if err.kind() == ErrorKind::Gate => {
+                let root = &self.config.output.root;
+                let failed = root.join("failed").join(self.run_id);
+                safeflag_core::output::create_private_dir_all(&root.join("failed"))
+                    .map_err(|e| Error::io("creating", &root.join("failed"), e))?;
+                std::fs::rename(self.staging, &failed)
+                    .map_err(|e| Error::io("moving", &failed, e))?;
+                tracing::error!(
+                    "data-quality gate tripped on the extract: nothing published; quarantine in {}",
+                    failed.display()
+                );
+                Err(err)
+            }
+            Err(err) => Err(err),
+        }
     }
 }
 

@@ -64,6 +64,16 @@ pub struct ProblemJson {
     pub rows: usize,
 }
 
+impl From<&safeflag_ingest::ProblemCount> for ProblemJson {
+    fn from(p: &safeflag_ingest::ProblemCount) -> ProblemJson {
+        ProblemJson {
+            column: p.column.to_string(),
+            rule: p.rule.as_str().into(),
+            rows: p.rows,
+        }
+    }
+}
+
 impl ValidationJson {
     /// The document of a validation against a gate.
     pub fn of(
@@ -87,15 +97,7 @@ impl ValidationJson {
                 "fail"
             }
             .into(),
-            problems: report
-                .problems
-                .iter()
-                .map(|p| ProblemJson {
-                    column: p.column.to_string(),
-                    rule: p.rule.as_str().into(),
-                    rows: p.rows,
-                })
-                .collect(),
+            problems: report.problems.iter().map(ProblemJson::from).collect(),
             extra_columns: report.extra_columns.clone(),
             quarantine_file,
         }

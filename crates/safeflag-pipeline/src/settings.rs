@@ -50,8 +50,12 @@ pub struct Config {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct InputConfig {
     /// The snapshot; `{date}` in it is replaced by `--date`.
-    pub snapshot: String,
-    /// Agency column mapping.
+    pub snapshot: Option<String>,
+    /// Or a relational extract directory, from which tonight's snapshot is
+    /// built (as of `--date`, else the extract date).
+    pub extract: Option<PathBuf>,
+    /// Agency mapping: a snapshot mapping, or with `extract` an extract
+    /// mapping (one `[tables.NAME]` section per table).
     pub mapping: Option<PathBuf>,
     /// The data-quality gate.
     #[serde(default = "default_max_quarantine")]
@@ -166,7 +170,12 @@ impl Config {
                 base.join(p)
             }
         };
-        c.input.snapshot = rel(Path::new(&c.input.snapshot)).display().to_string();
+        c.input.snapshot = c
+            .input
+            .snapshot
+            .as_deref()
+            .map(|s| rel(Path::new(s)).display().to_string());
+        c.input.extract = c.input.extract.as_deref().map(rel);
         c.input.mapping = c.input.mapping.as_deref().map(rel);
         c.model.dir = rel(&c.model.dir);
         c.model.prompts = c.model.prompts.as_deref().map(rel);
@@ -204,9 +213,20 @@ impl Config {
             return Err("`model.sha256` is not a sha256 (64 hex digits)".into());
         }
         // Runs must never be written among the extracts they read.
-        let snapshot = std::path::PathBuf::from(&self.input.snapshot);
-        let input_dir = snapshot.parent().unwrap_or(Path::new(""));
-        if same_dir(input_dir, &self.output.root) {
+        let input_dir = match (&self.input.snapshot, &self.input.extract) {
+            (Some(snapshot), None) => Path::new(snapshot)
+                .parent()
+                .unwrap_or(Path::new(""))
+                .to_path_buf(),
+            (None, Some(extract)) => extract.clone(),
+            _ => {
+                return Err(
+                    "[input] needs exactly one of `snapshot` (a snapshot file) and `extract` (a relational extract directory)"
+                        .into(),
+                );
+            }
+        };
+        if same_dir(&input_dir, &self.output.root) {
             return Err(format!(
                 "`output.root` is the input's own folder `{}`; write runs elsewhere",
                 self.output.root.display()
@@ -220,7 +240,10 @@ impl Config {
 
     /// The snapshot path for `date` (`{date}` replaced).
     pub fn snapshot(&self, date: Option<&str>) -> Result<PathBuf> {
-        let s = &self.input.snapshot;
+        let s =
+            self.input.snapshot.as_ref().ok_or_else(|| {
+                Error::input("config: `[input]` names an extract, not a snapshot")
+            })?;
         if s.contains("{date}") {
             let d = date.ok_or_else(|| {
                 Error::input("config: `input.snapshot` contains {date}, so --date is required")

@@ -42,6 +42,9 @@ pub struct LabelledOptions {
 pub struct TrainOptions {
     /// Labelled snapshots.
     pub input: PathBuf,
+    /// What the model card names as the training data, when not the input
+    /// file's name (a stack built from an extract).
+    pub input_name: Option<String>,
     /// The model directory to write.
     pub out: PathBuf,
     /// Replace a model already in `out`.
@@ -153,11 +156,13 @@ pub fn train(options: &TrainOptions) -> Result<Trained> {
         .collect();
     let (first_date, last_date) = crate::snapshot_dates(cases)?;
     let training = TrainingInfo {
-        input: options
-            .input
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        input: options.input_name.clone().unwrap_or_else(|| {
+            options
+                .input
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        }),
         input_sha256: sha256_file(&options.input)
             .map_err(|e| Error::io("hashing", &options.input, e))?,
         rows_read: validated.report.rows_read,

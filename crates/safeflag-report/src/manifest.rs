@@ -39,6 +39,10 @@ pub const SUPPRESSED_CSV: &str = "suppressed.csv";
 pub const REPORT_JSON: &str = "report.json";
 /// The report as a self-contained HTML page (the nightly job).
 pub const REPORT_HTML: &str = "report.html";
+/// The snapshot a nightly run built from a relational extract (its input).
+pub const EXTRACT_SNAPSHOT: &str = "snapshot.parquet";
+/// The extract tables' quarantine of such a run (table, row, column, rule, value).
+pub const EXTRACT_QUARANTINE: &str = "extract-quarantine.csv";
 
 /// The files a successful scoring run publishes besides the manifest.
 pub const SCORING_OUTPUTS: [&str; 5] = [
@@ -97,6 +101,9 @@ pub struct RunManifest {
     pub model: ModelRef,
     /// The snapshot that was scored.
     pub input: InputRef,
+    /// The relational extract the snapshot was built from, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extract: Option<PathBuf>,
     /// The settings the run used.
     pub settings: RunSettings,
     /// The reconciliation of rows and cases.
@@ -245,6 +252,7 @@ impl RunManifest {
             snapshot_date: None,
             model,
             input,
+            extract: None,
             settings,
             counts: RunCounts::default(),
             monitoring: None,

@@ -491,8 +491,15 @@ fn family(seed: u64, f: u64, t0: i32, t1: i32, t: &mut Tables) {
     // The cases' rows: periods, members, contacts, assessments.
     for (e, c) in cases.iter().enumerate() {
         let case_id = cid(e);
-        for pd in &c.periods {
-            let rec = pd.start + lag(r, 1.0, 7);
+        for (k, pd) in c.periods.iter().enumerate() {
+            // Intake opens the case the day it opens it (so everything else
+            // about the case refers to a case on record); later changes of
+            // type or worker are typed in a little late.
+            let rec = if k == 0 {
+                pd.start
+            } else {
+                pd.start + lag(r, 1.0, 7)
+            };
             if rec > t1 {
                 continue;
             }

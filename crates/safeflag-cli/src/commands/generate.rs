@@ -2,18 +2,26 @@
 
 use polars::prelude::*;
 use safeflag_ingest::{InputFormat, write_frame};
-use safeflag_synth::{SynthParams, generate, messy_csv};
+use safeflag_synth::{SynthParams, WorldParams, generate, messy_csv};
 
+use safeflag_pipeline::extract::generate_extract;
 use safeflag_pipeline::{Context as _, Error, Result, thousands};
 
 use crate::cli::GenerateArgs;
 use crate::printer::Printer;
 
 pub fn run(args: GenerateArgs, printer: &Printer) -> Result<()> {
-    if args.messy {
-        return run_messy(&args, printer);
+    if let Some(dir) = &args.extract {
+        return run_extract(&args, dir, printer);
     }
-    InputFormat::from_path(&args.out)?;
+    let out = args
+        .out
+        .clone()
+        .ok_or_else(|| Error::input("--out FILE is required"))?;
+    if args.messy {
+        return run_messy(&args, &out, printer);
+    }
+    InputFormat::from_path(&out)?;
     if let Some(t) = &args.truth {
         InputFormat::from_path(t)?;
     }
@@ -28,7 +36,7 @@ pub fn run(args: GenerateArgs, printer: &Printer) -> Result<()> {
     let started = std::time::Instant::now();
     let mut synth = generate(&params);
     let generated = started.elapsed();
-    write_frame(&mut synth.cases, &args.out)?;
+    write_frame(&mut synth.cases, &out)?;
     if let Some(path) = &args.truth {
         write_frame(&mut synth.truth, path)?;
     }
@@ -47,21 +55,49 @@ pub fn run(args: GenerateArgs, printer: &Printer) -> Result<()> {
         thousands(cases as u64),
         args.snapshots,
         generated.as_secs_f64(),
-        args.out.display(),
+        out.display(),
         started.elapsed().as_secs_f64(),
     ));
     Ok(())
 }
 
-fn run_messy(args: &GenerateArgs, printer: &Printer) -> Result<()> {
-    if InputFormat::from_path(&args.out)? != InputFormat::Csv {
+fn run_extract(args: &GenerateArgs, dir: &std::path::Path, printer: &Printer) -> Result<()> {
+    let params = WorldParams {
+        children: args.children,
+        years: args.years,
+        seed: args.seed,
+        extracted_on: args.extracted_on,
+    };
+    let started = std::time::Instant::now();
+    let g = generate_extract(&params, dir, &args.format, args.truth.as_deref())?;
+    let tables: Vec<String> = g
+        .rows
+        .iter()
+        .map(|(t, n)| format!("{t} {}", thousands(*n as u64)))
+        .collect();
+    printer.status(&format!(
+        "generated an extract of about {} children over {} year(s), extracted on {}, into {} ({} critical incidents) in {:.2}s, written in {:.2}s total\n  {}",
+        thousands(args.children as u64),
+        args.years,
+        args.extracted_on,
+        dir.display(),
+        thousands(g.incidents as u64),
+        g.generate_seconds,
+        started.elapsed().as_secs_f64(),
+        tables.join(", ")
+    ));
+    Ok(())
+}
+
+fn run_messy(args: &GenerateArgs, out: &std::path::Path, printer: &Printer) -> Result<()> {
+    if InputFormat::from_path(out)? != InputFormat::Csv {
         return Err(Error::input(format!(
             "--messy writes CSV: `{}` must end in `.csv`",
-            args.out.display()
+            out.display()
         )));
     }
     let (bytes, injected) = messy_csv(args.seed);
-    safeflag_core::output::write_bytes_atomic(&args.out, &bytes)?;
+    safeflag_core::output::write_bytes_atomic(out, &bytes)?;
     if let Some(path) = &args.expected {
         let mut df = df!(
             "row" => injected.iter().map(|p| p.row as u32).collect::<Vec<_>>(),
@@ -72,7 +108,7 @@ fn run_messy(args: &GenerateArgs, printer: &Printer) -> Result<()> {
     }
     printer.status(&format!(
         "wrote the messy file {} ({} rows, {} injected problems)",
-        args.out.display(),
+        out.display(),
         safeflag_synth::messy::MESSY_ROWS,
         injected.len()
     ));

@@ -8,5 +8,6 @@ pub mod nightly;
 pub mod report;
 pub mod score;
 pub mod shell;
+pub mod snapshot;
 pub mod train;
 pub mod validate;

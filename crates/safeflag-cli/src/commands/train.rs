@@ -3,9 +3,10 @@
 
 use safeflag_model::TrainParams;
 use safeflag_model::fairness::FairnessOptions;
-use safeflag_pipeline::Result;
+use safeflag_pipeline::extract::{Dates, ExtractSource, stack_for_training};
 use safeflag_pipeline::reports::TrainingJson;
 use safeflag_pipeline::training::{LabelledOptions, SplitPlan, TrainOptions, train};
+use safeflag_pipeline::{Result, thousands};
 
 use crate::cli::{LabelledArgs, TrainArgs};
 use crate::printer::Printer;
@@ -13,8 +14,39 @@ use crate::tables::{evaluation_table, fairness_table};
 
 pub fn run(args: TrainArgs, printer: &Printer) -> Result<()> {
     let t0 = std::time::Instant::now();
+    // An extract directory: its stack is built first, into a temporary file.
+    let stack = if args.input.is_dir() {
+        let source = ExtractSource {
+            dir: args.input.clone(),
+            mapping: args.labelled.mapping.clone(),
+            max_quarantine: args.labelled.max_quarantine,
+        };
+        let dates = args.stack.dates().unwrap_or(Dates::AsOf(None));
+        let (path, doc) = stack_for_training(&source, dates)?;
+        let s = doc.stack.as_ref();
+        printer.status(&format!(
+            "built a training stack of {} rows ({} with an incident) from extract {}",
+            thousands(s.map_or(0, |s| s.rows) as u64),
+            thousands(s.map_or(0, |s| s.positives) as u64),
+            args.input.display()
+        ));
+        let (from, to, every) = (args.stack.from, args.stack.to, args.stack.every);
+        let name = format!(
+            "extract {} as of {}..{} every {} days",
+            args.input.display(),
+            from.map(|d| d.to_string()).unwrap_or_default(),
+            to.map(|d| d.to_string()).unwrap_or_default(),
+            every.unwrap_or(0)
+        );
+        Some((path, name))
+    } else {
+        None
+    };
     let options = TrainOptions {
-        input: args.input.clone(),
+        input: stack
+            .as_ref()
+            .map_or_else(|| args.input.clone(), |(p, _)| p.to_path_buf()),
+        input_name: stack.as_ref().map(|(_, name)| name.clone()),
         out: args.out.clone(),
         force: args.force,
         params: TrainParams {

@@ -33,7 +33,7 @@ fn same_seed_gives_byte_identical_files() {
 fn committed_samples_match_the_generator() {
     // The commands of data-samples/make.sh.
     let dir = tempfile::tempdir().unwrap();
-    let runs: [&[&str]; 3] = [
+    let runs: [&[&str]; 4] = [
         &[
             "generate",
             "--rows",
@@ -67,17 +67,38 @@ fn committed_samples_match_the_generator() {
             "--expected",
             "messy.expected.csv",
         ],
+        &[
+            "generate",
+            "--extract",
+            "extract",
+            "--children",
+            "3000",
+            "--years",
+            "2",
+            "--seed",
+            "12",
+            "--format",
+            "csv",
+        ],
     ];
     for args in runs {
         let out = safeflag(dir.path(), args);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     }
+    let tables = std::fs::read_dir(sample("extract"))
+        .unwrap()
+        .map(|e| format!("extract/{}", e.unwrap().file_name().to_string_lossy()));
+    let tables: Vec<String> = tables.collect();
+    assert_eq!(tables.len(), 9, "eight tables and extract.toml");
     for name in [
         "training.parquet",
         "snapshot.csv",
         "messy.csv",
         "messy.expected.csv",
-    ] {
+    ]
+    .into_iter()
+    .chain(tables.iter().map(String::as_str))
+    {
         let fresh = std::fs::read(dir.path().join(name)).unwrap();
         let committed = std::fs::read(sample(name)).unwrap();
         assert!(

@@ -19,6 +19,7 @@
 mod corpus;
 mod errors;
 mod exits;
+mod extract;
 mod generate;
 mod hostile;
 mod model;
