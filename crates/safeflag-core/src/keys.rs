@@ -127,9 +127,43 @@ pub fn repeated<K: Hash + Eq + Sync>(keys: &[Option<K>]) -> Vec<bool> {
     flags
 }
 
+/// The keys another table holds (persons, cases), to check references
+/// against: a hash set built once, looked up in parallel. On 6.6M
+/// references to 1.9M persons, polars' `is_in` took seconds.
+pub struct KnownKeys<K>(std::collections::HashSet<K, foldhash::quality::FixedState>);
+
+impl<K: Hash + Eq + Sync> KnownKeys<K> {
+    /// The set of the present keys.
+    pub fn new(keys: impl IntoIterator<Item = Option<K>>) -> KnownKeys<K> {
+        let state = foldhash::quality::FixedState::with_seed(0x5afe_f1a9);
+        let keys = keys.into_iter();
+        let mut set =
+            std::collections::HashSet::with_capacity_and_hasher(keys.size_hint().0, state);
+        set.extend(keys.flatten());
+        KnownKeys(set)
+    }
+
+    /// For each present value, whether it is not a known key (`None` refers
+    /// to nothing and is never absent).
+    pub fn absent(&self, values: &[Option<K>]) -> Vec<bool> {
+        values
+            .par_iter()
+            .map(|v| v.as_ref().is_some_and(|v| !self.0.contains(v)))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absent_from_finds_exactly_the_unknown_references() {
+        let known = [Some("a"), None, Some("b"), Some("a")];
+        let values = [Some("a"), Some("c"), None, Some("b"), Some("")];
+        let known = KnownKeys::new(known);
+        assert_eq!(known.absent(&values), [false, true, false, false, true]);
+    }
     use std::collections::HashSet;
 
     /// Keys from a small alphabet, so many repeat, with some missing.

@@ -15,6 +15,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use polars::prelude::*;
 use safeflag_core::contract::{self, OUTCOME, Presence};
 use safeflag_core::extract_contract::SUBSTANTIATED;
+use safeflag_core::keys::KnownKeys;
 use safeflag_ingest::{IngestOptions, InputFormat, SOURCE_ROW};
 use serde::{Deserialize, Serialize};
 
@@ -240,19 +241,31 @@ fn assemble(x: &Extract, date: NaiveDate) -> Result<(DataFrame, BuildSummary)> {
             col("case_type"),
         ])
         .collect()?;
-    let open_cases = periods.clone().lazy().select([col("case_id")]);
+    // Each event table is first cut to the rows of the open cases (or of
+    // their children), so the joins and group-bys below work on thousands of
+    // rows, not millions.
+    let open_ids = periods.column("case_id")?.str()?.clone();
+    let open = KnownKeys::new(open_ids.iter());
+    let open_rows =
+        |t: &str| -> Result<LazyFrame> { Ok(keep(x.table(t), "case_id", &open)?.lazy()) };
 
     // Memberships covering D in an open case, with each member's birth date.
-    let members = lazy("case_members")
+    let members = open_rows("case_members")?
         .filter(known("recorded_on").and(covers("start_date", "end_date")))
+        .collect()?;
+    let member_ids = members.column("person_id")?.str()?.clone();
+    let people = keep(
+        x.table("persons"),
+        "person_id",
+        &KnownKeys::new(member_ids.iter()),
+    )?;
+    let members = members
+        .lazy()
         .join(
-            open_cases,
-            [col("case_id")],
-            [col("case_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .join(
-            lazy("persons").select([col("person_id"), col("birth_date")]),
+            people
+                .clone()
+                .lazy()
+                .select([col("person_id"), col("birth_date")]),
             [col("person_id")],
             [col("person_id")],
             JoinArgs::new(JoinType::Left),
@@ -318,8 +331,12 @@ fn assemble(x: &Extract, date: NaiveDate) -> Result<(DataFrame, BuildSummary)> {
         )
         .and(known("disposition_recorded_on"))
         .fill_null(lit(false));
+    let kid_ids = kids.column("person_id")?.str()?.clone();
+    let kid_set = KnownKeys::new(kid_ids.iter());
+    let kid_rows =
+        |t: &str, c: &str| -> Result<LazyFrame> { Ok(keep(x.table(t), c, &kid_set)?.lazy()) };
     let reports = on_kids(
-        lazy("reports")
+        kid_rows("reports", "child_id")?
             .filter(known("recorded_on").and(col("received_on").lt(d())))
             .select([
                 col("report_id"),
@@ -340,7 +357,7 @@ fn assemble(x: &Extract, date: NaiveDate) -> Result<(DataFrame, BuildSummary)> {
             .alias("prior_substantiations"),
     ]);
     let removals = on_kids(
-        lazy("removals")
+        kid_rows("removals", "child_id")?
             .filter(known("recorded_on").and(col("removed_on").lt(d())))
             .select([col("removal_id"), col("child_id")]),
     )
@@ -351,7 +368,7 @@ fn assemble(x: &Extract, date: NaiveDate) -> Result<(DataFrame, BuildSummary)> {
         .alias("prior_removals")]);
 
     // The latest face-to-face contact of the case: with the household, or with this child.
-    let visits = lazy("contacts").filter(
+    let visits = open_rows("contacts")?.filter(
         known("recorded_on")
             .and(col("contact_on").lt_eq(d()))
             .and(col("kind").eq(lit("face_to_face"))),
@@ -367,7 +384,9 @@ fn assemble(x: &Extract, date: NaiveDate) -> Result<(DataFrame, BuildSummary)> {
         .agg([col("contact_on").max().alias("__visit_child")]);
 
     // Assessments approved by D: the latest that rates each item.
-    let assessed = lazy("assessments").filter(known("approved_on"));
+    let assessed = open_rows("assessments")?.filter(known("approved_on"));
+    // A child's sleep place from an assessment in any case: cut by child.
+    let assessed_child = kid_rows("assessments", "child_id")?.filter(known("approved_on"));
     let latest = |item: &str| {
         col(item)
             .sort_by(
@@ -377,9 +396,7 @@ fn assemble(x: &Extract, date: NaiveDate) -> Result<(DataFrame, BuildSummary)> {
             .last_non_null()
             .alias(item)
     };
-    let sleep = assessed
-        .clone()
-        .filter(col("child_id").is_not_null())
+    let sleep = assessed_child
         .group_by([col("child_id")])
         .agg([latest("sleep_environment")]);
     let household_items = assessed.group_by([col("case_id")]).agg([
@@ -405,7 +422,7 @@ fn assemble(x: &Extract, date: NaiveDate) -> Result<(DataFrame, BuildSummary)> {
             JoinArgs::new(JoinType::Inner),
         )
         .join(
-            lazy("persons").select([
+            people.lazy().select([
                 col("person_id"),
                 col("birth_date").alias("child_birth_date"),
                 col("sex").alias("child_sex"),
@@ -514,6 +531,18 @@ fn assemble(x: &Extract, date: NaiveDate) -> Result<(DataFrame, BuildSummary)> {
             ..BuildSummary::default()
         },
     ))
+}
+
+/// The rows of `df` whose `column` holds one of `keys`.
+fn keep(df: &DataFrame, column: &str, keys: &KnownKeys<&str>) -> Result<DataFrame> {
+    let values: Vec<Option<&str>> = df.column(column)?.str()?.iter().collect();
+    let absent = keys.absent(&values);
+    let mask: BooleanChunked = values
+        .iter()
+        .zip(absent)
+        .map(|(v, a)| Some(v.is_some() && !a))
+        .collect();
+    Ok(df.filter(&mask)?)
 }
 
 /// Passes the built rows through the snapshot validation, as any snapshot

@@ -15,6 +15,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use safeflag_core::contract::{Rule, TableSpec};
 use safeflag_core::extract_contract::{self as xc, EXTRACT_TOML, TABLES};
+use safeflag_core::keys::KnownKeys;
 use safeflag_ingest::{IngestOptions, Mapping, MappingFile, Validated, ValidationReport};
 use serde::Deserialize;
 
@@ -356,24 +357,40 @@ fn check_between_tables(v: &mut [Validated], extracted_on: NaiveDate) -> Result<
     quarantine(v, r, "disposition_recorded_on", Rule::MissingDependent, &f)?;
     // Every child needs a birth date.
     let (p, m) = (index("persons"), index("case_members"));
-    let children = v[m]
-        .cases
-        .clone()
-        .lazy()
-        .filter(col("role").eq(lit("child")))
-        .select([col("person_id")])
-        .collect()?;
-    let f = flag(
-        &v[p].cases,
-        col("birth_date").is_null().and(
-            col("person_id").is_in(lit(series(&children, "person_id")?).implode(false), false),
-        ),
-    )?;
+    let roles = v[m].cases.column("role")?.str()?.clone();
+    let members = v[m].cases.column("person_id")?.str()?.clone();
+    let children = KnownKeys::new(
+        members
+            .iter()
+            .zip(roles.iter())
+            .map(|(id, role)| id.filter(|_| role == Some("child"))),
+    );
+    let ids = strings(&v[p].cases, "person_id")?;
+    let is_child = children.absent(&ids).into_iter().map(|a| !a);
+    let no_birth = v[p].cases.column("birth_date")?.is_null();
+    let f: BooleanChunked = no_birth
+        .iter()
+        .zip(is_child.zip(ids.iter()))
+        .map(|(n, (c, id))| Some(n == Some(true) && c && id.is_some()))
+        .collect();
+    drop(ids);
     quarantine(v, p, "birth_date", Rule::MissingDependent, &f)?;
-    // References: cases first (a period's case is its own), then persons.
-    let cases = series(&v[index("case_periods")].cases, "case_id")?;
-    let persons = series(&v[p].cases, "person_id")?;
-    let references: [(&str, &str, &Series); 8] = [
+    // References, against the persons and cases left valid (a period's case is its own).
+    let person_ids = v[p]
+        .cases
+        .column("person_id")?
+        .str()?
+        .rechunk()
+        .into_owned();
+    let case_ids = v[index("case_periods")]
+        .cases
+        .column("case_id")?
+        .str()?
+        .rechunk()
+        .into_owned();
+    let persons = KnownKeys::new(person_ids.iter());
+    let cases = KnownKeys::new(case_ids.iter());
+    let references: [(&str, &str, &KnownKeys<&str>); 9] = [
         ("case_members", "case_id", &cases),
         ("case_members", "person_id", &persons),
         ("reports", "child_id", &persons),
@@ -382,36 +399,21 @@ fn check_between_tables(v: &mut [Validated], extracted_on: NaiveDate) -> Result<
         ("contacts", "person_id", &persons),
         ("assessments", "case_id", &cases),
         ("assessments", "child_id", &persons),
+        ("incidents", "child_id", &persons),
     ];
     for (table, column, known) in references {
         let i = index(table);
-        let f = flag(
-            &v[i].cases,
-            col(column).is_not_null().and(
-                col(column)
-                    .is_in(lit(known.clone()).implode(false), false)
-                    .not(),
-            ),
-        )?;
+        let values = strings(&v[i].cases, column)?;
+        let f = BooleanChunked::from_slice("absent".into(), &known.absent(&values));
+        drop(values);
         quarantine(v, i, column, Rule::UnknownReference, &f)?;
     }
-    let i = index("incidents");
-    let f = flag(
-        &v[i].cases,
-        col("child_id")
-            .is_in(lit(persons.clone()).implode(false), false)
-            .not(),
-    )?;
-    quarantine(v, i, "child_id", Rule::UnknownReference, &f)?;
     Ok(())
 }
 
-fn series(df: &DataFrame, column: &str) -> Result<Series> {
-    Ok(df
-        .column(column)?
-        .as_materialized_series()
-        .unique()?
-        .drop_nulls())
+/// A text column's values, for key lookups.
+fn strings<'a>(df: &'a DataFrame, column: &str) -> Result<Vec<Option<&'a str>>> {
+    Ok(df.column(column)?.str()?.iter().collect())
 }
 
 fn quarantine(

@@ -48,6 +48,8 @@ pub struct WorldParams {
     pub seed: u64,
     /// The extract date: nothing recorded after it is in the extract.
     pub extracted_on: NaiveDate,
+    /// Keep the truth table (a row per child per 30-day step: large).
+    pub truth: bool,
 }
 
 impl Default for WorldParams {
@@ -57,6 +59,7 @@ impl Default for WorldParams {
             years: 2,
             seed: 1,
             extracted_on: NaiveDate::from_ymd_opt(2025, 12, 31).expect("valid date"),
+            truth: false,
         }
     }
 }
@@ -70,8 +73,10 @@ pub struct World {
     /// The tables, typed to the extract contract.
     pub tables: Vec<DataFrame>,
     /// `child_id`, `step_start` (date), `hazard` (expected incidents over the
-    /// 30 days from `step_start`): the true hazard of every child in every
-    /// step while alive and born.
+    /// 30 days from `step_start`), `died_on` (the day of a fatal incident, if
+    /// any): the true hazard of every child in every step from birth (the
+    /// hazard a child would have had goes on after a death: a row dated
+    /// before the death needs its whole window).
     pub truth: DataFrame,
 }
 
@@ -169,6 +174,7 @@ struct TruthRow {
     child: String,
     step: i32,
     hazard: f64,
+    died: Option<i32>,
 }
 
 /// The rows of every table (and the truth), as the simulation makes them
@@ -237,7 +243,7 @@ pub fn generate_world(p: &WorldParams) -> World {
             let mut t = Tables::default();
             let first = b * FAMILIES_PER_BLOCK;
             for f in first..(first + FAMILIES_PER_BLOCK).min(families) {
-                family(p.seed, f, t0, t1, &mut t);
+                family(p.seed, f, t0, t1, p.truth, &mut t);
             }
             t
         })
@@ -254,7 +260,7 @@ fn kids_in(seed: u64, f: u64) -> usize {
 }
 
 #[allow(clippy::too_many_lines)]
-fn family(seed: u64, f: u64, t0: i32, t1: i32, t: &mut Tables) {
+fn family(seed: u64, f: u64, t0: i32, t1: i32, keep_truth: bool, t: &mut Tables) {
     let r = &mut stream(seed, f, 101);
     let n_kids = kids_in(seed, f);
     let office = pick_weighted(r, OFFICES.iter().map(|o| o.2));
@@ -295,7 +301,7 @@ fn family(seed: u64, f: u64, t0: i32, t1: i32, t: &mut Tables) {
         birth: i32,
         sleep: u8,
         disability: bool,
-        alive: bool,
+        died: Option<i32>,
     }
     let mut kids = Vec::new();
     for k in 0..n_kids {
@@ -327,7 +333,7 @@ fn family(seed: u64, f: u64, t0: i32, t1: i32, t: &mut Tables) {
             birth,
             sleep,
             disability,
-            alive: true,
+            died: None,
         });
     }
     let unrelated = chance(r, 0.15).then(|| {
@@ -344,6 +350,7 @@ fn family(seed: u64, f: u64, t0: i32, t1: i32, t: &mut Tables) {
             .is_some_and(|(_, i, o)| *i <= day && o.is_none_or(|o| day < o))
     };
 
+    let first_report = t.reports.len();
     // Reports: a first in the two years before the span or during it, then
     // gaps with a mean of 14 months (shorter in families reported more).
     let surveillance = if matches!(
@@ -624,6 +631,7 @@ fn family(seed: u64, f: u64, t0: i32, t1: i32, t: &mut Tables) {
 
     // Incidents, step by step, from the hazard on the true state.
     let mut n_incident = 0;
+    let first_truth = t.truth.len();
     let mut step = t0;
     while step < t1 {
         let open = cases.iter().find(|c| c.open <= step && step < c.close);
@@ -634,7 +642,10 @@ fn family(seed: u64, f: u64, t0: i32, t1: i32, t: &mut Tables) {
         let prior_subs = reports_true.iter().filter(|(d, s)| *s && *d < step).count() as i64;
         let prior_removals = removals_true.iter().filter(|d| **d < step).count() as i64;
         let in_home = kids.iter().filter(|k| k.birth <= step).count() as i64;
-        for kid in kids.iter_mut().filter(|k| k.alive && k.birth <= step) {
+        // The hazard goes on being computed after a child's death (a row
+        // dated before the death needs the whole window's hazard); only the
+        // draws stop.
+        for kid in kids.iter_mut().filter(|k| k.birth <= step) {
             let age_days = i64::from(step - kid.birth);
             let last_visit = open.and_then(|c| c.visits.iter().filter(|v| **v <= step).max());
             let x = TruthInputs {
@@ -664,12 +675,15 @@ fn family(seed: u64, f: u64, t0: i32, t1: i32, t: &mut Tables) {
             }
             // The truth's yearly probability as a hazard, spread evenly over the year.
             let hazard = -(1.0 - truth::sigmoid(z)).ln() * f64::from(STEP_DAYS) / 365.0;
-            t.truth.push(TruthRow {
-                child: kid.id.clone(),
-                step,
-                hazard,
-            });
-            if chance(r, 1.0 - (-hazard).exp()) {
+            if keep_truth {
+                t.truth.push(TruthRow {
+                    child: kid.id.clone(),
+                    step,
+                    hazard,
+                    died: None,
+                });
+            }
+            if kid.died.is_none() && chance(r, 1.0 - (-hazard).exp()) {
                 let occurred = step + between(r, 0, STEP_DAYS);
                 let rec = occurred + lag(r, 10.0, 120);
                 let severity = ["fatality", "near_fatality", "serious_injury"]
@@ -684,13 +698,37 @@ fn family(seed: u64, f: u64, t0: i32, t1: i32, t: &mut Tables) {
                         maltreatment: Some(chance(r, 0.6)),
                     });
                     n_incident += 1;
+                    after_incident(&mut t.reports[first_report..], occurred, t1, r);
                 }
                 if severity == "fatality" {
-                    kid.alive = false;
+                    kid.died = Some(occurred);
                 }
             }
         }
         step += STEP_DAYS;
+    }
+    for row in &mut t.truth[first_truth..] {
+        row.died = kids.iter().find(|k| k.id == row.child).and_then(|k| k.died);
+    }
+}
+
+/// What a critical incident does to the family's open findings: a report
+/// received before it whose finding was not yet on record is found
+/// substantiated, and recorded a week or two after the incident. (Findings
+/// written after a child is hurt are the classic leak of the future into a
+/// model built without knowledge dates.)
+fn after_incident(reports: &mut [ReportRow], occurred: i32, t1: i32, r: &mut Pcg64Mcg) {
+    for rp in reports.iter_mut() {
+        let unknown_then = rp.disposition_recorded.is_none_or(|d| d > occurred);
+        let open_finding = !matches!(rp.disposition, Some("screened_out"));
+        if rp.received < occurred && unknown_then && open_finding {
+            let recorded = occurred + 1 + lag(r, 10.0, 60);
+            if recorded <= t1 {
+                rp.disposition = Some("substantiated");
+                rp.disposed = Some(rp.disposed.unwrap_or(occurred).min(recorded));
+                rp.disposition_recorded = Some(recorded);
+            }
+        }
     }
 }
 
@@ -1006,6 +1044,7 @@ fn finish(t: Tables, extracted_on: NaiveDate) -> World {
             "hazard".into(),
             t.truth.iter().map(|r| r.hazard).collect::<Vec<_>>(),
         ),
+        date("died_on", t.truth.iter().map(|r| r.died).collect()),
     ]);
     World {
         extracted_on,
@@ -1017,8 +1056,8 @@ fn finish(t: Tables, extracted_on: NaiveDate) -> World {
 /// The world's true probability of an incident in `(date, date + window]`
 /// for each `(child_id, snapshot_date)` row of `rows`: one minus the
 /// exponential of the hazard over the window (each step's hazard counted for
-/// the days of the step inside the window). Returns `true_probability`
-/// aligned with `rows`.
+/// the days of the step inside the window); 0 for a child who died on or
+/// before the date. Returns `true_probability` aligned with `rows`.
 pub fn true_probability(
     truth: &DataFrame,
     rows: &DataFrame,
@@ -1028,10 +1067,20 @@ pub fn true_probability(
     let ids = truth.column("child_id")?.str()?;
     let steps = truth.column("step_start")?.date()?.physical();
     let hazards = truth.column("hazard")?.f64()?;
-    let mut by_child: HashMap<&str, Vec<(i32, f64)>> = HashMap::new();
-    for ((id, s), h) in ids.iter().zip(steps.iter()).zip(hazards.iter()) {
+    let died = truth.column("died_on")?.date()?.physical();
+    /// A child's death day, if any, and hazard per step.
+    type Path = (Option<i32>, Vec<(i32, f64)>);
+    let mut by_child: HashMap<&str, Path> = HashMap::new();
+    for (((id, s), h), dd) in ids
+        .iter()
+        .zip(steps.iter())
+        .zip(hazards.iter())
+        .zip(died.iter())
+    {
         if let (Some(id), Some(s), Some(h)) = (id, s, h) {
-            by_child.entry(id).or_default().push((s, h));
+            let e = by_child.entry(id).or_default();
+            e.0 = dd;
+            e.1.push((s, h));
         }
     }
     let child = rows.column("child_id")?.str()?;
@@ -1044,7 +1093,10 @@ pub fn true_probability(
         };
         // Days (d, d + window] are days d+1 ..= d+window.
         let (lo, hi) = (d + 1, d + window_days);
-        let total: f64 = by_child.get(c).map_or(0.0, |v| {
+        let total: f64 = by_child.get(c).map_or(0.0, |(died, v)| {
+            if died.is_some_and(|x| x <= d) {
+                return 0.0;
+            }
             v.iter()
                 .map(|&(s, h)| {
                     let overlap = (hi.min(s + STEP_DAYS - 1) - lo.max(s) + 1).max(0);

@@ -67,6 +67,7 @@ fn run_extract(args: &GenerateArgs, dir: &std::path::Path, printer: &Printer) ->
         years: args.years,
         seed: args.seed,
         extracted_on: args.extracted_on,
+        truth: args.truth.is_some(),
     };
     let started = std::time::Instant::now();
     let g = generate_extract(&params, dir, &args.format, args.truth.as_deref())?;

@@ -19,6 +19,7 @@ pub fn world(children: usize, years: u32, seed: u64) -> Extract {
         years,
         seed,
         extracted_on: date("2025-12-31"),
+        truth: false,
     });
     Extract::from_frames(w.extracted_on, w.tables).unwrap()
 }

@@ -1,0 +1,78 @@
+//! The leakage experiment's data: honest and leaky training stacks from one
+//! generated extract, and the world's true probability of every row.
+//!
+//! * `leakage stacks EXTRACT_DIR OUT_DIR TRAIN_FROM TRAIN_TO TEST_FROM TEST_TO EVERY`
+//!   writes `honest-train.parquet`, `honest-test.parquet` (built with
+//!   knowledge dates, as safeflag does) and `leaky-train.parquet`,
+//!   `leaky-test.parquet` (the same dates built with every knowledge date
+//!   replaced by the date the thing happened).
+//! * `leakage truth HAZARDS STACK OUT` writes `child_id, snapshot_date,
+//!   true_probability` for every row of STACK, from the world's hazards
+//!   (`safeflag generate --extract ... --truth HAZARDS`).
+//!
+//! `benches/leakage.sh` runs the whole experiment with the CLI around it.
+#![allow(clippy::print_stdout)]
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use safeflag_extract::{LabelOptions, LoadOptions};
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn date(s: &str) -> Res<NaiveDate> {
+    Ok(NaiveDate::parse_from_str(s, "%Y-%m-%d")?)
+}
+
+fn read(path: &Path) -> Res<DataFrame> {
+    Ok(ParquetReader::new(std::fs::File::open(path)?).finish()?)
+}
+
+fn write(df: &mut DataFrame, path: &Path) -> Res<()> {
+    safeflag_ingest::write_frame(df, path)?;
+    Ok(())
+}
+
+fn main() -> Res<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    match a.as_slice() {
+        ["stacks", dir, out, train_from, train_to, test_from, test_to, every] => {
+            let x = safeflag_extract::load(Path::new(dir), &LoadOptions::default())?;
+            let leaky = x.without_knowledge_dates()?;
+            let every: u32 = every.parse()?;
+            let train = safeflag_extract::dates_every(date(train_from)?, date(train_to)?, every)?;
+            let test = safeflag_extract::dates_every(date(test_from)?, date(test_to)?, every)?;
+            let out = Path::new(out);
+            for (name, extract) in [("honest", &x), ("leaky", &leaky)] {
+                for (side, dates) in [("train", &train), ("test", &test)] {
+                    let mut s = safeflag_extract::stack(extract, dates, LabelOptions::default())?;
+                    println!(
+                        "{name}-{side}: {} rows, {} positives, {} dates censored",
+                        s.summary.rows,
+                        s.summary.positives,
+                        s.summary.censored_dates.len()
+                    );
+                    write(&mut s.frame, &out.join(format!("{name}-{side}.parquet")))?;
+                }
+            }
+        }
+        ["truth", hazards, stack, out] => {
+            let truth = read(Path::new(hazards))?;
+            let rows = read(Path::new(stack))?;
+            let p = safeflag_synth::true_probability(&truth, &rows, 365)?;
+            let mut df = DataFrame::new(
+                rows.height(),
+                vec![
+                    rows.column("child_id")?.clone(),
+                    rows.column("snapshot_date")?.clone(),
+                    Column::new("true_probability".into(), p),
+                ],
+            )?;
+            write(&mut df, Path::new(out))?;
+        }
+        _ => return Err("usage: leakage stacks EXTRACT OUT TRAIN_FROM TRAIN_TO TEST_FROM TEST_TO EVERY | leakage truth HAZARDS STACK OUT".into()),
+    }
+    Ok(())
+}
