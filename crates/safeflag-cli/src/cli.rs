@@ -436,7 +436,7 @@ pub struct GenerateArgs {
     pub no_outcome: bool,
     /// Also write each row's true probability (child_id, snapshot_date,
     /// true_probability); with --extract, each child's true hazard per
-    /// 30-day step (child_id, step_start, hazard).
+    /// 30-day step (child_id, step_start, hazard, died_on).
     #[arg(long, value_name = "FILE")]
     pub truth: Option<PathBuf>,
     /// Number of snapshot dates (a training set stacks several).

@@ -96,12 +96,13 @@ fn summary(doc: &ExtractSnapshotJson) -> String {
     if let Some(stack) = &doc.stack {
         let _ = writeln!(
             s,
-            "  labels: {} rows, {} with an incident within {} days ({:.2}%); {} dates ({} rows) left out, their window not closed {} days before the extract date",
+            "  labels: {} rows, {} with an incident within {} days ({:.2}%); {} date{} ({} rows) left out, their window not closed {} days before the extract date",
             n(stack.rows),
             n(stack.positives),
             stack.window_days,
             stack.positives as f64 * 100.0 / stack.rows.max(1) as f64,
             stack.censored_dates.len(),
+            if stack.censored_dates.len() == 1 { "" } else { "s" },
             n(stack.censored_rows),
             stack.lag_days
         );

@@ -88,10 +88,11 @@ fn manifest_json(out: &Output) -> String {
 #[test]
 fn help_of_every_subcommand() {
     let dir = tempfile::tempdir().unwrap();
-    let commands: [&[&str]; 15] = [
+    let commands: [&[&str]; 16] = [
         &[],
         &["validate"],
         &["generate"],
+        &["snapshot"],
         &["train"],
         &["evaluate"],
         &["score"],
@@ -172,6 +173,31 @@ fn validate_table_and_json() {
             &["validate", messy, "--max-quarantine", "1", "--json"],
         );
         insta::assert_snapshot!("validate_json", typed::<ValidationJson>(&out));
+    });
+}
+
+#[test]
+fn extract_snapshot_and_stack_tables_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = sample("extract");
+    let x = x.to_str().unwrap();
+    settings(dir.path()).bind(|| {
+        let out = run(dir.path(), &["snapshot", x, "--as-of", "2025-06-30", "--out", "s.csv"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        insta::assert_snapshot!("extract_snapshot_table", stdout(&out));
+        let stack = [
+            "snapshot", x, "--from", "2024-01-01", "--to", "2025-01-01", "--every", "122", "--out",
+            "k.parquet",
+        ];
+        let out = run(dir.path(), &stack);
+        insta::assert_snapshot!("extract_stack_table", stdout(&out));
+        let mut json = stack.to_vec();
+        json.push("--json");
+        let out = run(dir.path(), &json);
+        insta::assert_snapshot!(
+            "extract_stack_json",
+            typed::<safeflag_pipeline::extract::ExtractSnapshotJson>(&out)
+        );
     });
 }
 
