@@ -144,12 +144,28 @@ impl<K: Hash + Eq + Sync> KnownKeys<K> {
     }
 
     /// For each present value, whether it is not a known key (`None` refers
-    /// to nothing and is never absent).
+    /// to nothing and is never absent). Extracts list a case's or a person's
+    /// rows together, so each chunk remembers its last answer: a run of one
+    /// key costs one lookup.
     pub fn absent(&self, values: &[Option<K>]) -> Vec<bool> {
-        values
-            .par_iter()
-            .map(|v| v.as_ref().is_some_and(|v| !self.0.contains(v)))
-            .collect()
+        let mut out = vec![false; values.len()];
+        out.par_chunks_mut(1 << 16)
+            .zip(values.par_chunks(1 << 16))
+            .for_each(|(out, values)| {
+                let mut last: Option<(&K, bool)> = None;
+                for (o, v) in out.iter_mut().zip(values) {
+                    let Some(v) = v else { continue };
+                    *o = match last {
+                        Some((k, answer)) if k == v => answer,
+                        _ => {
+                            let answer = !self.0.contains(v);
+                            last = Some((v, answer));
+                            answer
+                        }
+                    };
+                }
+            });
+        out
     }
 }
 

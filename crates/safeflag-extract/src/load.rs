@@ -355,26 +355,41 @@ fn check_between_tables(v: &mut [Validated], extracted_on: NaiveDate) -> Result<
             .and(col("disposition_recorded_on").is_null()),
     )?;
     quarantine(v, r, "disposition_recorded_on", Rule::MissingDependent, &f)?;
-    // Every child needs a birth date.
+    // Every child needs a birth date. Few persons lack one (adults, mostly):
+    // the child memberships are looked up among those few.
     let (p, m) = (index("persons"), index("case_members"));
-    let roles = v[m].cases.column("role")?.str()?.clone();
-    let members = v[m].cases.column("person_id")?.str()?.clone();
-    let children = KnownKeys::new(
-        members
+    let person_ids = v[p].cases.column("person_id")?.str()?.clone();
+    let no_birth = v[p].cases.column("birth_date")?.is_null();
+    if no_birth.any() {
+        let undated = KnownKeys::new(
+            person_ids
+                .iter()
+                .zip(no_birth.iter())
+                .map(|(id, n)| id.filter(|_| n == Some(true))),
+        );
+        let roles = v[m].cases.column("role")?.str()?.clone();
+        let members = v[m].cases.column("person_id")?.str()?.clone();
+        let child_ids: Vec<Option<&str>> = members
             .iter()
             .zip(roles.iter())
-            .map(|(id, role)| id.filter(|_| role == Some("child"))),
-    );
-    let ids = strings(&v[p].cases, "person_id")?;
-    let is_child = children.absent(&ids).into_iter().map(|a| !a);
-    let no_birth = v[p].cases.column("birth_date")?.is_null();
-    let f: BooleanChunked = no_birth
-        .iter()
-        .zip(is_child.zip(ids.iter()))
-        .map(|(n, (c, id))| Some(n == Some(true) && c && id.is_some()))
-        .collect();
-    drop(ids);
-    quarantine(v, p, "birth_date", Rule::MissingDependent, &f)?;
+            .map(|(id, role)| id.filter(|_| role == Some("child")))
+            .collect();
+        let found = undated.absent(&child_ids);
+        let undated_children = KnownKeys::new(
+            child_ids
+                .iter()
+                .zip(found)
+                .map(|(id, absent)| id.filter(|_| !absent)),
+        );
+        let ids: Vec<Option<&str>> = person_ids.iter().collect();
+        let f: BooleanChunked = undated_children
+            .absent(&ids)
+            .into_iter()
+            .zip(&ids)
+            .map(|(absent, id)| Some(id.is_some() && !absent))
+            .collect();
+        quarantine(v, p, "birth_date", Rule::MissingDependent, &f)?;
+    }
     // References, against the persons and cases left valid (a period's case is its own).
     let person_ids = v[p]
         .cases

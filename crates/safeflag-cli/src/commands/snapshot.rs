@@ -102,7 +102,11 @@ fn summary(doc: &ExtractSnapshotJson) -> String {
             stack.window_days,
             stack.positives as f64 * 100.0 / stack.rows.max(1) as f64,
             stack.censored_dates.len(),
-            if stack.censored_dates.len() == 1 { "" } else { "s" },
+            if stack.censored_dates.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
             n(stack.censored_rows),
             stack.lag_days
         );

@@ -182,11 +182,22 @@ fn extract_snapshot_and_stack_tables_and_json() {
     let x = sample("extract");
     let x = x.to_str().unwrap();
     settings(dir.path()).bind(|| {
-        let out = run(dir.path(), &["snapshot", x, "--as-of", "2025-06-30", "--out", "s.csv"]);
+        let out = run(
+            dir.path(),
+            &["snapshot", x, "--as-of", "2025-06-30", "--out", "s.csv"],
+        );
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         insta::assert_snapshot!("extract_snapshot_table", stdout(&out));
         let stack = [
-            "snapshot", x, "--from", "2024-01-01", "--to", "2025-01-01", "--every", "122", "--out",
+            "snapshot",
+            x,
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2025-01-01",
+            "--every",
+            "122",
+            "--out",
             "k.parquet",
         ];
         let out = run(dir.path(), &stack);

@@ -356,6 +356,8 @@ fn a_missing_table_a_missing_column_and_no_extract_date_are_one_line_errors() {
 #[test]
 fn bad_codes_broken_references_and_impossible_dates_are_quarantined_by_table_row_and_column() {
     let edit = |name: &str, t: &str| match name {
+        // Row 6: a child with no birth date (M2, a parent, may have none).
+        "persons" => t.replace("K3,2015-01-01,", "K3,,"),
         // Row 3: an unknown role.
         "case_members" => t
             .replace("C1,K1,child,", "C1,K1,kid,")
@@ -376,7 +378,7 @@ fn bad_codes_broken_references_and_impossible_dates_are_quarantined_by_table_row
     let (err, _) = error(edit);
     assert_eq!(
         err,
-        "table `case_members`: data-quality gate: 2 of 7 rows quarantined (28.57%, limit 5.00%); worst columns: `role` (1 problems), `person_id` (1 problems); first problem: row 3, column `role` (unknown_code)"
+        "table `persons`: data-quality gate: 1 of 7 rows quarantined (14.29%, limit 5.00%); worst columns: `birth_date` (1 problems); first problem: row 6, column `birth_date` (missing_dependent)"
     );
     // With the gate open, every problem is in the quarantine, and every table reconciles.
     let (_dir, x) = load_edited(edit, 1.0);
@@ -414,14 +416,18 @@ fn bad_codes_broken_references_and_impossible_dates_are_quarantined_by_table_row
     assert_eq!(
         rows,
         [
+            "persons 6 birth_date missing_dependent",
             "case_members 3 role unknown_code",
+            "case_members 6 person_id unknown_reference",
             "case_members 7 person_id unknown_reference",
             "reports 2 recorded_on recorded_after_extract",
+            "reports 4 child_id unknown_reference",
             "removals 1 discharged_on date_order",
             "contacts 1 case_id unknown_reference",
         ]
     );
-    // The quarantined rows are gone from what is built: K1 is no longer a child of C1.
+    // The quarantined rows are gone from what is built: K1 is no longer a
+    // child of C1, K3 (no birth date) no longer a child of C2.
     let built = snapshot(&x, date("2025-03-01")).unwrap();
-    assert_eq!(built.frame.height(), 2);
+    assert_eq!(built.frame.height(), 1);
 }
