@@ -15,10 +15,10 @@ use chrono::{Datelike, Days, NaiveDate};
 use polars::prelude::*;
 use safeflag_core::contract::{self, OUTCOME, Presence};
 use safeflag_core::extract_contract::SUBSTANTIATED;
-use safeflag_core::keys::KnownKeys;
 use safeflag_ingest::{IngestOptions, InputFormat, SOURCE_ROW};
 use serde::{Deserialize, Serialize};
 
+use crate::cut::{Index, keep};
 use crate::load::{Extract, days};
 use crate::{Error, Result};
 
@@ -135,6 +135,10 @@ fn date_lit(d: NaiveDate) -> Expr {
 
 /// Builds the contract snapshot (version 1.1) of every child in an open case on `date`.
 pub fn snapshot(x: &Extract, date: NaiveDate) -> Result<Built> {
+    snapshot_with(x, date, None)
+}
+
+fn snapshot_with(x: &Extract, date: NaiveDate, index: Option<&Index<'_>>) -> Result<Built> {
     if date > x.extracted_on {
         return Err(Error::Options(format!(
             "as-of date {date} is after the extract date {}: nothing after it is known",
@@ -142,7 +146,7 @@ pub fn snapshot(x: &Extract, date: NaiveDate) -> Result<Built> {
         )));
     }
     let _span = tracing::info_span!("snapshot", as_of = %date).entered();
-    let (frame, mut summary) = assemble(x, date)?;
+    let (frame, mut summary) = assemble(x, date, index)?;
     let frame = validate(frame, date, false, &mut summary)?;
     summarise(&frame, &mut summary)?;
     Ok(Built { frame, summary })
@@ -162,8 +166,10 @@ pub fn stack(x: &Extract, dates: &[NaiveDate], label: LabelOptions) -> Result<St
         lag_days: label.lag_days,
         ..StackSummary::default()
     };
+    // Every date cuts the same tables: their keys are indexed once.
+    let index = Index::new(x)?;
     for &date in dates {
-        let built = snapshot(x, date)?;
+        let built = snapshot_with(x, date, Some(&index))?;
         let closes = date + Days::new(label.window_days.into());
         if closes > closed_by {
             summary.censored_dates.push(date.to_string());
@@ -215,7 +221,11 @@ fn add_label(x: &Extract, frame: DataFrame, date: NaiveDate, window: u32) -> Res
 }
 
 /// The snapshot's rows before validation, and the counts of what was left out.
-fn assemble(x: &Extract, date: NaiveDate) -> Result<(DataFrame, BuildSummary)> {
+fn assemble(
+    x: &Extract,
+    date: NaiveDate,
+    index: Option<&Index<'_>>,
+) -> Result<(DataFrame, BuildSummary)> {
     let d = || date_lit(date);
     let covers = |start: &str, end: &str| {
         col(start)
@@ -245,20 +255,16 @@ fn assemble(x: &Extract, date: NaiveDate) -> Result<(DataFrame, BuildSummary)> {
     // their children), so the joins and group-bys below work on thousands of
     // rows, not millions.
     let open_ids = periods.column("case_id")?.str()?.clone();
-    let open = KnownKeys::new(open_ids.iter());
-    let open_rows =
-        |t: &str| -> Result<LazyFrame> { Ok(keep(x.table(t), "case_id", &open)?.lazy()) };
+    let open_rows = |t: &'static str| -> Result<LazyFrame> {
+        Ok(keep(x, index, t, "case_id", &open_ids)?.lazy())
+    };
 
     // Memberships covering D in an open case, with each member's birth date.
     let members = open_rows("case_members")?
         .filter(known("recorded_on").and(covers("start_date", "end_date")))
         .collect()?;
     let member_ids = members.column("person_id")?.str()?.clone();
-    let people = keep(
-        x.table("persons"),
-        "person_id",
-        &KnownKeys::new(member_ids.iter()),
-    )?;
+    let people = keep(x, index, "persons", "person_id", &member_ids)?;
     let members = members
         .lazy()
         .join(
@@ -332,9 +338,9 @@ fn assemble(x: &Extract, date: NaiveDate) -> Result<(DataFrame, BuildSummary)> {
         .and(known("disposition_recorded_on"))
         .fill_null(lit(false));
     let kid_ids = kids.column("person_id")?.str()?.clone();
-    let kid_set = KnownKeys::new(kid_ids.iter());
-    let kid_rows =
-        |t: &str, c: &str| -> Result<LazyFrame> { Ok(keep(x.table(t), c, &kid_set)?.lazy()) };
+    let kid_rows = |t: &'static str, c: &'static str| -> Result<LazyFrame> {
+        Ok(keep(x, index, t, c, &kid_ids)?.lazy())
+    };
     let reports = on_kids(
         kid_rows("reports", "child_id")?
             .filter(known("recorded_on").and(col("received_on").lt(d())))
@@ -531,18 +537,6 @@ fn assemble(x: &Extract, date: NaiveDate) -> Result<(DataFrame, BuildSummary)> {
             ..BuildSummary::default()
         },
     ))
-}
-
-/// The rows of `df` whose `column` holds one of `keys`.
-fn keep(df: &DataFrame, column: &str, keys: &KnownKeys<&str>) -> Result<DataFrame> {
-    let values: Vec<Option<&str>> = df.column(column)?.str()?.iter().collect();
-    let absent = keys.absent(&values);
-    let mask: BooleanChunked = values
-        .iter()
-        .zip(absent)
-        .map(|(v, a)| Some(v.is_some() && !a))
-        .collect();
-    Ok(df.filter(&mask)?)
 }
 
 /// Passes the built rows through the snapshot validation, as any snapshot

@@ -21,6 +21,7 @@ use polars::prelude::PolarsError;
 use safeflag_core::{ErrorKind, Kinded};
 
 pub mod build;
+mod cut;
 pub mod load;
 
 pub use build::{
