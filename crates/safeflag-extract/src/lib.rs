@@ -3,7 +3,7 @@
 //! No agency has a flat snapshot; it has people, case periods, memberships,
 //! reports, removals, contacts, assessments and incidents, each entered on a
 //! day that is often later than the day it happened. This crate reads such an
-//! extract ([`load`]), validates each table with the snapshot's quarantine
+//! extract ([`load()`]), validates each table with the snapshot's quarantine
 //! (plus the table name, and the checks between tables), and builds the
 //! snapshot of every open case as of a date ([`build::snapshot`]) or a
 //! labelled training stack over many dates ([`build::stack`]). A fact counts
