@@ -25,6 +25,7 @@ rm -rf "$DIR" && mkdir -p "$DIR" && cd "$DIR"
 "$L" stacks x . 2021-01-01 2022-06-30 2023-07-01 2024-09-30 91
 "$L" truth hazards.parquet honest-test.parquet truth-honest-test.csv
 "$L" truth hazards.parquet leaky-test.parquet truth-leaky-test.csv
+"$L" truth-at-date hazards.parquet honest-test.parquet truth-at-date-honest-test.csv
 
 auc() { # MODEL STACK TRUTH
   "$B" evaluate "$2" --model "$1" --truth "$3" --json -q \
@@ -42,3 +43,6 @@ for m in honest leaky; do
     echo "| $m | $s-test | $rows | $ma | $ta |"
   done
 done
+read -r ma ta < <(auc honest honest-test.parquet truth-at-date-honest-test.csv)
+echo
+echo "truth from the hazard on the date alone (the state frozen for the window), honest test: $ta (the honest model: $ma)"

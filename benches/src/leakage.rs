@@ -9,6 +9,8 @@
 //! * `leakage truth HAZARDS STACK OUT` writes `child_id, snapshot_date,
 //!   true_probability` for every row of STACK, from the world's hazards
 //!   (`safeflag generate --extract ... --truth HAZARDS`).
+//! * `leakage truth-at-date HAZARDS STACK OUT`: the same, from the hazard on
+//!   the date alone, as if the state stayed as it was for the whole window.
 //!
 //! `benches/leakage.sh` runs the whole experiment with the CLI around it.
 #![allow(clippy::print_stdout)]
@@ -58,10 +60,15 @@ fn main() -> Res<()> {
                 }
             }
         }
-        ["truth", hazards, stack, out] => {
+        [mode @ ("truth" | "truth-at-date"), hazards, stack, out] => {
             let truth = read(Path::new(hazards))?;
             let rows = read(Path::new(stack))?;
-            let p = safeflag_synth::true_probability(&truth, &rows, 365)?;
+            let kind = if *mode == "truth" {
+                safeflag_synth::TruthKind::Path
+            } else {
+                safeflag_synth::TruthKind::AtDate
+            };
+            let p = safeflag_synth::true_probability_of(&truth, &rows, 365, kind)?;
             let mut df = DataFrame::new(
                 rows.height(),
                 vec![

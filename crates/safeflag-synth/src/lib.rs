@@ -31,4 +31,6 @@ pub mod world;
 
 pub use generate::{SynthParams, Synthetic, TRUE_PROBABILITY, generate};
 pub use messy::{Injected, messy_csv};
-pub use world::{World, WorldParams, generate_world, true_probability};
+pub use world::{
+    TruthKind, World, WorldParams, generate_world, true_probability, true_probability_of,
+};

@@ -1053,6 +1053,18 @@ fn finish(t: Tables, extracted_on: NaiveDate) -> World {
     }
 }
 
+/// How a row's truth is read from the hazard table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TruthKind {
+    /// Along the child's actual path through the window (the state changing
+    /// as it did: the case closing, the child ageing, new reports).
+    Path,
+    /// The hazard of the step holding the date, as if the state stayed as it
+    /// was on the date for the whole window: what the true state on the
+    /// date alone says (still including what was true but not recorded).
+    AtDate,
+}
+
 /// The world's true probability of an incident in `(date, date + window]`
 /// for each `(child_id, snapshot_date)` row of `rows`: one minus the
 /// exponential of the hazard over the window (each step's hazard counted for
@@ -1062,6 +1074,16 @@ pub fn true_probability(
     truth: &DataFrame,
     rows: &DataFrame,
     window_days: i32,
+) -> PolarsResult<Vec<f64>> {
+    true_probability_of(truth, rows, window_days, TruthKind::Path)
+}
+
+/// [`true_probability`], read the way `kind` says.
+pub fn true_probability_of(
+    truth: &DataFrame,
+    rows: &DataFrame,
+    window_days: i32,
+    kind: TruthKind,
 ) -> PolarsResult<Vec<f64>> {
     use std::collections::HashMap;
     let ids = truth.column("child_id")?.str()?;
@@ -1096,6 +1118,12 @@ pub fn true_probability(
         let total: f64 = by_child.get(c).map_or(0.0, |(died, v)| {
             if died.is_some_and(|x| x <= d) {
                 return 0.0;
+            }
+            if kind == TruthKind::AtDate {
+                let now = v.iter().find(|&&(s, _)| s <= d && d < s + STEP_DAYS);
+                return now.map_or(0.0, |&(_, h)| {
+                    h * f64::from(window_days) / f64::from(STEP_DAYS)
+                });
             }
             v.iter()
                 .map(|&(s, h)| {
