@@ -94,6 +94,15 @@ pub struct TableJson {
 /// Reads and validates the extract, writes its quarantine if asked (before
 /// the gate, so a tripped gate leaves the rows behind it), then applies the gate.
 pub fn read_extract(source: &ExtractSource, quarantine: Option<&Path>) -> Result<Extract> {
+    let x = read_ungated(source, quarantine)?;
+    x.check_gate(source.max_quarantine)?;
+    Ok(x)
+}
+
+/// Reads and validates the extract and writes its quarantine if asked,
+/// without the gate: the caller applies [`Extract::check_gate`] (the nightly
+/// job records a tripped gate with the extract's counts first).
+pub fn read_ungated(source: &ExtractSource, quarantine: Option<&Path>) -> Result<Extract> {
     let mapping = source
         .mapping
         .as_deref()
@@ -108,7 +117,6 @@ pub fn read_extract(source: &ExtractSource, quarantine: Option<&Path>) -> Result
         let mut q = x.quarantine()?;
         safeflag_ingest::write_frame(&mut q, path)?;
     }
-    x.check_gate(source.max_quarantine)?;
     Ok(x)
 }
 
@@ -148,7 +156,19 @@ pub fn snapshot_to_file(
         safeflag_ingest::InputFormat::from_path(q)?;
     }
     let x = read_extract(source, quarantine)?;
-    let (mut frame, snapshot, stack) = build(&x, dates)?;
+    build_to_file(source, &x, dates, out, quarantine)
+}
+
+/// Builds the rows `dates` asks for from an extract that passed the gate and
+/// writes them to `out`.
+pub fn build_to_file(
+    source: &ExtractSource,
+    x: &Extract,
+    dates: Dates,
+    out: &Path,
+    quarantine: Option<&Path>,
+) -> Result<ExtractSnapshotJson> {
+    let (mut frame, snapshot, stack) = build(x, dates)?;
     if frame.height() == 0 {
         return Err(Error::input(format!(
             "no child is in an open case on the date asked for in extract `{}`",
@@ -161,7 +181,7 @@ pub fn snapshot_to_file(
         schema_version: 1,
         extract: source.dir.clone(),
         extracted_on: x.extracted_on.to_string(),
-        tables: tables_json(&x),
+        tables: tables_json(x),
         snapshot,
         stack,
         rows_written: frame.height(),

@@ -36,7 +36,7 @@ use safeflag_report::manifest::{
 use safeflag_report::{ExportManifest, RunDir, Summary};
 use safeflag_score::RowScores;
 
-use crate::extract::{Dates, ExtractSource, snapshot_to_file};
+use crate::extract::{Dates, ExtractSource, build_to_file, read_ungated};
 use crate::scoring::{Hooks, ScoringOptions, hash_outputs, score};
 use crate::{Config, Error, ErrorKind, Model, Progress, Result};
 
@@ -148,7 +148,7 @@ impl Staged<'_> {
         // From an extract: tonight's snapshot is built into the run folder
         // first, and scored like any snapshot.
         let (snapshot, mapping) = match &config.input.extract {
-            Some(dir) => (self.build_from_extract(dir, date)?, None),
+            Some(dir) => (self.build_from_extract(store, dir, date)?, None),
             None => (
                 config.snapshot(date_arg.as_deref())?,
                 config.input.mapping.clone(),
@@ -323,7 +323,12 @@ impl Staged<'_> {
     /// Builds tonight's snapshot from the extract into the staging folder.
     /// A tripped gate moves the staging folder, with the extract's
     /// quarantine, to `failed/` and publishes nothing.
-    fn build_from_extract(&self, dir: &Path, date: Option<NaiveDate>) -> Result<PathBuf> {
+    fn build_from_extract(
+        &self,
+        store: &mut Store,
+        dir: &Path,
+        date: Option<NaiveDate>,
+    ) -> Result<PathBuf> {
         let source = ExtractSource {
             dir: dir.to_path_buf(),
             mapping: self.config.input.mapping.clone(),
@@ -331,23 +336,42 @@ impl Staged<'_> {
         };
         let path = self.staging.join(EXTRACT_SNAPSHOT);
         let quarantine = self.staging.join(EXTRACT_QUARANTINE);
-        match snapshot_to_file(&source, Dates::AsOf(date), &path, Some(&quarantine)) {
-            Ok(_) => Ok(path),
-            Err(err) if err.kind() == ErrorKind::Gate => {
-                let root = &self.config.output.root;
-                let failed = root.join("failed").join(self.run_id);
-                safeflag_core::output::create_private_dir_all(&root.join("failed"))
-                    .map_err(|e| Error::io("creating", &root.join("failed"), e))?;
-                std::fs::rename(self.staging, &failed)
-                    .map_err(|e| Error::io("moving", &failed, e))?;
-                tracing::error!(
-                    "data-quality gate tripped on the extract: nothing published; quarantine in {}",
-                    failed.display()
-                );
-                Err(err)
-            }
-            Err(err) => Err(err),
+        let x = read_ungated(&source, Some(&quarantine))?;
+        if let Err(err) = x.check_gate(source.max_quarantine) {
+            let root = &self.config.output.root;
+            let failed = root.join("failed").join(self.run_id);
+            safeflag_core::output::create_private_dir_all(&root.join("failed"))
+                .map_err(|e| Error::io("creating", &root.join("failed"), e))?;
+            std::fs::rename(self.staging, &failed).map_err(|e| Error::io("moving", &failed, e))?;
+            // The attempt is logged like a snapshot's tripped gate, with the
+            // extract's counts (no snapshot was built, so no input hash).
+            let (read, _, quarantined) = x.counts();
+            let record = RunRecord {
+                run_id: self.run_id.to_string(),
+                run_date: date.unwrap_or(x.extracted_on).to_string(),
+                status: safeflag_report::manifest::RunStatus::GateFailed
+                    .as_str()
+                    .to_string(),
+                started_unix: self.started,
+                model_id: self.model.artifact.id(),
+                input_sha256: String::new(),
+                rows_read: read as i64,
+                rows_scored: 0,
+                rows_quarantined: quarantined as i64,
+                cases_scored: 0,
+                cases_queued: 0,
+                cases_suppressed: 0,
+                out_dir: failed.display().to_string(),
+            };
+            store.record_failed_run(&record)?;
+            tracing::error!(
+                "data-quality gate tripped on the extract: nothing published; quarantine in {}",
+                failed.display()
+            );
+            return Err(err.into());
         }
+        build_to_file(&source, &x, Dates::AsOf(date), &path, Some(&quarantine))?;
+        Ok(path)
     }
 }
 

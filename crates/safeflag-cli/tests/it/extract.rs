@@ -254,3 +254,56 @@ fn copy_dir(from: &Path, to: &Path) {
         std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
     }
 }
+
+#[test]
+fn a_night_from_a_broken_extract_publishes_nothing_and_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = dir.path().join("x");
+    copy_dir(&sample("extract"), &x);
+    // Every third contact with a kind the contract does not know.
+    let contacts = x.join("contacts.csv");
+    let text = std::fs::read_to_string(&contacts).unwrap();
+    let broken: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| if i > 0 && i % 3 == 0 { l.replacen(",face_to_face,", ",drive_by,", 1) } else { l.to_string() } + "\n")
+        .collect();
+    std::fs::write(&contacts, broken).unwrap();
+    let config = format!(
+        "[input]\nextract = \"x\"\n[model]\ndir = \"{}\"\n",
+        repo().join("models/default").display()
+    );
+    std::fs::write(dir.path().join("safeflag.toml"), config).unwrap();
+    let out = safeflag(dir.path(), &["nightly", "-q"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("table `contacts`: data-quality gate"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("out/runs").exists());
+    let failed: Vec<_> = std::fs::read_dir(dir.path().join("out/failed"))
+        .unwrap()
+        .collect();
+    assert_eq!(failed.len(), 1);
+    let failed = failed[0].as_ref().unwrap().path();
+    let q = std::fs::read_to_string(failed.join("extract-quarantine.csv")).unwrap();
+    assert!(
+        q.lines()
+            .skip(1)
+            .all(|l| l.starts_with("contacts,") && l.contains(",kind,unknown_code,drive_by"))
+    );
+    assert!(!failed.join(EXTRACT_SNAPSHOT).exists());
+    // The attempt is in the history, with the extract's counts.
+    let out = safeflag(dir.path(), &["runs", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let runs: safeflag_pipeline::reports::RunsJson = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs.runs.len(), 1);
+    let run = &runs.runs[0];
+    assert_eq!(
+        (run.status.as_str(), run.run_date.as_str()),
+        ("gate_failed", "2025-12-31")
+    );
+    assert_eq!(run.rows_quarantined as usize, q.lines().count() - 1);
+    assert!(run.rows_read > run.rows_quarantined && run.rows_scored == 0);
+}
