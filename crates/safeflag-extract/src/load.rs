@@ -96,6 +96,13 @@ impl ExtractMapping {
                         .join(", ")
                 )));
             };
+            if let Some(file) = &t.file
+                && (file.contains(['/', '\\']) || file == ".." || file.is_empty())
+            {
+                return Err(bad(format!(
+                    "`tables.{name}.file` must be a file name in the extract directory, not a path"
+                )));
+            }
             let mapping = MappingFile {
                 columns: t.columns,
                 codes: t.codes,

@@ -431,3 +431,44 @@ fn bad_codes_broken_references_and_impossible_dates_are_quarantined_by_table_row
     let built = snapshot(&x, date("2025-03-01")).unwrap();
     assert_eq!(built.frame.height(), 1);
 }
+
+#[test]
+fn an_extract_mapping_is_checked_against_the_tables_when_read() {
+    use safeflag_extract::ExtractMapping;
+    let err = |text: &str| ExtractMapping::from_toml(text).unwrap_err().to_string();
+    assert!(err("[tables.people]\n").contains("`tables.people` is not a table of the extract"));
+    assert!(
+        err("[tables.persons.columns]\nPID = \"person\"\n").contains(
+            "tables.persons.column `PID` is mapped to `person`, which is not a persons column"
+        )
+    );
+    assert!(
+        err("[tables.contacts.codes.kind]\nFTF = \"in_person\"\n")
+            .contains("`tables.contacts.codes.kind` maps `FTF` to `in_person`")
+    );
+    assert!(err("[tables.persons]\nfile = \"../persons.csv\"\n").contains("not a path"));
+    // A mapped extract reads like a canonical one.
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny(dir.path(), |name, t| match name {
+        "case_members" => t
+            .replacen("person_id,role", "PERS,ROLE", 1)
+            .replace(",unrelated_adult,", ",PARAMOUR,"),
+        _ => t.to_string(),
+    });
+    let mapping = ExtractMapping::from_toml(
+        "[tables.case_members.columns]\nPERS = \"person_id\"\nROLE = \"role\"\n[tables.case_members.codes.role]\nPARAMOUR = \"unrelated_adult\"\n",
+    )
+    .unwrap();
+    let x = load(
+        dir.path(),
+        &LoadOptions {
+            mapping: Some(mapping),
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        value(&x, "2025-03-05", "K1", "unrelated_adult_in_home"),
+        "true"
+    );
+}
