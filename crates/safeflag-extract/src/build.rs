@@ -393,19 +393,19 @@ fn assemble(
     let assessed = open_rows("assessments")?.filter(known("approved_on"));
     // A child's sleep place from an assessment in any case: cut by child.
     let assessed_child = kid_rows("assessments", "child_id")?.filter(known("approved_on"));
-    let latest = |item: &str| {
-        col(item)
-            .sort_by(
-                [col("assessed_on"), col("approved_on"), col("assessment_id")],
-                SortMultipleOptions::default(),
-            )
-            .last_non_null()
-            .alias(item)
+    // Sorted once, oldest first; a group keeps its rows in that order, so
+    // each item's last non-empty value is the latest assessment that rates it.
+    let oldest_first = |lf: LazyFrame| {
+        lf.sort_by_exprs(
+            [col("assessed_on"), col("approved_on"), col("assessment_id")],
+            SortMultipleOptions::default(),
+        )
     };
-    let sleep = assessed_child
+    let latest = |item: &str| col(item).last_non_null().alias(item);
+    let sleep = oldest_first(assessed_child)
         .group_by([col("child_id")])
         .agg([latest("sleep_environment")]);
-    let household_items = assessed.group_by([col("case_id")]).agg([
+    let household_items = oldest_first(assessed).group_by([col("case_id")]).agg([
         latest("parental_mental_health"),
         latest("parental_substance_use"),
         latest("domestic_violence"),

@@ -472,3 +472,55 @@ fn an_extract_mapping_is_checked_against_the_tables_when_read() {
         "true"
     );
 }
+
+#[test]
+fn the_latest_assessment_breaks_ties_by_approval_then_id_item_by_item() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny(dir.path(), |name, t| match name {
+        // Two more assessments of K1 done on the same day as A3: A5 approved
+        // later than A4 (so A5 is later whatever the ids), and A9, approved
+        // the same day as A5, wins the tie by its id. A9 rates no household
+        // item, so those come from A5.
+        "assessments" => format!(
+            "{t}A9,C1,K1,2025-02-26,2025-03-06,sofa_chair,,,\n\
+             A5,C1,K1,2025-02-26,2025-03-06,adult_bed,none,none,true\n\
+             A4,C1,K1,2025-02-26,2025-03-05,other_unsafe,current,current,false\n"
+        ),
+        _ => t.to_string(),
+    });
+    let x = load(dir.path(), &LoadOptions::default()).unwrap();
+    assert_eq!(
+        value(&x, "2025-03-05", "K1", "sleep_environment"),
+        "other_unsafe"
+    );
+    assert_eq!(
+        value(&x, "2025-03-05", "K1", "parental_mental_health"),
+        "current"
+    );
+    assert_eq!(
+        value(&x, "2025-03-06", "K1", "sleep_environment"),
+        "sofa_chair"
+    );
+    assert_eq!(
+        value(&x, "2025-03-06", "K1", "parental_mental_health"),
+        "none"
+    );
+    assert_eq!(value(&x, "2025-03-06", "K2", "domestic_violence"), "true");
+    // A stack (the indexed cut) reads them the same way.
+    let s = stack(
+        &x,
+        &[date("2025-03-06")],
+        LabelOptions {
+            window_days: 1,
+            lag_days: 0,
+        },
+    )
+    .unwrap();
+    let single = snapshot(&x, date("2025-03-06")).unwrap().frame;
+    assert!(
+        s.frame
+            .drop("outcome_critical_incident")
+            .unwrap()
+            .equals_missing(&single)
+    );
+}
