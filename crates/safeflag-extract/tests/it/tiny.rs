@@ -524,3 +524,24 @@ fn the_latest_assessment_breaks_ties_by_approval_then_id_item_by_item() {
             .equals_missing(&single)
     );
 }
+
+#[test]
+fn a_table_with_a_header_and_no_rows_is_an_empty_table() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny(dir.path(), |name, t| match name {
+        "incidents" | "removals" => t.lines().next().unwrap().to_string() + "\n",
+        _ => t.to_string(),
+    });
+    let x = load(dir.path(), &LoadOptions::default()).unwrap();
+    assert_eq!(value(&x, "2025-03-01", "K1", "prior_removals"), "0");
+    let s = stack(
+        &x,
+        &[date("2025-03-01")],
+        LabelOptions {
+            window_days: 61,
+            lag_days: 0,
+        },
+    )
+    .unwrap();
+    assert_eq!((s.summary.rows, s.summary.positives), (3, 0));
+}
