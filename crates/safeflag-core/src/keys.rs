@@ -1,4 +1,6 @@
-//! Exact grouping of millions of rows by a key, without a hash table of keys.
+//! Exact grouping of millions of rows by a key, without a hash table of keys;
+//! and, where a table's keys are looked up many times (references between
+//! the tables of an extract), a hash set of them ([`KnownKeys`]).
 //!
 //! Each key is hashed once (in parallel), the `(hash, row)` pairs are sorted,
 //! and only rows whose hashes are equal are compared exactly, so the answers

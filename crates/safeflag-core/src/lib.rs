@@ -13,7 +13,8 @@
 //! * [`FeatureMatrix`]: the numeric hand-off from the feature stage to models.
 //! * [`FeatureSpec`]: features as data, saved inside every model artifact.
 //! * [`keys`]: exact grouping of millions of rows by key (duplicates,
-//!   distinct counts) by sorting hashes, in parallel.
+//!   distinct counts) by sorting hashes, in parallel; and the set of a
+//!   table's keys that references are checked against ([`keys::KnownKeys`]).
 //!
 //! This crate has no polars dependency on purpose: the contract and the
 //! feature matrix are plain data that the model crate uses without the
