@@ -545,3 +545,22 @@ fn a_table_with_a_header_and_no_rows_is_an_empty_table() {
     .unwrap();
     assert_eq!((s.summary.rows, s.summary.positives), (3, 0));
 }
+
+#[test]
+fn two_files_that_could_be_one_table_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny(dir.path(), |_, t| t.to_string());
+    std::fs::copy(
+        dir.path().join("removals.csv"),
+        dir.path().join("removals.arrow"),
+    )
+    .unwrap();
+    let err = load(dir.path(), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    let d = dir.path().display().to_string();
+    assert_eq!(
+        err.replace(&d, "DIR"),
+        "extract `DIR` has two files for table `removals`: `removals.csv` and `removals.arrow`"
+    );
+}
