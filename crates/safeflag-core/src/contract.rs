@@ -89,16 +89,19 @@ pub struct ColumnSpec {
     pub meaning: &'static str,
 }
 
+/// One column spec, as the contract tables (here and in
+/// [`crate::extract_contract`]) write them.
 macro_rules! col {
     ($name:literal, $ty:expr, $presence:ident, $meaning:literal) => {
-        ColumnSpec {
+        $crate::contract::ColumnSpec {
             name: $name,
             ty: $ty,
-            presence: Presence::$presence,
+            presence: $crate::contract::Presence::$presence,
             meaning: $meaning,
         }
     };
 }
+pub(crate) use col;
 
 const COUNT: ColumnType = ColumnType::Int { min: 0, max: None };
 
@@ -357,18 +360,10 @@ impl Rule {
         Rule::MissingDependent,
     ];
 
-    /// The rules a snapshot row can break (the others are the extract's:
-    /// checks between tables and against the extract date).
-    pub const SNAPSHOT: [Rule; 8] = [
-        Rule::MissingRequired,
-        Rule::BadDate,
-        Rule::UnknownCode,
-        Rule::BadBool,
-        Rule::NotInteger,
-        Rule::OutOfRange,
-        Rule::BirthAfterSnapshot,
-        Rule::DuplicateKey,
-    ];
+    /// The rules a snapshot row can break: the first eight of [`Rule::ALL`]
+    /// (the others are the extract's: checks between tables and against the
+    /// extract date).
+    pub const SNAPSHOT: &'static [Rule] = Rule::ALL.split_at(8).0;
 
     /// The stable snake_case name written to quarantine files and JSON.
     pub fn as_str(self) -> &'static str {

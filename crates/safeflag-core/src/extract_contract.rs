@@ -8,8 +8,8 @@
 //! every as-of rule: `docs/extract-contract.md`.
 
 use crate::contract::{
-    CASE_TYPES, CHILD_SEXES, CONCERN_LEVELS, ColumnSpec, ColumnType, DateOrder, Presence, Rule,
-    SLEEP_ENVIRONMENTS, TableSpec,
+    CASE_TYPES, CHILD_SEXES, CONCERN_LEVELS, ColumnType, DateOrder, Rule, SLEEP_ENVIRONMENTS,
+    TableSpec, col,
 };
 
 /// Version of the extract contract.
@@ -40,17 +40,6 @@ pub const SUBSTANTIATED: &[&str] = &["substantiated", "indicated"];
 pub const CONTACT_KINDS: &[&str] = &["face_to_face", "phone", "video", "attempted"];
 /// Codes of `incidents.severity`.
 pub const SEVERITIES: &[&str] = &["fatality", "near_fatality", "serious_injury"];
-
-macro_rules! col {
-    ($name:literal, $ty:expr, $presence:ident, $meaning:literal) => {
-        ColumnSpec {
-            name: $name,
-            ty: $ty,
-            presence: Presence::$presence,
-            meaning: $meaning,
-        }
-    };
-}
 
 const TEXT: ColumnType = ColumnType::Text;
 const DATE: ColumnType = ColumnType::Date;
@@ -328,6 +317,7 @@ pub fn knowledge_column(table: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::Presence;
 
     #[test]
     fn every_table_has_unique_columns_and_its_rules_name_them() {

@@ -58,7 +58,7 @@ fn messy_file_quarantines_exactly_the_injected_rows() {
     assert_eq!(r.rows_valid + r.rows_quarantined, r.rows_read);
     assert_eq!(r.extra_columns, vec!["agency_note".to_string()]);
     // Every rule a snapshot row can break is broken at least once.
-    for rule in safeflag_core::contract::Rule::SNAPSHOT {
+    for &rule in safeflag_core::contract::Rule::SNAPSHOT {
         assert!(
             injected.iter().any(|p| p.rule == rule),
             "{rule} not injected"
