@@ -180,23 +180,16 @@ impl Staged<'_> {
         let done = match result {
             Ok(done) => done,
             Err(err) if err.kind() == ErrorKind::Gate => {
-                let failed = root.join("failed").join(run_id);
-                safeflag_core::output::create_private_dir_all(&root.join("failed"))
-                    .map_err(|e| Error::io("creating", &root.join("failed"), e))?;
-                std::fs::rename(staging, &failed).map_err(|e| Error::io("moving", &failed, e))?;
-                let manifest = RunManifest::read(&failed)?;
-                // The night's date even when the gate tripped: the one asked
-                // for, else the snapshot's, else the day the run started.
-                let day = date
-                    .map(|d| d.to_string())
-                    .or_else(|| manifest.snapshot_date.clone())
-                    .unwrap_or_else(|| utc_day(started));
-                let record = run_record(run_id, &day, started, &manifest, &failed);
-                store.record_failed_run(&record)?;
-                tracing::error!(
-                    "data-quality gate tripped: nothing published; quarantine in {}",
-                    failed.display()
-                );
+                self.set_aside(store, "", |failed| {
+                    let manifest = RunManifest::read(failed)?;
+                    // The night's date even when the gate tripped: the one asked
+                    // for, else the snapshot's, else the day the run started.
+                    let day = date
+                        .map(|d| d.to_string())
+                        .or_else(|| manifest.snapshot_date.clone())
+                        .unwrap_or_else(|| utc_day(started));
+                    Ok(run_record(run_id, &day, started, &manifest, failed))
+                })?;
                 return Err(err);
             }
             Err(err) => return Err(err),
@@ -320,6 +313,28 @@ impl Staged<'_> {
 }
 
 impl Staged<'_> {
+    /// A tripped gate (`what` says on which input): the staging folder, with
+    /// its quarantine, moves to `failed/RUN_ID`, the attempt (`record` of that
+    /// folder) goes into the history, and nothing is published.
+    fn set_aside(
+        &self,
+        store: &mut Store,
+        what: &str,
+        record: impl FnOnce(&Path) -> Result<RunRecord>,
+    ) -> Result<()> {
+        let failed_root = self.config.output.root.join("failed");
+        let failed = failed_root.join(self.run_id);
+        safeflag_core::output::create_private_dir_all(&failed_root)
+            .map_err(|e| Error::io("creating", &failed_root, e))?;
+        std::fs::rename(self.staging, &failed).map_err(|e| Error::io("moving", &failed, e))?;
+        store.record_failed_run(&record(&failed)?)?;
+        tracing::error!(
+            "data-quality gate tripped{what}: nothing published; quarantine in {}",
+            failed.display()
+        );
+        Ok(())
+    }
+
     /// Builds tonight's snapshot from the extract into the staging folder.
     /// A tripped gate moves the staging folder, with the extract's
     /// quarantine, to `failed/` and publishes nothing.
@@ -338,36 +353,28 @@ impl Staged<'_> {
         let quarantine = self.staging.join(EXTRACT_QUARANTINE);
         let x = read_ungated(&source, Some(&quarantine))?;
         if let Err(err) = x.check_gate(source.max_quarantine) {
-            let root = &self.config.output.root;
-            let failed = root.join("failed").join(self.run_id);
-            safeflag_core::output::create_private_dir_all(&root.join("failed"))
-                .map_err(|e| Error::io("creating", &root.join("failed"), e))?;
-            std::fs::rename(self.staging, &failed).map_err(|e| Error::io("moving", &failed, e))?;
             // The attempt is logged like a snapshot's tripped gate, with the
             // extract's counts (no snapshot was built, so no input hash).
             let (read, _, quarantined) = x.counts();
-            let record = RunRecord {
-                run_id: self.run_id.to_string(),
-                run_date: date.unwrap_or(x.extracted_on).to_string(),
-                status: safeflag_report::manifest::RunStatus::GateFailed
-                    .as_str()
-                    .to_string(),
-                started_unix: self.started,
-                model_id: self.model.artifact.id(),
-                input_sha256: String::new(),
-                rows_read: read as i64,
-                rows_scored: 0,
-                rows_quarantined: quarantined as i64,
-                cases_scored: 0,
-                cases_queued: 0,
-                cases_suppressed: 0,
-                out_dir: failed.display().to_string(),
-            };
-            store.record_failed_run(&record)?;
-            tracing::error!(
-                "data-quality gate tripped on the extract: nothing published; quarantine in {}",
-                failed.display()
-            );
+            self.set_aside(store, " on the extract", |failed| {
+                Ok(RunRecord {
+                    run_id: self.run_id.to_string(),
+                    run_date: date.unwrap_or(x.extracted_on).to_string(),
+                    status: safeflag_report::manifest::RunStatus::GateFailed
+                        .as_str()
+                        .to_string(),
+                    started_unix: self.started,
+                    model_id: self.model.artifact.id(),
+                    input_sha256: String::new(),
+                    rows_read: read as i64,
+                    rows_scored: 0,
+                    rows_quarantined: quarantined as i64,
+                    cases_scored: 0,
+                    cases_queued: 0,
+                    cases_suppressed: 0,
+                    out_dir: failed.display().to_string(),
+                })
+            })?;
             return Err(err.into());
         }
         build_to_file(&source, &x, Dates::AsOf(date), &path, Some(&quarantine))?;
