@@ -19,6 +19,26 @@ fn snapshot_json(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> ExtractSnap
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Replaces `from` by `to` (once) on every `n`th data line of a CSV table;
+/// returns the text as it was.
+fn break_every(table: &Path, n: usize, from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string(table).unwrap();
+    let broken: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let l = if i > 0 && i % n == 0 {
+                l.replacen(from, to, 1)
+            } else {
+                l.to_string()
+            };
+            l + "\n"
+        })
+        .collect();
+    std::fs::write(table, broken).unwrap();
+    text
+}
+
 #[test]
 fn the_same_extract_and_date_give_the_same_bytes_whatever_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
@@ -156,14 +176,7 @@ fn broken_extracts_get_one_line_errors_and_build_nothing() {
     copy_dir(&sample("extract"), &x);
     // A bad code in a quarter of the memberships: the gate trips (exit 3),
     // naming the table, the first row and column; nothing is written but the quarantine.
-    let members = x.join("case_members.csv");
-    let text = std::fs::read_to_string(&members).unwrap();
-    let broken: String = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| if i > 0 && i % 4 == 0 { l.replacen(",child,", ",kid,", 1) } else { l.to_string() } + "\n")
-        .collect();
-    std::fs::write(&members, broken).unwrap();
+    let text = break_every(&x.join("case_members.csv"), 4, ",child,", ",kid,");
     // Data row numbers are 1-based after the header: line i is row i.
     let first = text
         .lines()
@@ -247,28 +260,13 @@ fn the_nightly_job_runs_from_an_extract_and_keeps_the_snapshot_it_built() {
     assert_eq!(std::fs::read(dir.path().join("s.parquet")).unwrap(), built);
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
-}
-
 #[test]
 fn a_night_from_a_broken_extract_publishes_nothing_and_is_logged() {
     let dir = tempfile::tempdir().unwrap();
     let x = dir.path().join("x");
     copy_dir(&sample("extract"), &x);
     // Every third contact with a kind the contract does not know.
-    let contacts = x.join("contacts.csv");
-    let text = std::fs::read_to_string(&contacts).unwrap();
-    let broken: String = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| if i > 0 && i % 3 == 0 { l.replacen(",face_to_face,", ",drive_by,", 1) } else { l.to_string() } + "\n")
-        .collect();
-    std::fs::write(&contacts, broken).unwrap();
+    break_every(&x.join("contacts.csv"), 3, ",face_to_face,", ",drive_by,");
     let config = format!(
         "[input]\nextract = \"x\"\n[model]\ndir = \"{}\"\n",
         repo().join("models/default").display()

@@ -45,6 +45,20 @@ pub fn sample(name: &str) -> PathBuf {
     repo().join("data-samples").join(name)
 }
 
+/// Copies a folder and everything in it.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
 /// Runs `safeflag` with `args` in `dir`.
 pub fn safeflag(dir: &Path, args: &[&str]) -> Output {
     safeflag_env(dir, args, &[])

@@ -399,19 +399,6 @@ fn fingerprint(dir: &Path) -> (BTreeMap<String, Vec<u8>>, Vec<String>) {
     (files, history)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn a_run_killed_at_any_point_then_rerun_ends_as_one_clean_run() {
     let base = tempfile::tempdir().unwrap();

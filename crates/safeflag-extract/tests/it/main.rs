@@ -23,3 +23,17 @@ pub fn world(children: usize, years: u32, seed: u64) -> Extract {
     });
     Extract::from_frames(w.extracted_on, w.tables).unwrap()
 }
+
+/// Every table of a read extract reconciles: rows read = valid + quarantined.
+pub fn assert_reconciles(x: &Extract) {
+    assert_eq!(x.reports.len(), 8);
+    for t in &x.reports {
+        let r = &t.report;
+        assert_eq!(
+            r.rows_read,
+            r.rows_valid + r.rows_quarantined,
+            "{}",
+            t.table
+        );
+    }
+}

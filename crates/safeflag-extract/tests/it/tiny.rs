@@ -383,15 +383,7 @@ fn bad_codes_broken_references_and_impossible_dates_are_quarantined_by_table_row
     // With the gate open, every problem is in the quarantine, and every table reconciles.
     let (_dir, x) = load_edited(edit, 1.0);
     let x = x.unwrap();
-    for t in &x.reports {
-        let r = &t.report;
-        assert_eq!(
-            r.rows_read,
-            r.rows_valid + r.rows_quarantined,
-            "{}",
-            t.table
-        );
-    }
+    crate::assert_reconciles(&x);
     let q = x.quarantine().unwrap();
     let rows: Vec<String> = (0..q.height())
         .map(|i| {
