@@ -750,301 +750,107 @@ fn add_person(
 }
 
 fn finish(t: Tables, extracted_on: NaiveDate) -> World {
-    let date = |name: &str, v: Vec<Option<i32>>| {
-        Column::new(name.into(), v)
+    // One column from the rows of a table: a value per row, or a date (days
+    // since 1970, optional) per row.
+    macro_rules! column {
+        ($rows:expr, $name:literal, |$r:ident| $value:expr) => {
+            Column::new(
+                $name.into(),
+                $rows.iter().map(|$r| $value).collect::<Vec<_>>(),
+            )
+        };
+    }
+    macro_rules! dates {
+        ($rows:expr, $name:literal, |$r:ident| $value:expr) => {
+            Column::new(
+                $name.into(),
+                $rows
+                    .iter()
+                    .map(|$r| -> Option<i32> { $value })
+                    .collect::<Vec<_>>(),
+            )
             .cast(&DataType::Date)
             .expect("i32 to date")
-    };
+        };
+    }
     let frame = |cols: Vec<Column>| DataFrame::new_infer_height(cols).expect("one height");
     let tables = vec![
         frame(vec![
-            Column::new(
-                "person_id".into(),
-                t.persons.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-            ),
-            date(
-                "birth_date",
-                t.persons.iter().map(|r| Some(r.birth)).collect(),
-            ),
-            Column::new(
-                "sex".into(),
-                t.persons.iter().map(|r| r.sex).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "race_ethnicity".into(),
-                t.persons.iter().map(|r| r.race).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "disability".into(),
-                t.persons.iter().map(|r| r.disability).collect::<Vec<_>>(),
-            ),
+            column!(t.persons, "person_id", |r| r.id.as_str()),
+            dates!(t.persons, "birth_date", |r| Some(r.birth)),
+            column!(t.persons, "sex", |r| r.sex),
+            column!(t.persons, "race_ethnicity", |r| r.race),
+            column!(t.persons, "disability", |r| r.disability),
         ]),
         frame(vec![
-            Column::new(
-                "case_id".into(),
-                t.periods
-                    .iter()
-                    .map(|r| r.case_id.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "case_type".into(),
-                t.periods.iter().map(|r| r.case_type).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "office".into(),
-                t.periods.iter().map(|r| r.office).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "supervisor_id".into(),
-                t.periods
-                    .iter()
-                    .map(|r| r.supervisor.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "worker_id".into(),
-                t.periods
-                    .iter()
-                    .map(|r| r.worker.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            date(
-                "start_date",
-                t.periods.iter().map(|r| Some(r.start)).collect(),
-            ),
-            date("end_date", t.periods.iter().map(|r| r.end).collect()),
-            date(
-                "recorded_on",
-                t.periods.iter().map(|r| Some(r.recorded)).collect(),
-            ),
+            column!(t.periods, "case_id", |r| r.case_id.as_str()),
+            column!(t.periods, "case_type", |r| r.case_type),
+            column!(t.periods, "office", |r| r.office),
+            column!(t.periods, "supervisor_id", |r| r.supervisor.as_str()),
+            column!(t.periods, "worker_id", |r| r.worker.as_str()),
+            dates!(t.periods, "start_date", |r| Some(r.start)),
+            dates!(t.periods, "end_date", |r| r.end),
+            dates!(t.periods, "recorded_on", |r| Some(r.recorded)),
         ]),
         frame(vec![
-            Column::new(
-                "case_id".into(),
-                t.members
-                    .iter()
-                    .map(|r| r.case_id.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "person_id".into(),
-                t.members
-                    .iter()
-                    .map(|r| r.person.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "role".into(),
-                t.members.iter().map(|r| r.role).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "in_home".into(),
-                t.members.iter().map(|r| r.in_home).collect::<Vec<_>>(),
-            ),
-            date(
-                "start_date",
-                t.members.iter().map(|r| Some(r.start)).collect(),
-            ),
-            date("end_date", t.members.iter().map(|r| r.end).collect()),
-            date(
-                "recorded_on",
-                t.members.iter().map(|r| Some(r.recorded)).collect(),
-            ),
+            column!(t.members, "case_id", |r| r.case_id.as_str()),
+            column!(t.members, "person_id", |r| r.person.as_str()),
+            column!(t.members, "role", |r| r.role),
+            column!(t.members, "in_home", |r| r.in_home),
+            dates!(t.members, "start_date", |r| Some(r.start)),
+            dates!(t.members, "end_date", |r| r.end),
+            dates!(t.members, "recorded_on", |r| Some(r.recorded)),
         ]),
         frame(vec![
-            Column::new(
-                "report_id".into(),
-                t.reports.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "child_id".into(),
-                t.reports
-                    .iter()
-                    .map(|r| r.child.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            date(
-                "received_on",
-                t.reports.iter().map(|r| Some(r.received)).collect(),
-            ),
-            date(
-                "recorded_on",
-                t.reports.iter().map(|r| Some(r.recorded)).collect(),
-            ),
-            Column::new(
-                "disposition".into(),
-                t.reports.iter().map(|r| r.disposition).collect::<Vec<_>>(),
-            ),
-            date(
-                "disposed_on",
-                t.reports.iter().map(|r| r.disposed).collect(),
-            ),
-            date(
-                "disposition_recorded_on",
-                t.reports.iter().map(|r| r.disposition_recorded).collect(),
-            ),
+            column!(t.reports, "report_id", |r| r.id.as_str()),
+            column!(t.reports, "child_id", |r| r.child.as_str()),
+            dates!(t.reports, "received_on", |r| Some(r.received)),
+            dates!(t.reports, "recorded_on", |r| Some(r.recorded)),
+            column!(t.reports, "disposition", |r| r.disposition),
+            dates!(t.reports, "disposed_on", |r| r.disposed),
+            dates!(t.reports, "disposition_recorded_on", |r| r
+                .disposition_recorded),
         ]),
         frame(vec![
-            Column::new(
-                "removal_id".into(),
-                t.removals.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "child_id".into(),
-                t.removals
-                    .iter()
-                    .map(|r| r.child.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            date(
-                "removed_on",
-                t.removals.iter().map(|r| Some(r.removed)).collect(),
-            ),
-            date(
-                "recorded_on",
-                t.removals.iter().map(|r| Some(r.recorded)).collect(),
-            ),
-            date(
-                "discharged_on",
-                t.removals.iter().map(|r| r.discharged).collect(),
-            ),
+            column!(t.removals, "removal_id", |r| r.id.as_str()),
+            column!(t.removals, "child_id", |r| r.child.as_str()),
+            dates!(t.removals, "removed_on", |r| Some(r.removed)),
+            dates!(t.removals, "recorded_on", |r| Some(r.recorded)),
+            dates!(t.removals, "discharged_on", |r| r.discharged),
         ]),
         frame(vec![
-            Column::new(
-                "contact_id".into(),
-                t.contacts.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "case_id".into(),
-                t.contacts
-                    .iter()
-                    .map(|r| r.case_id.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "person_id".into(),
-                t.contacts
-                    .iter()
-                    .map(|r| r.person.as_deref())
-                    .collect::<Vec<_>>(),
-            ),
-            date(
-                "contact_on",
-                t.contacts.iter().map(|r| Some(r.on)).collect(),
-            ),
-            Column::new(
-                "kind".into(),
-                t.contacts.iter().map(|r| r.kind).collect::<Vec<_>>(),
-            ),
-            date(
-                "recorded_on",
-                t.contacts.iter().map(|r| Some(r.recorded)).collect(),
-            ),
+            column!(t.contacts, "contact_id", |r| r.id.as_str()),
+            column!(t.contacts, "case_id", |r| r.case_id.as_str()),
+            column!(t.contacts, "person_id", |r| r.person.as_deref()),
+            dates!(t.contacts, "contact_on", |r| Some(r.on)),
+            column!(t.contacts, "kind", |r| r.kind),
+            dates!(t.contacts, "recorded_on", |r| Some(r.recorded)),
         ]),
         frame(vec![
-            Column::new(
-                "assessment_id".into(),
-                t.assessments
-                    .iter()
-                    .map(|r| r.id.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "case_id".into(),
-                t.assessments
-                    .iter()
-                    .map(|r| r.case_id.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "child_id".into(),
-                t.assessments
-                    .iter()
-                    .map(|r| r.child.as_deref())
-                    .collect::<Vec<_>>(),
-            ),
-            date(
-                "assessed_on",
-                t.assessments.iter().map(|r| Some(r.assessed)).collect(),
-            ),
-            date(
-                "approved_on",
-                t.assessments.iter().map(|r| Some(r.approved)).collect(),
-            ),
-            Column::new(
-                "sleep_environment".into(),
-                t.assessments.iter().map(|r| r.sleep).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "parental_mental_health".into(),
-                t.assessments
-                    .iter()
-                    .map(|r| r.mental_health)
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "parental_substance_use".into(),
-                t.assessments
-                    .iter()
-                    .map(|r| r.substance_use)
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "domestic_violence".into(),
-                t.assessments
-                    .iter()
-                    .map(|r| r.domestic_violence)
-                    .collect::<Vec<_>>(),
-            ),
+            column!(t.assessments, "assessment_id", |r| r.id.as_str()),
+            column!(t.assessments, "case_id", |r| r.case_id.as_str()),
+            column!(t.assessments, "child_id", |r| r.child.as_deref()),
+            dates!(t.assessments, "assessed_on", |r| Some(r.assessed)),
+            dates!(t.assessments, "approved_on", |r| Some(r.approved)),
+            column!(t.assessments, "sleep_environment", |r| r.sleep),
+            column!(t.assessments, "parental_mental_health", |r| r.mental_health),
+            column!(t.assessments, "parental_substance_use", |r| r.substance_use),
+            column!(t.assessments, "domestic_violence", |r| r.domestic_violence),
         ]),
         frame(vec![
-            Column::new(
-                "incident_id".into(),
-                t.incidents
-                    .iter()
-                    .map(|r| r.id.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "child_id".into(),
-                t.incidents
-                    .iter()
-                    .map(|r| r.child.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            date(
-                "occurred_on",
-                t.incidents.iter().map(|r| Some(r.occurred)).collect(),
-            ),
-            date(
-                "recorded_on",
-                t.incidents.iter().map(|r| Some(r.recorded)).collect(),
-            ),
-            Column::new(
-                "severity".into(),
-                t.incidents.iter().map(|r| r.severity).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "maltreatment".into(),
-                t.incidents
-                    .iter()
-                    .map(|r| r.maltreatment)
-                    .collect::<Vec<_>>(),
-            ),
+            column!(t.incidents, "incident_id", |r| r.id.as_str()),
+            column!(t.incidents, "child_id", |r| r.child.as_str()),
+            dates!(t.incidents, "occurred_on", |r| Some(r.occurred)),
+            dates!(t.incidents, "recorded_on", |r| Some(r.recorded)),
+            column!(t.incidents, "severity", |r| r.severity),
+            column!(t.incidents, "maltreatment", |r| r.maltreatment),
         ]),
     ];
     let truth = frame(vec![
-        Column::new(
-            "child_id".into(),
-            t.truth.iter().map(|r| r.child.as_str()).collect::<Vec<_>>(),
-        ),
-        date("step_start", t.truth.iter().map(|r| Some(r.step)).collect()),
-        Column::new(
-            "hazard".into(),
-            t.truth.iter().map(|r| r.hazard).collect::<Vec<_>>(),
-        ),
-        date("died_on", t.truth.iter().map(|r| r.died).collect()),
+        column!(t.truth, "child_id", |r| r.child.as_str()),
+        dates!(t.truth, "step_start", |r| Some(r.step)),
+        column!(t.truth, "hazard", |r| r.hazard),
+        dates!(t.truth, "died_on", |r| r.died),
     ]);
     World {
         extracted_on,
