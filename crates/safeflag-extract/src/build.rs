@@ -19,7 +19,7 @@ use safeflag_ingest::{IngestOptions, InputFormat, SOURCE_ROW};
 use serde::{Deserialize, Serialize};
 
 use crate::cut::{Index, keep};
-use crate::load::{Extract, days};
+use crate::load::{Extract, date_lit, days};
 use crate::{Error, Result};
 
 /// What one snapshot holds, and what it could not fill.
@@ -129,10 +129,6 @@ pub fn dates_every(from: NaiveDate, to: NaiveDate, every_days: u32) -> Result<Ve
     Ok(out)
 }
 
-fn date_lit(d: NaiveDate) -> Expr {
-    lit(days(d)).cast(DataType::Date)
-}
-
 /// Builds the contract snapshot (version 1.1) of every child in an open case on `date`.
 pub fn snapshot(x: &Extract, date: NaiveDate) -> Result<Built> {
     snapshot_with(x, date, None)
@@ -233,10 +229,12 @@ fn assemble(
             .and(col(end).is_null().or(col(end).gt(d())))
     };
     let known = |c: &str| col(c).lt_eq(d());
-    let lazy = |t: &str| x.table(t).clone().lazy();
 
     // The case period covering D (the later start if two do).
-    let periods = lazy("case_periods")
+    let periods = x
+        .table("case_periods")
+        .clone()
+        .lazy()
         .filter(known("recorded_on").and(covers("start_date", "end_date")))
         .sort_by_exprs(
             [col("case_id"), col("start_date")],
@@ -321,10 +319,9 @@ fn assemble(
     ]);
 
     // Reports and removals of any child of the case, known by D.
-    let kids_lf = || kids.clone().lazy().rename(["person_id"], ["__kid"], true);
     let on_kids = |lf: LazyFrame| {
         lf.join(
-            kids_lf(),
+            kids.clone().lazy().rename(["person_id"], ["__kid"], true),
             [col("child_id")],
             [col("__kid")],
             JoinArgs::new(JoinType::Inner),

@@ -317,7 +317,8 @@ fn index(name: &str) -> usize {
         .expect("a table of the contract")
 }
 
-fn date_lit(d: NaiveDate) -> Expr {
+/// A date as a polars literal.
+pub(crate) fn date_lit(d: NaiveDate) -> Expr {
     lit(days(d)).cast(DataType::Date)
 }
 
