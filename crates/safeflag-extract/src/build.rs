@@ -18,7 +18,7 @@ use safeflag_core::extract_contract::SUBSTANTIATED;
 use safeflag_ingest::{IngestOptions, InputFormat, SOURCE_ROW};
 use serde::{Deserialize, Serialize};
 
-use crate::cut::{Index, keep};
+use crate::keys::{CASE_CODE, PERSON_CODE, Wanted, keep};
 use crate::load::{Extract, date_lit, days};
 use crate::{Error, Result};
 
@@ -131,10 +131,6 @@ pub fn dates_every(from: NaiveDate, to: NaiveDate, every_days: u32) -> Result<Ve
 
 /// Builds the contract snapshot (version 1.1) of every child in an open case on `date`.
 pub fn snapshot(x: &Extract, date: NaiveDate) -> Result<Built> {
-    snapshot_with(x, date, None)
-}
-
-fn snapshot_with(x: &Extract, date: NaiveDate, index: Option<&Index<'_>>) -> Result<Built> {
     if date > x.extracted_on {
         return Err(Error::Options(format!(
             "as-of date {date} is after the extract date {}: nothing after it is known",
@@ -142,7 +138,7 @@ fn snapshot_with(x: &Extract, date: NaiveDate, index: Option<&Index<'_>>) -> Res
         )));
     }
     let _span = tracing::info_span!("snapshot", as_of = %date).entered();
-    let (frame, mut summary) = assemble(x, date, index)?;
+    let (frame, mut summary) = assemble(x, date)?;
     let frame = validate(frame, date, false, &mut summary)?;
     summarise(&frame, &mut summary)?;
     Ok(Built { frame, summary })
@@ -162,10 +158,8 @@ pub fn stack(x: &Extract, dates: &[NaiveDate], label: LabelOptions) -> Result<St
         lag_days: label.lag_days,
         ..StackSummary::default()
     };
-    // Every date cuts the same tables: their keys are indexed once.
-    let index = Index::new(x)?;
     for &date in dates {
-        let built = snapshot_with(x, date, Some(&index))?;
+        let built = snapshot(x, date)?;
         let closes = date + Days::new(label.window_days.into());
         if closes > closed_by {
             summary.censored_dates.push(date.to_string());
@@ -217,11 +211,11 @@ fn add_label(x: &Extract, frame: DataFrame, date: NaiveDate, window: u32) -> Res
 }
 
 /// The snapshot's rows before validation, and the counts of what was left out.
-fn assemble(
-    x: &Extract,
-    date: NaiveDate,
-    index: Option<&Index<'_>>,
-) -> Result<(DataFrame, BuildSummary)> {
+///
+/// Cases and persons are joined and grouped by their codes (`crate::keys`),
+/// never by the text of their ids.
+fn assemble(x: &Extract, date: NaiveDate) -> Result<(DataFrame, BuildSummary)> {
+    let (cases, persons) = x.coded;
     let d = || date_lit(date);
     let covers = |start: &str, end: &str| {
         col(start)
@@ -237,11 +231,12 @@ fn assemble(
         .lazy()
         .filter(known("recorded_on").and(covers("start_date", "end_date")))
         .sort_by_exprs(
-            [col("case_id"), col("start_date")],
+            [col(CASE_CODE), col("start_date")],
             SortMultipleOptions::default().with_order_descending_multi([false, true]),
         )
-        .unique_stable(Some(cols(["case_id"])), UniqueKeepStrategy::First)
+        .unique_stable(Some(cols([CASE_CODE])), UniqueKeepStrategy::First)
         .select([
+            col(CASE_CODE),
             col("case_id"),
             col("office"),
             col("supervisor_id"),
@@ -252,31 +247,55 @@ fn assemble(
     // Each event table is first cut to the rows of the open cases (or of
     // their children), so the joins and group-bys below work on thousands of
     // rows, not millions.
-    let open_ids = periods.column("case_id")?.str()?.clone();
-    let open_rows = |t: &'static str| -> Result<LazyFrame> {
-        Ok(keep(x, index, t, "case_id", &open_ids)?.lazy())
+    let open = Wanted::of(&periods, CASE_CODE, cases)?;
+    let open_rows = |t: &str, known: &str, columns: &[&str]| -> Result<LazyFrame> {
+        Ok(keep(x.table(t), CASE_CODE, &open, Some((known, date)), columns)?.lazy())
     };
 
     // Memberships covering D in an open case, with each member's birth date.
-    let members = open_rows("case_members")?
-        .filter(known("recorded_on").and(covers("start_date", "end_date")))
-        .collect()?;
-    let member_ids = members.column("person_id")?.str()?.clone();
-    let people = keep(x, index, "persons", "person_id", &member_ids)?;
+    let members = open_rows(
+        "case_members",
+        "recorded_on",
+        &[
+            CASE_CODE,
+            PERSON_CODE,
+            "role",
+            "in_home",
+            "start_date",
+            "end_date",
+            "recorded_on",
+        ],
+    )?
+    .filter(known("recorded_on").and(covers("start_date", "end_date")))
+    .collect()?;
+    let people = keep(
+        x.table("persons"),
+        PERSON_CODE,
+        &Wanted::of(&members, PERSON_CODE, persons)?,
+        None,
+        &[
+            PERSON_CODE,
+            "person_id",
+            "birth_date",
+            "sex",
+            "race_ethnicity",
+            "disability",
+        ],
+    )?;
     let members = members
         .lazy()
         .join(
             people
                 .clone()
                 .lazy()
-                .select([col("person_id"), col("birth_date")]),
-            [col("person_id")],
-            [col("person_id")],
+                .select([col(PERSON_CODE), col("birth_date")]),
+            [col(PERSON_CODE)],
+            [col(PERSON_CODE)],
             JoinArgs::new(JoinType::Left),
         )
         .select([
-            col("case_id"),
-            col("person_id"),
+            col(CASE_CODE),
+            col(PERSON_CODE),
             col("role"),
             col("in_home"),
             col("birth_date"),
@@ -289,24 +308,24 @@ fn assemble(
         .clone()
         .lazy()
         .filter(col("role").eq(lit("child")))
-        .select([col("case_id"), col("person_id")])
+        .select([col(CASE_CODE), col(PERSON_CODE)])
         .unique(None, UniqueKeepStrategy::First)
         .collect()?;
     let in_two = kids
         .clone()
         .lazy()
-        .group_by([col("person_id")])
+        .group_by([col(PERSON_CODE)])
         .agg([len().alias("n")])
         .filter(col("n").gt(lit(1)))
-        .select([col("person_id")])
+        .select([col(PERSON_CODE)])
         .collect()?;
-    let in_two_ids = in_two.column("person_id")?.as_materialized_series().clone();
+    let in_two_ids = in_two.column(PERSON_CODE)?.as_materialized_series().clone();
 
     // The household of each open case on D.
     let is = |role: &str| col("role").eq(lit(role.to_string()));
     let parent = is("parent").or(is("caregiver")).and(col("in_home"));
-    let household = members.clone().lazy().group_by([col("case_id")]).agg([
-        col("person_id")
+    let household = members.clone().lazy().group_by([col(CASE_CODE)]).agg([
+        col(PERSON_CODE)
             .filter(is("child").and(col("in_home")))
             .n_unique()
             .cast(DataType::Int64)
@@ -321,8 +340,8 @@ fn assemble(
     // Reports and removals of any child of the case, known by D.
     let on_kids = |lf: LazyFrame| {
         lf.join(
-            kids.clone().lazy().rename(["person_id"], ["__kid"], true),
-            [col("child_id")],
+            kids.clone().lazy().rename([PERSON_CODE], ["__kid"], true),
+            [col(PERSON_CODE)],
             [col("__kid")],
             JoinArgs::new(JoinType::Inner),
         )
@@ -334,44 +353,69 @@ fn assemble(
         )
         .and(known("disposition_recorded_on"))
         .fill_null(lit(false));
-    let kid_ids = kids.column("person_id")?.str()?.clone();
-    let kid_rows = |t: &'static str, c: &'static str| -> Result<LazyFrame> {
-        Ok(keep(x, index, t, c, &kid_ids)?.lazy())
+    let kid_codes = Wanted::of(&kids, PERSON_CODE, persons)?;
+    let kid_rows = |t: &str, known: &str, columns: &[&str]| -> Result<LazyFrame> {
+        Ok(keep(
+            x.table(t),
+            PERSON_CODE,
+            &kid_codes,
+            Some((known, date)),
+            columns,
+        )?
+        .lazy())
     };
+    // A report or removal is one row (its id is the table's key) about one
+    // child, and a child is one row of its case's children: so the rows of a
+    // case, counted, are its distinct reports.
     let reports = on_kids(
-        kid_rows("reports", "child_id")?
-            .filter(known("recorded_on").and(col("received_on").lt(d())))
-            .select([
-                col("report_id"),
-                col("child_id"),
-                substantiated.alias("__subst"),
-            ]),
+        kid_rows(
+            "reports",
+            "recorded_on",
+            &[
+                PERSON_CODE,
+                "recorded_on",
+                "received_on",
+                "disposition",
+                "disposition_recorded_on",
+            ],
+        )?
+        .filter(known("recorded_on").and(col("received_on").lt(d())))
+        .select([col(PERSON_CODE), substantiated.alias("__subst")]),
     )
-    .group_by([col("case_id")])
+    .group_by([col(CASE_CODE)])
     .agg([
-        col("report_id")
-            .n_unique()
-            .cast(DataType::Int64)
-            .alias("prior_reports"),
-        col("report_id")
-            .filter(col("__subst"))
-            .n_unique()
+        len().cast(DataType::Int64).alias("prior_reports"),
+        col("__subst")
+            .sum()
             .cast(DataType::Int64)
             .alias("prior_substantiations"),
     ]);
     let removals = on_kids(
-        kid_rows("removals", "child_id")?
-            .filter(known("recorded_on").and(col("removed_on").lt(d())))
-            .select([col("removal_id"), col("child_id")]),
+        kid_rows(
+            "removals",
+            "recorded_on",
+            &[PERSON_CODE, "recorded_on", "removed_on"],
+        )?
+        .filter(known("recorded_on").and(col("removed_on").lt(d())))
+        .select([col(PERSON_CODE)]),
     )
-    .group_by([col("case_id")])
-    .agg([col("removal_id")
-        .n_unique()
-        .cast(DataType::Int64)
-        .alias("prior_removals")]);
+    .group_by([col(CASE_CODE)])
+    .agg([len().cast(DataType::Int64).alias("prior_removals")]);
 
     // The latest face-to-face contact of the case: with the household, or with this child.
-    let visits = open_rows("contacts")?.filter(
+    let visits = open_rows(
+        "contacts",
+        "recorded_on",
+        &[
+            CASE_CODE,
+            PERSON_CODE,
+            "person_id",
+            "recorded_on",
+            "contact_on",
+            "kind",
+        ],
+    )?
+    .filter(
         known("recorded_on")
             .and(col("contact_on").lt_eq(d()))
             .and(col("kind").eq(lit("face_to_face"))),
@@ -379,17 +423,41 @@ fn assemble(
     let household_visit = visits
         .clone()
         .filter(col("person_id").is_null())
-        .group_by([col("case_id")])
+        .group_by([col(CASE_CODE)])
         .agg([col("contact_on").max().alias("__visit_home")]);
     let child_visit = visits
         .filter(col("person_id").is_not_null())
-        .group_by([col("case_id"), col("person_id")])
+        .group_by([col(CASE_CODE), col(PERSON_CODE)])
         .agg([col("contact_on").max().alias("__visit_child")]);
 
     // Assessments approved by D: the latest that rates each item.
-    let assessed = open_rows("assessments")?.filter(known("approved_on"));
+    let assessed = open_rows(
+        "assessments",
+        "approved_on",
+        &[
+            CASE_CODE,
+            "assessment_id",
+            "assessed_on",
+            "approved_on",
+            "parental_mental_health",
+            "parental_substance_use",
+            "domestic_violence",
+        ],
+    )?
+    .filter(known("approved_on"));
     // A child's sleep place from an assessment in any case: cut by child.
-    let assessed_child = kid_rows("assessments", "child_id")?.filter(known("approved_on"));
+    let assessed_child = kid_rows(
+        "assessments",
+        "approved_on",
+        &[
+            PERSON_CODE,
+            "assessment_id",
+            "assessed_on",
+            "approved_on",
+            "sleep_environment",
+        ],
+    )?
+    .filter(known("approved_on"));
     // Sorted once, oldest first; a group keeps its rows in that order, so
     // each item's last non-empty value is the latest assessment that rates it.
     let oldest_first = |lf: LazyFrame| {
@@ -400,9 +468,9 @@ fn assemble(
     };
     let latest = |item: &str| col(item).last_non_null().alias(item);
     let sleep = oldest_first(assessed_child)
-        .group_by([col("child_id")])
+        .group_by([col(PERSON_CODE)])
         .agg([latest("sleep_environment")]);
-    let household_items = oldest_first(assessed).group_by([col("case_id")]).agg([
+    let household_items = oldest_first(assessed).group_by([col(CASE_CODE)]).agg([
         latest("parental_mental_health"),
         latest("parental_substance_use"),
         latest("domestic_violence"),
@@ -412,28 +480,28 @@ fn assemble(
     let rows = kids
         .clone()
         .lazy()
-        .rename(["person_id"], ["child_id"], true)
         .filter(
-            col("child_id")
+            col(PERSON_CODE)
                 .is_in(lit(in_two_ids).implode(false), false)
                 .not(),
         )
         .join(
             periods.lazy(),
-            [col("case_id")],
-            [col("case_id")],
+            [col(CASE_CODE)],
+            [col(CASE_CODE)],
             JoinArgs::new(JoinType::Inner),
         )
         .join(
             people.lazy().select([
-                col("person_id"),
+                col(PERSON_CODE),
+                col("person_id").alias("child_id"),
                 col("birth_date").alias("child_birth_date"),
                 col("sex").alias("child_sex"),
                 col("race_ethnicity").alias("child_race_ethnicity"),
                 col("disability").alias("child_disability"),
             ]),
-            [col("child_id")],
-            [col("person_id")],
+            [col(PERSON_CODE)],
+            [col(PERSON_CODE)],
             left(),
         )
         .collect()?;
@@ -465,16 +533,16 @@ fn assemble(
     };
     let rows = rows
         .lazy()
-        .join(household, [col("case_id")], [col("case_id")], left())
-        .join(reports, [col("case_id")], [col("case_id")], left())
-        .join(removals, [col("case_id")], [col("case_id")], left())
-        .join(sleep, [col("child_id")], [col("child_id")], left())
-        .join(household_items, [col("case_id")], [col("case_id")], left())
-        .join(household_visit, [col("case_id")], [col("case_id")], left())
+        .join(household, [col(CASE_CODE)], [col(CASE_CODE)], left())
+        .join(reports, [col(CASE_CODE)], [col(CASE_CODE)], left())
+        .join(removals, [col(CASE_CODE)], [col(CASE_CODE)], left())
+        .join(sleep, [col(PERSON_CODE)], [col(PERSON_CODE)], left())
+        .join(household_items, [col(CASE_CODE)], [col(CASE_CODE)], left())
+        .join(household_visit, [col(CASE_CODE)], [col(CASE_CODE)], left())
         .join(
             child_visit,
-            [col("case_id"), col("child_id")],
-            [col("case_id"), col("person_id")],
+            [col(CASE_CODE), col(PERSON_CODE)],
+            [col(CASE_CODE), col(PERSON_CODE)],
             left(),
         )
         .with_columns([

@@ -21,7 +21,7 @@ use polars::prelude::PolarsError;
 use safeflag_core::{ErrorKind, Kinded};
 
 pub mod build;
-mod cut;
+mod keys;
 pub mod load;
 
 pub use build::{

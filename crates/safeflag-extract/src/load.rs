@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::keys::{self, CASE_CODE, Dicts, PERSON_CODE, attach};
 use chrono::NaiveDate;
 use polars::prelude::*;
 use safeflag_core::contract::{Rule, TableSpec};
@@ -174,8 +175,11 @@ pub struct Extract {
     /// The extract date: nothing in the extract was recorded after it.
     pub extracted_on: NaiveDate,
     /// The valid rows of each table, in [`TABLES`] order: `source_row`, then
-    /// the table's columns in contract order (extras carried after them).
+    /// the table's columns in contract order (extras carried after them),
+    /// then the codes of its ids (`crate::keys`).
     tables: Vec<DataFrame>,
+    /// How many cases and persons the codes number.
+    pub(crate) coded: (usize, usize),
     /// What validation found, per table (empty for an extract built in memory).
     pub reports: Vec<TableReport>,
 }
@@ -278,7 +282,7 @@ pub fn read(dir: &Path, options: &LoadOptions) -> Result<Extract> {
         validated.push(v);
         files.push(file);
     }
-    check_between_tables(&mut validated, extracted_on)?;
+    let coded = check_between_tables(&mut validated, extracted_on)?;
     let reports: Vec<TableReport> = TABLES
         .iter()
         .zip(&validated)
@@ -292,6 +296,7 @@ pub fn read(dir: &Path, options: &LoadOptions) -> Result<Extract> {
     Ok(Extract {
         extracted_on,
         tables: validated.into_iter().map(|v| v.cases).collect(),
+        coded,
         reports,
     })
 }
@@ -310,7 +315,7 @@ fn first_problem(q: &DataFrame) -> Result<(u64, String, String)> {
     Ok((row, text("column")?, text("rule")?))
 }
 
-fn index(name: &str) -> usize {
+pub(crate) fn index(name: &str) -> usize {
     TABLES
         .iter()
         .position(|t| t.name == name)
@@ -339,7 +344,8 @@ fn flag(df: &DataFrame, e: Expr) -> Result<BooleanChunked> {
 
 /// The rules between tables (and against the extract date), in an order
 /// where each sees the rows the earlier ones left valid.
-fn check_between_tables(v: &mut [Validated], extracted_on: NaiveDate) -> Result<()> {
+/// Returns how many cases and persons are on record (the codes' ranges).
+fn check_between_tables(v: &mut [Validated], extracted_on: NaiveDate) -> Result<(usize, usize)> {
     let end = date_lit(extracted_on);
     // Nothing may be recorded after the extract date.
     for table in TABLES {
@@ -398,45 +404,41 @@ fn check_between_tables(v: &mut [Validated], extracted_on: NaiveDate) -> Result<
             .collect();
         quarantine(v, p, "birth_date", Rule::MissingDependent, &f)?;
     }
-    // References, against the persons and cases left valid (a period's case is its own).
-    let person_ids = v[p]
-        .cases
-        .column("person_id")?
-        .str()?
-        .rechunk()
-        .into_owned();
+    // References, against the persons and cases left valid (a period's
+    // case is its own): each id looked up once, its code kept beside the row.
+    let person_ids = v[p].cases.column("person_id")?.str()?.clone();
     let case_ids = v[index("case_periods")]
         .cases
         .column("case_id")?
         .str()?
-        .rechunk()
-        .into_owned();
-    let persons = KnownKeys::new(person_ids.iter());
-    let cases = KnownKeys::new(case_ids.iter());
-    let references: [(&str, &str, &KnownKeys<&str>); 9] = [
-        ("case_members", "case_id", &cases),
-        ("case_members", "person_id", &persons),
-        ("reports", "child_id", &persons),
-        ("removals", "child_id", &persons),
-        ("contacts", "case_id", &cases),
-        ("contacts", "person_id", &persons),
-        ("assessments", "case_id", &cases),
-        ("assessments", "child_id", &persons),
-        ("incidents", "child_id", &persons),
-    ];
-    for (table, column, known) in references {
-        let i = index(table);
-        let values = strings(&v[i].cases, column)?;
-        let f = BooleanChunked::from_slice("absent".into(), &known.absent(&values));
-        drop(values);
-        quarantine(v, i, column, Rule::UnknownReference, &f)?;
+        .clone();
+    let dicts = Dicts::new(&case_ids, &person_ids);
+    for i in 0..TABLES.len() {
+        let mut coded = dicts.code(i, &v[i].cases)?;
+        // A row with two broken references moves once, for the first.
+        let mut kept = vec![true; v[i].cases.height()];
+        for c in &coded {
+            let f: BooleanChunked = c
+                .unknown()
+                .zip(&kept)
+                .filter(|(_, k)| **k)
+                .map(|(u, _)| Some(u))
+                .collect();
+            quarantine(v, i, c.column, Rule::UnknownReference, &f)?;
+            for (k, u) in kept.iter_mut().zip(c.unknown()) {
+                *k &= !u;
+            }
+        }
+        for c in &mut coded {
+            let mut row = 0;
+            c.codes.retain(|_| {
+                row += 1;
+                kept[row - 1]
+            });
+        }
+        attach(&mut v[i].cases, coded)?;
     }
-    Ok(())
-}
-
-/// A text column's values, for key lookups.
-fn strings<'a>(df: &'a DataFrame, column: &str) -> Result<Vec<Option<&'a str>>> {
-    Ok(df.column(column)?.str()?.iter().collect())
+    Ok(dicts.sizes())
 }
 
 fn quarantine(
@@ -465,9 +467,12 @@ impl Extract {
                 tables.len()
             )));
         }
+        let mut tables = tables;
+        let coded = keys::code_all(&mut tables)?;
         Ok(Extract {
             extracted_on,
             tables,
+            coded,
             reports: Vec::new(),
         })
     }
@@ -483,15 +488,7 @@ impl Extract {
             }
         })?;
         for (t, df) in TABLES.iter().zip(&self.tables) {
-            let mut df = if df
-                .get_column_names()
-                .iter()
-                .any(|n| n.as_str() == safeflag_ingest::SOURCE_ROW)
-            {
-                df.drop(safeflag_ingest::SOURCE_ROW)?
-            } else {
-                df.clone()
-            };
+            let mut df = df.drop_many([safeflag_ingest::SOURCE_ROW, CASE_CODE, PERSON_CODE]);
             safeflag_ingest::write_frame(&mut df, &dir.join(format!("{}.{ext}", t.name))).map_err(
                 |source| Error::Table {
                     table: t.name,
@@ -616,6 +613,7 @@ impl Extract {
         Ok(Extract {
             extracted_on: date,
             tables,
+            coded: self.coded,
             reports: Vec::new(),
         })
     }
@@ -651,6 +649,7 @@ impl Extract {
         Ok(Extract {
             extracted_on: self.extracted_on,
             tables,
+            coded: self.coded,
             reports: Vec::new(),
         })
     }
