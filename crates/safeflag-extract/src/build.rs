@@ -158,8 +158,16 @@ pub fn stack(x: &Extract, dates: &[NaiveDate], label: LabelOptions) -> Result<St
         lag_days: label.lag_days,
         ..StackSummary::default()
     };
-    for &date in dates {
-        let built = snapshot(x, date)?;
+    // The dates are built side by side (each date's steps are small for
+    // polars to spread over the cores), then taken in date order.
+    let built: Vec<Built> = {
+        use rayon::prelude::*;
+        dates
+            .par_iter()
+            .map(|&date| snapshot(x, date))
+            .collect::<Result<_>>()?
+    };
+    for (&date, built) in dates.iter().zip(built) {
         let closes = date + Days::new(label.window_days.into());
         if closes > closed_by {
             summary.censored_dates.push(date.to_string());
