@@ -1,0 +1,41 @@
+//! The review loop: what happens after a flag.
+//!
+//! The score only chooses which cases get a review; the review and the
+//! coaching are the intervention. A reviewer reads each flagged case against
+//! a short instrument of critical practices ([`instrument`]), records the
+//! family's protective factors, consults the worker and supervisor, and
+//! agrees actions that are tracked to completion.
+#![deny(missing_docs)]
+
+use std::path::PathBuf;
+
+use safeflag_core::{ErrorKind, Kinded};
+
+pub mod instrument;
+
+pub use instrument::{CaseFacts, Instrument, Item, Rating};
+
+/// Errors of the review loop. Each names its file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An instrument file is unreadable or breaks its rules.
+    #[error("instrument `{path}`: {message}")]
+    Instrument {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (one line).
+        message: String,
+    },
+}
+
+impl Kinded for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Instrument { .. } => ErrorKind::Input,
+        }
+    }
+}
+
+/// A review-loop result.
+pub type Result<T> = std::result::Result<T, Error>;
