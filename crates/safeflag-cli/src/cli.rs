@@ -220,6 +220,10 @@ pub struct ExportArgs {
     /// Directory to write the files and export-manifest.json into.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// The review instrument for the workbooks' review sheets (default: the
+    /// one built in, `models/default/instrument.toml`).
+    #[arg(long, value_name = "FILE")]
+    pub instrument: Option<PathBuf>,
     /// Print the export manifest as JSON.
     #[arg(long)]
     pub json: bool,

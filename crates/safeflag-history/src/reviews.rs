@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-/// The review outcomes a file may use.
-pub const OUTCOMES: [&str; 4] = ["coached", "no_concerns", "escalated", "override"];
+/// The review outcomes a file may use (the review loop's dispositions).
+pub const OUTCOMES: [&str; 4] = safeflag_review::DISPOSITIONS;
 
 /// The columns a reviews file must have.
 pub const COLUMNS: [&str; 5] = [

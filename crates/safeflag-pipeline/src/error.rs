@@ -103,6 +103,7 @@ kinded!(
     safeflag_score::Error,
     safeflag_report::Error,
     safeflag_history::Error,
+    safeflag_review::Error,
     safeflag_history::LockHeld,
     safeflag_history::lock::LockError,
 );

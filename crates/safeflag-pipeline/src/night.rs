@@ -89,6 +89,8 @@ pub fn run_night(
             model.artifact.sha256
         )));
     }
+    // The reviewer's sheets of tonight's workbooks: checked before any work.
+    let instrument = safeflag_review::Instrument::for_model_dir(&config.model.dir)?;
     let mut store = Store::open(&config.history.store)?;
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -106,6 +108,7 @@ pub fn run_night(
     let night = Staged {
         config,
         model: &model,
+        instrument: &instrument,
         run_id: &run_id,
         started,
         staging: &staging,
@@ -124,6 +127,7 @@ pub fn run_night(
 struct Staged<'a> {
     config: &'a Config,
     model: &'a Model,
+    instrument: &'a safeflag_review::Instrument,
     run_id: &'a str,
     started: i64,
     staging: &'a Path,
@@ -139,6 +143,7 @@ impl Staged<'_> {
         let Staged {
             config,
             model,
+            instrument,
             run_id,
             started,
             staging,
@@ -222,7 +227,7 @@ impl Staged<'_> {
         for &by in &config.export.by {
             for &format in &config.export.formats {
                 let sub = format!("exports/{}-{}", by.as_str(), format.extension());
-                let m = safeflag_report::export(&run, by, format, &staging.join(&sub))?;
+                let m = safeflag_report::export(&run, by, format, &staging.join(&sub), instrument)?;
                 exports.push((sub, m));
             }
         }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook};
+use safeflag_review::Instrument;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result, RunDir};
@@ -122,12 +123,15 @@ const COLUMNS: [(&str, &str, f64); 16] = [
 
 /// Splits the run's queue by recipient and writes one file each into `out`.
 /// Files an earlier export into `out` listed and tonight's does not are
-/// removed, so a recipient with no cases tonight is never left last night's file.
+/// removed, so a recipient with no cases tonight is never left last night's
+/// file. A workbook also holds the reviewer's sheets, for `instrument`
+/// ([`crate::review_sheets`]).
 pub fn export(
     run: &RunDir,
     by: Recipient,
     format: ExportFormat,
     out: &Path,
+    instrument: &Instrument,
 ) -> Result<ExportManifest> {
     safeflag_core::output::create_private_dir_all(out).map_err(|source| Error::Io {
         path: out.to_path_buf(),
@@ -151,6 +155,12 @@ pub fn export(
         .and_then(|d| ExcelDateTime::parse_from_str(d).ok())
         .map_or_else(|| ExcelDateTime::from_ymd(2000, 1, 1), Ok)?;
 
+    let queue_path = run.dir.join("queue.parquet");
+    let queue_sha256 =
+        safeflag_core::output::sha256_file(&queue_path).map_err(|source| Error::Io {
+            path: queue_path.clone(),
+            source,
+        })?;
     let mut files = Vec::new();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     for (recipient, rows) in &groups {
@@ -178,7 +188,13 @@ pub fn export(
         match format {
             ExportFormat::Csv => safeflag_ingest::write_frame(&mut part, &path)?,
             ExportFormat::Xlsx => {
-                let bytes = workbook(&part, by, recipient, run, &created)?;
+                let full = queue.take(&IdxCa::from_vec("idx".into(), rows.clone()))?;
+                let from = crate::review_sheets::Provenance {
+                    queue_sha256: &queue_sha256,
+                    recipient: (by.as_str(), recipient),
+                    snapshot_date: run.manifest.snapshot_date.as_deref().unwrap_or("(unknown)"),
+                };
+                let bytes = workbook(&part, &full, run, &created, instrument, &from)?;
                 safeflag_core::output::write_bytes_atomic(&path, &bytes)?;
             }
         }
@@ -198,12 +214,7 @@ pub fn export(
     let manifest = ExportManifest {
         kind: "export_manifest".into(),
         run: run.label.clone(),
-        queue_sha256: safeflag_core::output::sha256_file(&run.dir.join("queue.parquet")).map_err(
-            |source| Error::Io {
-                path: run.dir.join("queue.parquet"),
-                source,
-            },
-        )?,
+        queue_sha256,
         by,
         format,
         cases: queue.height(),
@@ -275,7 +286,7 @@ pub fn slug(name: &str) -> String {
 pub const CELL_LIMIT: usize = 32_767;
 
 /// A cell's text, cut to Excel's limit with a note saying so.
-fn fit_cell(v: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn fit_cell(v: &str) -> std::borrow::Cow<'_, str> {
     const NOTE: &str = " [cut: longer than an Excel cell holds]";
     if v.chars().count() <= CELL_LIMIT {
         return v.into();
@@ -295,15 +306,17 @@ pub fn tier_colour(tier: &str) -> u32 {
 
 fn workbook(
     part: &DataFrame,
-    by: Recipient,
-    recipient: &str,
+    full: &DataFrame,
     run: &RunDir,
     created: &ExcelDateTime,
+    instrument: &Instrument,
+    from: &crate::review_sheets::Provenance<'_>,
 ) -> Result<Vec<u8>> {
+    let (by, recipient) = from.recipient;
     let mut wb = Workbook::new();
     wb.set_properties(
         &DocProperties::new()
-            .set_title(format!("safeflag queue for {} {recipient}", by.as_str()))
+            .set_title(format!("safeflag queue for {by} {recipient}"))
             .set_creation_datetime(created),
     );
     let header = Format::new()
@@ -393,8 +406,7 @@ fn workbook(
     let synthetic = run.manifest.model.synthetic;
     let mut lines: Vec<String> = vec![
         format!(
-            "These are tonight's flagged cases for {} {recipient}, highest risk first. Each case appears once, led by its highest-risk child; its other children are listed with their own likelihood.",
-            by.as_str()
+            "These are tonight's flagged cases for {by} {recipient}, highest risk first. Each case appears once, led by its highest-risk child; its other children are listed with their own likelihood."
         ),
         "What to do: a reviewer discusses each case with the worker and supervisor within one business day, using the coaching prompt as the starting point. The prompt is a suggestion for practice, not an instruction.".into(),
         "Likelihood is the model's estimate of the chance of a critical incident in this case, for children like this one in cases like this one. Band 1-20 places the case among all scored children (20 = the highest twentieth); tier groups the bands: high (red), medium (amber), low (green).".into(),
@@ -402,10 +414,9 @@ fn workbook(
         "What the score is NOT: it is not evidence of maltreatment, not a finding about the family, and not a certainty. Most flagged cases will never have a critical incident; some cases that are not flagged will. It must never be used on its own to open, escalate or close a case, or to remove a child.".into(),
         "Professional judgement comes first: if what you know of the family disagrees with the score, record why in the review.".into(),
         format!(
-            "Run: model {model}; input {}; this file holds {} case(s) and only cases of this {}.",
+            "Run: model {model}; input {}; this file holds {} case(s) and only cases of this {by}.",
             run.manifest.input.path.display(),
             part.height(),
-            by.as_str()
         ),
     ];
     if synthetic {
@@ -414,6 +425,7 @@ fn workbook(
     for (i, line) in lines.iter().enumerate() {
         help.write_string_with_format((i + 2) as u32, 0, line, &para)?;
     }
+    crate::review_sheets::add(&mut wb, full, instrument, from)?;
     Ok(wb.save_to_buffer()?)
 }
 

@@ -17,6 +17,7 @@ pub mod chart;
 pub mod export;
 pub mod html;
 pub mod manifest;
+pub mod review_sheets;
 mod run;
 pub mod summary;
 

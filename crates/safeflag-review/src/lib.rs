@@ -15,6 +15,10 @@ pub mod instrument;
 
 pub use instrument::{CaseFacts, Instrument, Item, Rating};
 
+/// What a review concluded: the reviewer coached the worker and supervisor,
+/// found no concerns, escalated the case, or overrode the flag (with a reason).
+pub const DISPOSITIONS: [&str; 4] = ["coached", "no_concerns", "escalated", "override"];
+
 /// Errors of the review loop. Each names its file.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

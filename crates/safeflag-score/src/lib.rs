@@ -166,7 +166,9 @@ fn distinct(ca: &StringChunked) -> usize {
 #[derive(Debug)]
 pub struct Queue {
     /// `rank, case_id, child_id, office, supervisor_id, worker_id,
-    /// probability, likelihood, band, tier, reasons, prompt, other_children`.
+    /// probability, likelihood, band, tier, reasons, prompt, other_children,
+    /// case_type, youngest_age_days` (the last two: what the review
+    /// instrument's items apply by).
     pub queue: DataFrame,
     /// Suppressed cases the queue passed over, in rank order:
     /// `case_id, child_id, office, probability, band`.
@@ -332,6 +334,25 @@ fn build_queue(
             all_child.get(i).unwrap_or_default().to_string(),
         ));
     }
+    // The facts the review instrument's items apply by: the case's type, and
+    // its youngest child's age on the snapshot date.
+    let days = |name: &str| -> Result<Int32Chunked> {
+        Ok(cases
+            .column(name)?
+            .cast(&DataType::Date)?
+            .date()?
+            .physical()
+            .clone())
+    };
+    let (born, on) = (days("child_birth_date")?, days("snapshot_date")?);
+    let mut youngest: Vec<Option<i64>> = vec![None; leads.len()];
+    for &(i, q) in &case_rows {
+        if let (Some(b), Some(d)) = (born.get(i), on.get(i)) {
+            let age = i64::from(d) - i64::from(b);
+            youngest[q] = Some(youngest[q].map_or(age, |y| y.min(age)));
+        }
+    }
+    let lead_type = lead_cases.column("case_type")?.str()?.clone();
     let case_rows: Vec<usize> = case_rows.into_iter().map(|(i, _)| i).collect();
     let others: Vec<String> = others
         .into_iter()
@@ -391,6 +412,14 @@ fn build_queue(
         Column::new("reasons".into(), reasons_col),
         Column::new("prompt".into(), prompt_col),
         Column::new("other_children".into(), others),
+        Column::new(
+            "case_type".into(),
+            lead_type
+                .iter()
+                .map(|t| t.unwrap_or_default())
+                .collect::<Vec<&str>>(),
+        ),
+        Column::new("youngest_age_days".into(), youngest),
     ])?;
     Ok((df, case_rows))
 }

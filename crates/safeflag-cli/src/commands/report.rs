@@ -8,7 +8,11 @@ use crate::printer::Printer;
 
 pub fn export(args: ExportArgs, printer: &Printer) -> Result<()> {
     let run = RunDir::open(&args.run_dir)?;
-    let manifest = safeflag_report::export(&run, args.by, args.format, &args.out)?;
+    let instrument = match &args.instrument {
+        Some(path) => safeflag_review::Instrument::from_path(path)?,
+        None => safeflag_review::Instrument::builtin(),
+    };
+    let manifest = safeflag_report::export(&run, args.by, args.format, &args.out, &instrument)?;
     if args.json {
         printer.json(&manifest)?;
     } else {

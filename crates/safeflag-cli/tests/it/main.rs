@@ -25,6 +25,7 @@ mod hostile;
 mod model;
 mod nightly;
 mod report;
+mod review;
 mod score;
 mod snapshots;
 mod validate;

@@ -169,7 +169,10 @@ fn xlsx_exports_hold_each_office_its_own_cases_and_nothing_else() {
             assert_eq!(mode(&path), 0o600, "{}", path.display());
             assert_eq!(f.sha256, safeflag_core::output::sha256_file(&path).unwrap());
             let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
-            assert_eq!(wb.sheet_names(), vec!["Queue", "How to read"]);
+            assert_eq!(
+                wb.sheet_names(),
+                vec!["Queue", "How to read", "Review", "Actions", "Instructions"]
+            );
             let range = wb.worksheet_range("Queue").unwrap();
             let mut rows = range.rows();
             let header: Vec<String> = rows.next().unwrap().iter().map(|c| c.to_string()).collect();

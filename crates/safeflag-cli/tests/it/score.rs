@@ -38,7 +38,7 @@ fn sample_queue_is_ranked_reasoned_reconciled_and_reproducible() {
     let mut lines = q.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "rank,case_id,child_id,office,supervisor_id,worker_id,probability,likelihood,band,tier,reasons,prompt,other_children"
+        "rank,case_id,child_id,office,supervisor_id,worker_id,probability,likelihood,band,tier,reasons,prompt,other_children,case_type,youngest_age_days"
     );
     let mut last_p = f64::INFINITY;
     let mut cases = std::collections::HashSet::new();
