@@ -171,18 +171,28 @@ pub struct NightlyArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ReviewsCommand {
-    /// Import reviews from CSV (case_id, review_date, reviewer, outcome,
-    /// override_reason); any bad row rejects the whole file.
+    /// Import reviews: a reviewer's returned workbook (.xlsx: item ratings,
+    /// protective factors, consultation, disposition, action items), or CSV
+    /// (case_id, review_date, reviewer, outcome, override_reason); any bad
+    /// cell or row rejects the whole file.
     Import(ReviewsImportArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ReviewsImportArgs {
-    /// The reviews file.
+    /// The reviews file: a returned workbook (`.xlsx`) or CSV.
     pub file: PathBuf,
-    /// The config file naming the history store.
+    /// The config file naming the history store (and the model directory,
+    /// whose instrument a workbook is checked against).
     #[arg(long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
     pub config: PathBuf,
+    /// The instrument a workbook's reviews were made with (default: the
+    /// config's model directory's `instrument.toml`, else the built-in one).
+    #[arg(long, value_name = "FILE")]
+    pub instrument: Option<PathBuf>,
+    /// Print what was recorded as JSON (workbooks).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

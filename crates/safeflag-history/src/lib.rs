@@ -24,7 +24,7 @@ pub mod suppress;
 
 pub use lock::{LockHeld, RunLock};
 pub use state::{CaseState, case_states};
-pub use store::{FlagRecord, RunRecord, Store};
+pub use store::{ActionVersion, FlagRecord, ReviewVersion, RunRecord, Store, WorkbookImport};
 pub use suppress::{Decision, SuppressionPolicy, decide};
 
 use std::path::PathBuf;

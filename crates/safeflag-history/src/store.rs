@@ -15,7 +15,60 @@ use crate::reviews::Review;
 use crate::{CaseState, Error, Result};
 
 /// The newest schema this code writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Version 2: what reviewers return in their workbooks. Every change of an
+/// answer is a new version beside the old one, never an overwrite.
+const SCHEMA_2: &str = "
+CREATE TABLE review_versions (
+    case_id TEXT NOT NULL,
+    review_date TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    instrument TEXT NOT NULL,
+    disposition TEXT NOT NULL,
+    override_reason TEXT,
+    consultation_date TEXT,
+    attendees TEXT,
+    content TEXT NOT NULL,
+    queue_sha256 TEXT NOT NULL,
+    source TEXT NOT NULL,
+    source_sha256 TEXT NOT NULL,
+    PRIMARY KEY (case_id, review_date, reviewer, version)
+);
+CREATE TABLE review_ratings (
+    case_id TEXT NOT NULL,
+    review_date TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    item_id TEXT NOT NULL,
+    rating TEXT NOT NULL,
+    PRIMARY KEY (case_id, review_date, reviewer, version, item_id)
+);
+CREATE TABLE review_factors (
+    case_id TEXT NOT NULL,
+    review_date TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    factor_id TEXT NOT NULL,
+    present INTEGER NOT NULL,
+    PRIMARY KEY (case_id, review_date, reviewer, version, factor_id)
+);
+CREATE TABLE action_versions (
+    case_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    owner TEXT NOT NULL,
+    due_date TEXT NOT NULL,
+    status TEXT NOT NULL,
+    completed_on TEXT,
+    content TEXT NOT NULL,
+    queue_sha256 TEXT NOT NULL,
+    source TEXT NOT NULL,
+    source_sha256 TEXT NOT NULL,
+    PRIMARY KEY (case_id, action, version)
+);
+";
 
 const SCHEMA: &str = "
 CREATE TABLE runs (
@@ -71,6 +124,65 @@ CREATE TABLE reviews (
 );
 CREATE INDEX reviews_by_date ON reviews(review_date);
 ";
+
+/// What recording a workbook did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkbookImport {
+    /// Reviews recorded for the first time.
+    pub reviews_new: usize,
+    /// Reviews whose answers changed: a new version beside the old.
+    pub reviews_changed: usize,
+    /// Reviews already recorded as they are.
+    pub reviews_unchanged: usize,
+    /// Action items recorded for the first time.
+    pub actions_new: usize,
+    /// Action items that changed (status, dates, owner): a new version.
+    pub actions_changed: usize,
+    /// Action items already recorded as they are.
+    pub actions_unchanged: usize,
+}
+
+/// One recorded version of a review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewVersion {
+    /// `YYYY-MM-DD`.
+    pub review_date: String,
+    /// Who reviewed.
+    pub reviewer: String,
+    /// 1 for the first answers, then one more per change.
+    pub version: i64,
+    /// `id@version` of the instrument.
+    pub instrument: String,
+    /// The disposition.
+    pub disposition: String,
+    /// An override's reason.
+    pub override_reason: Option<String>,
+    /// `YYYY-MM-DD`, when consulted.
+    pub consultation_date: Option<String>,
+    /// Who attended.
+    pub attendees: Option<String>,
+    /// Item id -> rating code.
+    pub ratings: std::collections::BTreeMap<String, String>,
+    /// Factor id -> present.
+    pub factors: std::collections::BTreeMap<String, bool>,
+}
+
+/// One recorded version of an action item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionVersion {
+    /// What was agreed.
+    pub action: String,
+    /// 1, then one more per change.
+    pub version: i64,
+    /// Who does it.
+    pub owner: String,
+    /// `YYYY-MM-DD`.
+    pub due_date: String,
+    /// `open`, `done` or `dropped`.
+    pub status: String,
+    /// `YYYY-MM-DD`, when done.
+    pub completed_on: Option<String>,
+}
 
 /// One run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -193,7 +305,14 @@ impl Store {
             0 => store
                 .conn
                 .execute_batch(&format!(
-                    "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {SCHEMA} {SCHEMA_2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(|e| store.err(e))?,
+            // A store of an earlier safeflag: the new tables are added, nothing else changes.
+            1 => store
+                .conn
+                .execute_batch(&format!(
+                    "BEGIN; {SCHEMA_2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(|e| store.err(e))?,
             SCHEMA_VERSION => {}
@@ -383,6 +502,227 @@ impl Store {
         }
         tx.commit().map_err(e)?;
         Ok(reviews.len())
+    }
+
+    /// Records a returned workbook in one transaction: each review and
+    /// action is new (version 1), unchanged since its latest version (nothing
+    /// written), or changed (a new version beside the old). A review also
+    /// goes into the reviews the night's suppression reads. Importing the
+    /// same workbook again changes nothing.
+    pub fn record_workbook(
+        &mut self,
+        returned: &safeflag_review::returned::Returned,
+        source: &str,
+        source_sha256: &str,
+    ) -> Result<WorkbookImport> {
+        let path = self.path.clone();
+        let e = |e| sql(&path, e);
+        let queue = returned.provenance.queue_sha256.as_str();
+        let instrument = returned.provenance.instrument.as_str();
+        let mut out = WorkbookImport::default();
+        let tx = self.conn.transaction().map_err(e)?;
+        for r in &returned.reviews {
+            let date = r.review_date.to_string();
+            let content = serde_json::json!({
+                "instrument": instrument,
+                "disposition": r.disposition,
+                "override_reason": r.override_reason,
+                "consultation_date": r.consultation_date.map(|d| d.to_string()),
+                "attendees": r.attendees,
+                "ratings": r.ratings,
+                "factors": r.factors,
+            })
+            .to_string();
+            let latest: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT version, content FROM review_versions
+                     WHERE case_id = ?1 AND review_date = ?2 AND reviewer = ?3
+                     ORDER BY version DESC LIMIT 1",
+                    params![r.case_id, date, r.reviewer],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(e)?;
+            let version = match latest {
+                Some((_, c)) if c == content => {
+                    out.reviews_unchanged += 1;
+                    continue;
+                }
+                Some((v, _)) => {
+                    out.reviews_changed += 1;
+                    v + 1
+                }
+                None => {
+                    out.reviews_new += 1;
+                    1
+                }
+            };
+            tx.execute(
+                "INSERT INTO review_versions VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+                params![
+                    r.case_id,
+                    date,
+                    r.reviewer,
+                    version,
+                    instrument,
+                    r.disposition,
+                    r.override_reason,
+                    r.consultation_date.map(|d| d.to_string()),
+                    r.attendees,
+                    content,
+                    queue,
+                    source,
+                    source_sha256
+                ],
+            )
+            .map_err(e)?;
+            for (item, rating) in &r.ratings {
+                tx.execute(
+                    "INSERT INTO review_ratings VALUES (?1,?2,?3,?4,?5,?6)",
+                    params![r.case_id, date, r.reviewer, version, item, rating],
+                )
+                .map_err(e)?;
+            }
+            for (factor, present) in &r.factors {
+                tx.execute(
+                    "INSERT INTO review_factors VALUES (?1,?2,?3,?4,?5,?6)",
+                    params![r.case_id, date, r.reviewer, version, factor, present],
+                )
+                .map_err(e)?;
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO reviews VALUES (?1,?2,?3,?4,?5,?6)",
+                params![
+                    r.case_id,
+                    date,
+                    r.reviewer,
+                    r.disposition,
+                    r.override_reason,
+                    source
+                ],
+            )
+            .map_err(e)?;
+        }
+        for a in &returned.actions {
+            let content = serde_json::json!({
+                "owner": a.owner,
+                "due_date": a.due_date.to_string(),
+                "status": a.status,
+                "completed_on": a.completed_on.map(|d| d.to_string()),
+            })
+            .to_string();
+            let latest: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT version, content FROM action_versions
+                     WHERE case_id = ?1 AND action = ?2 ORDER BY version DESC LIMIT 1",
+                    params![a.case_id, a.action],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(e)?;
+            let version = match latest {
+                Some((_, c)) if c == content => {
+                    out.actions_unchanged += 1;
+                    continue;
+                }
+                Some((v, _)) => {
+                    out.actions_changed += 1;
+                    v + 1
+                }
+                None => {
+                    out.actions_new += 1;
+                    1
+                }
+            };
+            tx.execute(
+                "INSERT INTO action_versions VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+                params![
+                    a.case_id,
+                    a.action,
+                    version,
+                    a.owner,
+                    a.due_date.to_string(),
+                    a.status,
+                    a.completed_on.map(|d| d.to_string()),
+                    content,
+                    queue,
+                    source,
+                    source_sha256
+                ],
+            )
+            .map_err(e)?;
+        }
+        tx.commit().map_err(e)?;
+        Ok(out)
+    }
+
+    /// Every version of every review of a case recorded from workbooks,
+    /// oldest first: `(review_date, reviewer, version, disposition,
+    /// ratings as item -> rating)`.
+    pub fn review_versions(&self, case_id: &str) -> Result<Vec<ReviewVersion>> {
+        let mut versions = self.rows(
+            "SELECT review_date, reviewer, version, instrument, disposition, override_reason,
+                    consultation_date, attendees
+             FROM review_versions WHERE case_id = ?1
+             ORDER BY review_date, reviewer, version",
+            params![case_id],
+            |r| {
+                Ok(ReviewVersion {
+                    review_date: r.get(0)?,
+                    reviewer: r.get(1)?,
+                    version: r.get(2)?,
+                    instrument: r.get(3)?,
+                    disposition: r.get(4)?,
+                    override_reason: r.get(5)?,
+                    consultation_date: r.get(6)?,
+                    attendees: r.get(7)?,
+                    ratings: Default::default(),
+                    factors: Default::default(),
+                })
+            },
+        )?;
+        for v in &mut versions {
+            let key = params![case_id, v.review_date, v.reviewer, v.version];
+            v.ratings = self
+                .rows(
+                    "SELECT item_id, rating FROM review_ratings
+                     WHERE case_id = ?1 AND review_date = ?2 AND reviewer = ?3 AND version = ?4",
+                    key,
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?
+                .into_iter()
+                .collect();
+            v.factors = self
+                .rows(
+                    "SELECT factor_id, present FROM review_factors
+                     WHERE case_id = ?1 AND review_date = ?2 AND reviewer = ?3 AND version = ?4",
+                    params![case_id, v.review_date, v.reviewer, v.version],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?
+                .into_iter()
+                .collect();
+        }
+        Ok(versions)
+    }
+
+    /// Every version of every action item of a case, oldest first:
+    /// `(action, version, owner, due_date, status, completed_on)`.
+    pub fn action_versions(&self, case_id: &str) -> Result<Vec<ActionVersion>> {
+        self.rows(
+            "SELECT action, version, owner, due_date, status, completed_on
+             FROM action_versions WHERE case_id = ?1 ORDER BY action, version",
+            params![case_id],
+            |r| {
+                Ok(ActionVersion {
+                    action: r.get(0)?,
+                    version: r.get(1)?,
+                    owner: r.get(2)?,
+                    due_date: r.get(3)?,
+                    status: r.get(4)?,
+                    completed_on: r.get(5)?,
+                })
+            },
+        )
     }
 
     /// Every run, newest first.

@@ -18,7 +18,7 @@
 //!
 //! [`ErrorKind::Locked`]: crate::ErrorKind::Locked
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -583,6 +583,113 @@ pub fn import_reviews(config: &Config, file: &Path) -> Result<usize> {
     let n = store.import_reviews(&reviews, &file.display().to_string())?;
     drop(lock);
     Ok(n)
+}
+
+/// What importing a returned workbook did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WorkbookImported {
+    /// The run whose queue the workbook answers for.
+    pub run_id: String,
+    /// Its night.
+    pub run_date: String,
+    /// `office` or `supervisor`.
+    pub by: String,
+    /// Who.
+    pub recipient: String,
+    /// The instrument the reviews were made with (`id@version`).
+    pub instrument: String,
+    /// New, changed and unchanged reviews and action items.
+    pub recorded: safeflag_history::WorkbookImport,
+}
+
+/// Imports a reviewer's returned workbook into the history, all or nothing,
+/// under the run lock. The workbook names the queue it answers for (by
+/// sha256); the run that published that queue is found in the history, and
+/// the workbook may only hold reviews and actions for the cases that run
+/// sent to its recipient, rated with `instrument`.
+pub fn import_workbook(
+    config: &Config,
+    file: &Path,
+    instrument: &safeflag_review::Instrument,
+) -> Result<WorkbookImported> {
+    use safeflag_review::returned::{Opened, SentCase};
+    let opened = Opened::open(file)?;
+    let p = &opened.provenance;
+    let lock = take_lock(config)?;
+    let mut store = Store::open(&config.history.store)?;
+    let run = store
+        .runs()?
+        .into_iter()
+        .filter(|r| r.status == "ok")
+        .find(|r| {
+            safeflag_report::RunManifest::read(Path::new(&r.out_dir)).is_ok_and(|m| {
+                m.outputs
+                    .iter()
+                    .any(|o| o.file == "queue.parquet" && o.sha256 == p.queue_sha256)
+            })
+        })
+        .ok_or_else(|| {
+            Error::input(format!(
+                "workbook `{}` answers for a queue no run in the history `{}` published: it is from another run, or another history",
+                file.display(),
+                config.history.store.display()
+            ))
+        })?;
+    let by = match p.by.as_str() {
+        "office" => safeflag_report::Recipient::Office,
+        "supervisor" => safeflag_report::Recipient::Supervisor,
+        other => {
+            return Err(Error::input(format!(
+                "workbook `{}` is for a `{}`, neither an office nor a supervisor",
+                file.display(),
+                safeflag_core::error::quote_value(other)
+            )));
+        }
+    };
+    let dir = RunDir::open(Path::new(&run.out_dir))?;
+    let q = &dir.queue;
+    let text = |c: &str| -> Result<StringChunked> { Ok(q.column(c)?.str()?.clone()) };
+    let (cases, recipients, types) = (text("case_id")?, text(by.column())?, text("case_type")?);
+    let ages = q.column("youngest_age_days")?.cast(&DataType::Int64)?;
+    let ages = ages.i64()?;
+    let sent: BTreeMap<String, SentCase> = (0..q.height())
+        .filter(|&i| recipients.get(i) == Some(p.recipient.as_str()))
+        .filter_map(|i| {
+            Some((
+                cases.get(i)?.to_string(),
+                SentCase {
+                    case_type: types.get(i).unwrap_or_default().to_string(),
+                    youngest_age_days: ages.get(i),
+                },
+            ))
+        })
+        .collect();
+    if sent.is_empty() {
+        return Err(Error::input(format!(
+            "workbook `{}`: run {} sent no cases to {} {}",
+            file.display(),
+            run.run_id,
+            p.by,
+            safeflag_core::error::quote_value(&p.recipient)
+        )));
+    }
+    let returned = opened.check(instrument, &sent)?;
+    let sha256 =
+        safeflag_core::output::sha256_file(file).map_err(|e| Error::io("reading", file, e))?;
+    let name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().to_string(),
+    );
+    let recorded = store.record_workbook(&returned, &name, &sha256)?;
+    drop(lock);
+    Ok(WorkbookImported {
+        run_id: run.run_id,
+        run_date: run.run_date,
+        by: p.by.clone(),
+        recipient: p.recipient.clone(),
+        instrument: p.instrument.clone(),
+        recorded,
+    })
 }
 
 /// Every recorded run, newest first.

@@ -25,57 +25,8 @@ use safeflag_review::{CaseFacts, Instrument};
 
 use crate::Result;
 
-/// The review sheet's name.
-pub const REVIEW_SHEET: &str = "Review";
-/// The action-items sheet's name.
-pub const ACTIONS_SHEET: &str = "Actions";
-/// The instructions sheet's name.
-pub const INSTRUCTIONS_SHEET: &str = "Instructions";
-/// The row (0-based) of each sheet's machine keys; data starts below it.
-pub const KEY_ROW: u32 = 1;
-
-/// The review sheet's columns before the items: (key, header, width).
-const CASE_COLUMNS: [(&str, &str, f64); 6] = [
-    ("case_id", "Case", 12.0),
-    ("child_id", "Lead child", 12.0),
-    ("case_type", "Case type", 11.0),
-    ("worker_id", "Worker", 10.0),
-    ("reasons", "Why this case", 36.0),
-    ("prompt", "Coaching prompt", 48.0),
-];
-
-/// The review sheet's columns after the items and factors: (key, header, width).
-const REVIEW_COLUMNS: [(&str, &str, f64); 6] = [
-    ("consultation_date", "Consultation date", 13.0),
-    ("consultation_attendees", "Who attended", 20.0),
-    ("disposition", "Disposition", 14.0),
-    (
-        "override_reason",
-        "Override reason (required for override)",
-        28.0,
-    ),
-    ("reviewer", "Reviewer", 14.0),
-    ("review_date", "Review date", 12.0),
-];
-
-/// The action sheet's columns: (key, header, width).
-pub const ACTION_COLUMNS: [(&str, &str, f64); 6] = [
-    ("case_id", "Case", 12.0),
-    ("action", "Action agreed", 48.0),
-    ("owner", "Owner", 16.0),
-    ("due_date", "Due date", 12.0),
-    ("status", "Status", 11.0),
-    ("completed_on", "Completed on", 13.0),
-];
-
-/// The statuses of an action item.
-pub const ACTION_STATUSES: [&str; 3] = ["open", "done", "dropped"];
-
-/// The dispositions a review records.
 pub use safeflag_review::DISPOSITIONS;
-
-/// A protective factor's answers.
-pub const FACTOR_ANSWERS: [&str; 2] = ["Yes", "No"];
+pub use safeflag_review::sheet::*;
 
 /// Blank action rows offered per case (at least 20 in all).
 const ACTIONS_PER_CASE: u32 = 3;
@@ -178,14 +129,14 @@ pub fn add(
     let first_item = columns.len();
     for (i, item) in instrument.items.iter().enumerate() {
         columns.push((
-            format!("item:{}", item.id),
+            item_key(&item.id),
             format!("{}. {}", i + 1, item.question),
             22.0,
         ));
     }
     let first_factor = columns.len();
     for f in &instrument.protective_factors {
-        columns.push((format!("factor:{}", f.id), f.label.clone(), 14.0));
+        columns.push((factor_key(&f.id), f.label.clone(), 14.0));
     }
     let first_review = columns.len();
     columns.extend(
@@ -350,10 +301,13 @@ fn instructions(
     )?;
     row += 1;
     for (a, b) in [
-        ("Queue", format!("sha256 {}", from.queue_sha256)),
+        (QUEUE_LABEL, from.queue_sha256.to_string()),
         ("Snapshot date", from.snapshot_date.to_string()),
-        ("For", format!("{} {}", from.recipient.0, from.recipient.1)),
-        ("Instrument", instrument.tag()),
+        (
+            FOR_LABEL,
+            format!("{} {}", from.recipient.0, from.recipient.1),
+        ),
+        (INSTRUMENT_LABEL, instrument.tag()),
         ("Instrument title", instrument.title.clone()),
     ] {
         ws.write_string_with_format(row, 0, a, &bold)?;
@@ -378,7 +332,7 @@ fn instructions(
             item.domain,
             item.guidance
         );
-        ws.write_string_with_format(row, 0, format!("item:{}", item.id), &para)?;
+        ws.write_string_with_format(row, 0, item_key(&item.id), &para)?;
         ws.write_string_with_format(row, 1, &text, &para)?;
         ws.set_row_height(row, 15 * (text.chars().count().div_ceil(95) as u32 + 1))?;
         row += 1;
@@ -387,7 +341,7 @@ fn instructions(
     ws.write_string_with_format(row, 0, "Protective factors", &bold)?;
     row += 1;
     for f in &instrument.protective_factors {
-        ws.write_string_with_format(row, 0, format!("factor:{}", f.id), &para)?;
+        ws.write_string_with_format(row, 0, factor_key(&f.id), &para)?;
         ws.write_string_with_format(row, 1, format!("{}: {}", f.label, f.prompt), &para)?;
         row += 1;
     }

@@ -12,6 +12,8 @@ use std::path::PathBuf;
 use safeflag_core::{ErrorKind, Kinded};
 
 pub mod instrument;
+pub mod returned;
+pub mod sheet;
 
 pub use instrument::{CaseFacts, Instrument, Item, Rating};
 
@@ -31,12 +33,22 @@ pub enum Error {
         /// What is wrong (one line).
         message: String,
     },
+    /// A returned workbook is invalid; nothing was imported.
+    #[error("workbook `{path}`: {problems} problem(s), nothing imported:\n{details}")]
+    Workbook {
+        /// The file.
+        path: PathBuf,
+        /// How many problems.
+        problems: usize,
+        /// One line per problem: file, sheet, row, column, what is wrong.
+        details: String,
+    },
 }
 
 impl Kinded for Error {
     fn kind(&self) -> ErrorKind {
         match self {
-            Error::Instrument { .. } => ErrorKind::Input,
+            Error::Instrument { .. } | Error::Workbook { .. } => ErrorKind::Input,
         }
     }
 }

@@ -15,7 +15,7 @@ const NIGHT1: &str = "2025-11-21";
 const NIGHT2: &str = "2025-11-22";
 
 /// A config in `dir` reading `dir/snapshot.csv`, with the shipped model.
-fn setup(dir: &Path) {
+pub(crate) fn setup(dir: &Path) {
     let model = repo().join("models/default");
     let config = format!(
         "[input]\nsnapshot = \"snapshot.csv\"\n[model]\ndir = \"{}\"\n[queue]\ntop = 50\n\
@@ -27,7 +27,7 @@ fn setup(dir: &Path) {
     std::fs::copy(sample("snapshot.csv"), dir.join("snapshot.csv")).unwrap();
 }
 
-fn nightly(dir: &Path, date: &str) -> std::process::Output {
+pub(crate) fn nightly(dir: &Path, date: &str) -> std::process::Output {
     safeflag(dir, &["nightly", "--date", date])
 }
 

@@ -328,3 +328,308 @@ fn a_bad_instrument_stops_the_export_naming_the_file_and_the_item() {
     );
     assert!(!dir.path().join("x").join("export-manifest.json").exists());
 }
+
+/// Whether python3 with openpyxl is here (`.ci/run` installs it); the
+/// round trip says it skipped otherwise.
+fn openpyxl() -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", "import openpyxl"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Fills `src` into `dir/dst` with openpyxl (`tests/py/fill_workbook.py`):
+/// `cases` review rows from the top, answers varied by `seed`, then `edits`.
+fn fill(
+    dir: &Path,
+    src: &Path,
+    dst: &str,
+    cases: usize,
+    seed: u32,
+    edits: &[String],
+) -> serde_json::Value {
+    let script = repo().join("crates/safeflag-cli/tests/py/fill_workbook.py");
+    let o = std::process::Command::new("python3")
+        .arg(script)
+        .arg(src)
+        .arg(dir.join(dst))
+        .arg(cases.to_string())
+        .arg(seed.to_string())
+        .args(edits)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn import(dir: &Path, file: &str) -> std::process::Output {
+    safeflag(dir, &["reviews", "import", file, "--json"])
+}
+
+/// Every recorded version of every review and action of `cases`.
+fn recorded(
+    dir: &Path,
+    cases: &[String],
+) -> (
+    Vec<safeflag_history::ReviewVersion>,
+    Vec<safeflag_history::ActionVersion>,
+) {
+    let store = safeflag_history::Store::open(&dir.join("state/history.sqlite")).unwrap();
+    let mut r = Vec::new();
+    let mut a = Vec::new();
+    for c in cases {
+        r.extend(store.review_versions(c).unwrap());
+        a.extend(store.action_versions(c).unwrap());
+    }
+    (r, a)
+}
+
+/// Excel's name of a 1-based column.
+fn letter(col: u64) -> String {
+    let mut n = col;
+    let mut s = String::new();
+    while n > 0 {
+        s.insert(0, (b'A' + ((n - 1) % 26) as u8) as char);
+        n = (n - 1) / 26;
+    }
+    s
+}
+
+#[test]
+fn a_returned_workbook_round_trips_into_the_history_and_every_bad_cell_refuses_it() {
+    if !openpyxl() {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("skipped: python3 with openpyxl is not installed (.ci/run installs it)");
+        }
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    crate::nightly::setup(d);
+    let o = crate::nightly::nightly(d, "2025-11-21");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let exports = d.join("out/runs/2025-11-21/exports/office-xlsx");
+    let mut books: Vec<_> = std::fs::read_dir(&exports)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "xlsx"))
+        .collect();
+    books.sort();
+    let book = &books[0];
+    let instrument = Instrument::builtin();
+
+    // Filled by openpyxl: four reviews, two actions.
+    let filled = fill(d, book, "filled.xlsx", 4, 0, &[]);
+    let v = &filled["validations"];
+    assert!(v["Review"]["list"].as_u64().unwrap() > 0, "{v}");
+    assert!(v["Review"]["date"].as_u64().unwrap() > 0, "{v}");
+    assert!(v["Actions"]["list"].as_u64().unwrap() >= 2, "{v}");
+    assert!(v["Actions"]["date"].as_u64().unwrap() >= 2, "{v}");
+    let reviews = filled["reviews"].as_object().unwrap();
+    assert_eq!(reviews.len(), 4);
+    let cases: Vec<String> = reviews.keys().cloned().collect();
+    let o = import(d, "filled.xlsx");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let done: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(done["recorded"]["reviews_new"], 4, "{done}");
+    assert_eq!(done["recorded"]["actions_new"], 2, "{done}");
+    assert_eq!(done["instrument"], instrument.tag());
+
+    // The history holds exactly what was filled in.
+    let (versions, actions) = recorded(d, &cases);
+    assert_eq!(versions.len(), 4);
+    for v in &versions {
+        let case = cases
+            .iter()
+            .find(|c| {
+                reviews[c.as_str()]["reviewer"] == v.reviewer.as_str()
+                    && reviews[c.as_str()]["review_date"] == v.review_date.as_str()
+                    && recorded(d, &[c.to_string()]).0.contains(v)
+            })
+            .unwrap();
+        let want = &reviews[case.as_str()];
+        assert_eq!(v.version, 1);
+        assert_eq!(v.instrument, instrument.tag());
+        assert_eq!(want["disposition"], v.disposition.as_str());
+        assert_eq!(
+            want["consultation_date"],
+            v.consultation_date.as_deref().unwrap()
+        );
+        assert_eq!(v.attendees.as_deref(), Some("worker; supervisor"));
+        let ratings: BTreeMap<String, String> = want["ratings"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, label)| {
+                (
+                    k.clone(),
+                    instrument
+                        .rating(label.as_str().unwrap())
+                        .unwrap()
+                        .code
+                        .clone(),
+                )
+            })
+            .collect();
+        assert_eq!(v.ratings, ratings, "{case}");
+        let factors: BTreeMap<String, bool> = want["factors"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, b)| (k.clone(), b.as_bool().unwrap()))
+            .collect();
+        assert_eq!(v.factors, factors, "{case}");
+    }
+    let want_actions = filled["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 2);
+    for w in want_actions {
+        let a = actions
+            .iter()
+            .find(|a| w["action"] == a.action.as_str())
+            .unwrap();
+        assert_eq!(w["owner"], a.owner.as_str());
+        assert_eq!(w["due_date"], a.due_date.as_str());
+        assert_eq!(w["status"], a.status.as_str());
+        assert_eq!(w["completed_on"].as_str(), a.completed_on.as_deref());
+    }
+    // The night's suppression sees the reviews.
+    let o = safeflag(d, &["history", &cases[0], "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains(reviews[cases[0].as_str()]["disposition"].as_str().unwrap()));
+
+    // The same workbook again: nothing changes.
+    let o = import(d, "filled.xlsx");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let again: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(again["recorded"]["reviews_unchanged"], 4, "{again}");
+    assert_eq!(again["recorded"]["reviews_new"], 0);
+    assert_eq!(again["recorded"]["actions_unchanged"], 2);
+    assert_eq!(recorded(d, &cases), (versions.clone(), actions.clone()));
+
+    // A copy re-saved by LibreOffice (real users save with other programs):
+    // the same answers, so nothing changes.
+    match ["soffice", "libreoffice"].into_iter().find(|b| {
+        std::process::Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) {
+        None => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "skipped: LibreOffice (soffice) is not installed; the re-saved copy was not tried (.ci/run installs it)"
+                );
+            }
+        }
+        Some(bin) => {
+            let o = std::process::Command::new(bin)
+                .args(["--headless", "--convert-to", "xlsx", "--outdir"])
+                .arg(d.join("resaved"))
+                .arg(d.join("filled.xlsx"))
+                .env("HOME", d)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            std::fs::copy(d.join("resaved/filled.xlsx"), d.join("resaved.xlsx")).unwrap();
+            assert_ne!(
+                std::fs::read(d.join("resaved.xlsx")).unwrap(),
+                std::fs::read(d.join("filled.xlsx")).unwrap(),
+                "LibreOffice wrote its own file"
+            );
+            let o = import(d, "resaved.xlsx");
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+            assert_eq!(r["recorded"]["reviews_unchanged"], 4, "{r}");
+            assert_eq!(r["recorded"]["actions_unchanged"], 2, "{r}");
+            assert_eq!(recorded(d, &cases), (versions.clone(), actions.clone()));
+        }
+    }
+
+    // Changed answers: a new version beside the old, never an overwrite.
+    let changed = fill(d, book, "changed.xlsx", 4, 1, &[]);
+    let o = import(d, "changed.xlsx");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let c: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(c["recorded"]["reviews_changed"], 4, "{c}");
+    let (after, _) = recorded(d, &cases);
+    assert_eq!(after.len(), 8);
+    for v in &versions {
+        assert!(after.contains(v), "version 1 kept: {v:?}");
+    }
+    assert!(after.iter().filter(|v| v.version == 2).count() == 4);
+    assert_ne!(changed["reviews"], filled["reviews"]);
+
+    // Refusals: each breaks one rule; nothing is recorded from any of them.
+    let keys = filled["keys"].as_object().unwrap();
+    let col = |k: &str| letter(keys[k].as_u64().unwrap());
+    let row0 = reviews[cases[0].as_str()]["row"].as_u64().unwrap();
+    let (not_applying_case, not_applying_item) = reviews
+        .iter()
+        .find_map(|(c, a)| {
+            a["ratings"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .find(|(_, l)| l.as_str() == Some("Not applicable"))
+                .map(|(i, _)| (c.clone(), i.clone()))
+        })
+        .expect("a filled case with an item that does not apply");
+    let row_na = reviews[not_applying_case.as_str()]["row"].as_u64().unwrap();
+    let queue = std::fs::read_to_string(d.join("out/runs/2025-11-21/queue.csv")).unwrap();
+    let office_of = |case: &str| {
+        queue
+            .lines()
+            .find(|l| l.split(',').nth(1) == Some(case))
+            .and_then(|l| l.split(',').nth(3))
+            .unwrap()
+            .to_string()
+    };
+    let elsewhere = queue
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().to_string())
+        .find(|c| office_of(c) != office_of(&cases[0]))
+        .unwrap();
+    let before = recorded(d, &cases);
+    let refusals: [(String, &str); 6] = [
+        (
+            format!("Review!{}{row0}=Maybe", col("item:safety_risk_assessment")),
+            "`Maybe` is not on the scale (Strength, Area needing improvement, Not applicable)",
+        ),
+        (
+            format!("Review!{}{row0}=next tuesday", col("review_date")),
+            "`next tuesday` is not a date",
+        ),
+        (
+            "Actions!C3=".to_string(),
+            "Actions, row 3, column `C owner`: missing",
+        ),
+        (
+            format!("Review!A{row0}={elsewhere}"),
+            "was not sent to office",
+        ),
+        (
+            "Instructions!label:Queue=0123abcd".to_string(),
+            "answers for a queue no run in the history",
+        ),
+        (
+            format!(
+                "Review!{}{row_na}=Strength",
+                col(&format!("item:{not_applying_item}"))
+            ),
+            "rated `Strength`, but this item does not apply to this case",
+        ),
+    ];
+    for (n, (edit, want)) in refusals.iter().enumerate() {
+        let name = format!("bad-{n}.xlsx");
+        fill(d, book, &name, 4, 2, std::slice::from_ref(edit));
+        let o = import(d, &name);
+        assert_eq!(o.status.code(), Some(1), "{edit}: {}", stdout(&o));
+        let err = stderr(&o);
+        assert!(err.contains(want), "{edit}: want {want:?} in\n{err}");
+        assert!(err.contains(&name), "{err}");
+        assert_eq!(recorded(d, &cases), before, "{edit}: nothing recorded");
+    }
+}
