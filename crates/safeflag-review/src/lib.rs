@@ -11,8 +11,10 @@ use std::path::PathBuf;
 
 use safeflag_core::{ErrorKind, Kinded};
 
+pub mod calendar;
 pub mod instrument;
 pub mod returned;
+pub mod schedule;
 pub mod sheet;
 
 pub use instrument::{CaseFacts, Instrument, Item, Rating};
