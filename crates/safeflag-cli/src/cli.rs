@@ -176,6 +176,29 @@ pub enum ReviewsCommand {
     /// (case_id, review_date, reviewer, outcome, override_reason); any bad
     /// cell or row rejects the whole file.
     Import(ReviewsImportArgs),
+    /// Practice measures over past nights: flagged cases reviewed on time,
+    /// consultations within the deadline, action items, overrides.
+    Report(ReviewsReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewsReportArgs {
+    /// The config file naming the history store and the `[review]` deadlines.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// The first night counted (default: the first in the history).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<chrono::NaiveDate>,
+    /// The last night counted (default: the last in the history).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<chrono::NaiveDate>,
+    /// The day the measures are taken: reviews up to it count, open actions
+    /// due before it are overdue (default: today).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Print the measures as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -54,6 +54,9 @@ fn main() -> std::process::ExitCode {
         Command::Reviews(cli::ReviewsCommand::Import(args)) => {
             commands::history::import_reviews(args, &printer)
         }
+        Command::Reviews(cli::ReviewsCommand::Report(args)) => {
+            commands::history::reviews_report(args, &printer)
+        }
         Command::Runs(args) => commands::history::runs(args, &printer),
         Command::History(args) => commands::history::history(args, &printer),
         Command::Completions(args) => commands::shell::completions(args, &printer),

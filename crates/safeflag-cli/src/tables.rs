@@ -139,3 +139,14 @@ pub fn fairness_table(tables: &[FairnessTable]) -> String {
     }
     s
 }
+
+/// A name cut to `width` characters (the last one an ellipsis) so a table's
+/// columns stay aligned whatever an office or reviewer is called.
+pub fn fit(name: &str, width: usize) -> String {
+    if name.chars().count() <= width {
+        name.to_string()
+    } else {
+        let kept: String = name.chars().take(width.saturating_sub(1)).collect();
+        format!("{kept}…")
+    }
+}

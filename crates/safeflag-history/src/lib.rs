@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod lock;
+pub mod measures;
 pub mod night;
 pub mod reviews;
 pub mod state;

@@ -332,7 +332,7 @@ impl Store {
     }
 
     /// Every row of a query, each mapped by `f`.
-    fn rows<T, P: rusqlite::Params>(
+    pub(crate) fn rows<T, P: rusqlite::Params>(
         &self,
         query: &str,
         params: P,

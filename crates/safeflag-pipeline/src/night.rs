@@ -692,6 +692,59 @@ pub fn import_workbook(
     })
 }
 
+/// The practice measures over the nights `from..=to` (default: the first
+/// and the last night in the history), taken on `as_of` (default: today),
+/// with the config's deadlines and holidays.
+pub fn practice_measures(
+    config: &Config,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    as_of: Option<NaiveDate>,
+) -> Result<safeflag_history::measures::PracticeMeasures> {
+    let calendar = config.review.calendar()?;
+    let store = Store::open(&config.history.store)?;
+    let nights: Vec<NaiveDate> = store
+        .runs()?
+        .iter()
+        .filter(|r| r.status == "ok")
+        .filter_map(|r| NaiveDate::parse_from_str(&r.run_date, "%Y-%m-%d").ok())
+        .collect();
+    let (Some(first), Some(last)) = (nights.iter().min(), nights.iter().max()) else {
+        return Err(Error::input(format!(
+            "the history `{}` has no published night yet",
+            config.history.store.display()
+        )));
+    };
+    let (from, to) = (from.unwrap_or(*first), to.unwrap_or(*last));
+    if to < from {
+        return Err(Error::input(format!(
+            "`--to` {to} is before `--from` {from}"
+        )));
+    }
+    // Today (UTC) by default.
+    let as_of = as_of.unwrap_or_else(|| {
+        let days = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() / 86_400);
+        NaiveDate::default() + chrono::Days::new(days)
+    });
+    if as_of < to {
+        return Err(Error::input(format!(
+            "`--as-of` {as_of} is before the last night counted, {to}"
+        )));
+    }
+    Ok(
+        store.practice_measures(&safeflag_history::measures::MeasureOptions {
+            from,
+            to,
+            as_of,
+            review_days: config.review.review_days,
+            consultation_days: config.review.consultation_days,
+            calendar,
+        })?,
+    )
+}
+
 /// Every recorded run, newest first.
 pub fn runs(config: &Config) -> Result<Vec<RunRecord>> {
     Ok(Store::open(&config.history.store)?.runs()?)

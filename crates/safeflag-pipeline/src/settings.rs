@@ -40,6 +40,9 @@ pub struct Config {
     /// The flag history store.
     #[serde(default)]
     pub history: HistoryConfig,
+    /// The review loop's deadlines and calendar.
+    #[serde(default)]
+    pub review: ReviewConfig,
     /// Where runs are written.
     #[serde(default)]
     pub output: OutputConfig,
@@ -113,6 +116,52 @@ impl Default for ExportConfig {
             by: vec![Recipient::Office],
             formats: vec![ExportFormat::Xlsx, ExportFormat::Csv],
         }
+    }
+}
+
+/// `[review]`: deadlines in business days, and the agency's holidays.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReviewConfig {
+    /// Business days from a flag to its review (default 1).
+    pub review_days: u32,
+    /// Business days from a flag to the consultation (default 1).
+    pub consultation_days: u32,
+    /// Days that are not business days besides weekends (`YYYY-MM-DD`).
+    pub holidays: Vec<toml::value::Datetime>,
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        ReviewConfig {
+            review_days: 1,
+            consultation_days: safeflag_review::calendar::DEFAULT_CONSULTATION_DAYS,
+            holidays: Vec::new(),
+        }
+    }
+}
+
+impl ReviewConfig {
+    /// The business-day calendar: weekends and the holidays (each must be a
+    /// plain date).
+    pub fn calendar(&self) -> Result<safeflag_review::calendar::Calendar> {
+        let days = self
+            .holidays
+            .iter()
+            .map(|h| {
+                h.date
+                    .filter(|_| h.time.is_none())
+                    .and_then(|d| {
+                        chrono::NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())
+                    })
+                    .ok_or_else(|| {
+                        Error::input(format!(
+                            "`[review] holidays`: `{h}` is not a date (YYYY-MM-DD)"
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(safeflag_review::calendar::Calendar::new(days))
     }
 }
 
@@ -343,6 +392,31 @@ mod tests {
     }
 
     const MINIMAL: &str = "[input]\nsnapshot = \"s.csv\"\n[model]\ndir = \"m\"\n";
+
+    #[test]
+    fn review_deadlines_and_holidays() {
+        let c = load(MINIMAL).unwrap();
+        assert_eq!((c.review.review_days, c.review.consultation_days), (1, 1));
+        let c = load(&format!(
+            "{MINIMAL}[review]\nconsultation-days = 2\nholidays = [2025-12-25, 2026-01-01]\n"
+        ))
+        .unwrap();
+        assert_eq!((c.review.review_days, c.review.consultation_days), (1, 2));
+        let cal = c.review.calendar().unwrap();
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert!(!cal.is_business_day(d("2025-12-25")));
+        assert!(cal.is_business_day(d("2025-12-24")));
+        let c = load(&format!(
+            "{MINIMAL}[review]\nholidays = [2025-12-25T09:00:00]\n"
+        ))
+        .unwrap();
+        let err = c.review.calendar().unwrap_err().to_string();
+        assert!(
+            err.contains("`[review] holidays`") && err.contains("is not a date"),
+            "{err}"
+        );
+        assert!(load(&format!("{MINIMAL}[review]\nholiday = []\n")).is_err());
+    }
 
     #[test]
     fn defaults_fill_everything_but_input_and_model() {

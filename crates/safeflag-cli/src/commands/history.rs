@@ -4,7 +4,7 @@ use safeflag_pipeline::night::{case_history, import_reviews as import, runs as r
 use safeflag_pipeline::reports::{CaseHistoryJson, RunsJson};
 use safeflag_pipeline::{Config, Result};
 
-use crate::cli::{HistoryArgs, ReviewsImportArgs, RunsArgs};
+use crate::cli::{HistoryArgs, ReviewsImportArgs, ReviewsReportArgs, RunsArgs};
 use crate::printer::Printer;
 
 pub fn import_reviews(args: ReviewsImportArgs, printer: &Printer) -> Result<()> {
@@ -144,4 +144,77 @@ fn section<T>(s: &mut String, title: &str, empty: &str, items: &[T], line: impl 
     for item in items {
         s.push_str(&format!("  {}\n", line(item)));
     }
+}
+
+pub fn reviews_report(args: ReviewsReportArgs, printer: &Printer) -> Result<()> {
+    let cfg = Config::load(&args.config)?;
+    let m = safeflag_pipeline::night::practice_measures(&cfg, args.from, args.to, args.as_of)?;
+    if args.json {
+        return printer.json(&m);
+    }
+    let pct = |n: usize, of: usize| {
+        if of == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.0}%", 100.0 * n as f64 / of as f64)
+        }
+    };
+    let mut s = format!(
+        "practice measures, nights {} to {}, as of {} ({} business day(s) to review, {} to consult)\n\n",
+        m.from, m.to, m.as_of, cfg.review.review_days, cfg.review.consultation_days
+    );
+    s.push_str(&format!(
+        "{:<24} {:>8} {:>9} {:>8} {:>8} {:>8}\n",
+        "flagged cases", "flagged", "reviewed", "on time", "share", "pending"
+    ));
+    let mut flag_line = |name: &str, c: &safeflag_history::measures::FlagCounts| {
+        s.push_str(&format!(
+            "{:<24} {:>8} {:>9} {:>8} {:>8} {:>8}\n",
+            crate::tables::fit(name, 24),
+            c.flagged,
+            c.reviewed,
+            c.reviewed_on_time,
+            pct(c.reviewed_on_time, c.flagged - c.pending),
+            c.pending
+        ));
+    };
+    flag_line("all offices", &m.flags);
+    for (office, c) in &m.flags_by_office {
+        flag_line(office, c);
+    }
+    let c = &m.consultations;
+    s.push_str(&format!(
+        "\nconsultations: {} reviews, {} with a consultation, {} within the deadline ({})\n",
+        c.reviews,
+        c.consulted,
+        c.within_deadline,
+        pct(c.within_deadline, c.consulted)
+    ));
+    let a = &m.actions;
+    s.push_str(&format!(
+        "action items: {} in all; {} open ({} overdue), {} done on time, {} done late, {} dropped\n",
+        a.total, a.open, a.overdue, a.done_on_time, a.done_late, a.dropped
+    ));
+    s.push_str(&format!(
+        "\n{:<24} {:>8} {:>10} {:>8}\n",
+        "overrides", "reviews", "overrides", "share"
+    ));
+    let mut line = |name: &str, c: &safeflag_history::measures::OverrideCounts| {
+        s.push_str(&format!(
+            "{:<24} {:>8} {:>10} {:>8}\n",
+            crate::tables::fit(name, 24),
+            c.reviews,
+            c.overrides,
+            pct(c.overrides, c.reviews)
+        ));
+    };
+    line("all", &m.overrides);
+    for (r, c) in &m.overrides_by_reviewer {
+        line(&format!("reviewer {r}"), c);
+    }
+    for (o, c) in &m.overrides_by_office {
+        line(&format!("office {o}"), c);
+    }
+    printer.data(&s);
+    Ok(())
 }

@@ -498,6 +498,22 @@ fn a_returned_workbook_round_trips_into_the_history_and_every_bad_cell_refuses_i
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains(reviews[cases[0].as_str()]["disposition"].as_str().unwrap()));
 
+    // The practice measures count what was filled in: four reviews dated
+    // 24, 25, 26 and 24 November for cases flagged on Friday 21 November,
+    // so two within one business day (Monday 24).
+    let o = safeflag(d, &["reviews", "report", "--as-of", "2025-11-30", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let m: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(m["flags"]["flagged"], 50, "{m}");
+    assert_eq!(m["flags"]["reviewed"], 4, "{m}");
+    assert_eq!(m["flags"]["reviewed_on_time"], 2, "{m}");
+    assert_eq!(m["flags"]["pending"], 0, "{m}");
+    assert_eq!(m["consultations"]["consulted"], 4, "{m}");
+    assert_eq!(m["consultations"]["within_deadline"], 2, "{m}");
+    assert_eq!(m["actions"]["total"], 2, "{m}");
+    assert_eq!(m["actions"]["done_on_time"], 1, "{m}");
+    assert_eq!(m["actions"]["open"], 1, "{m}");
+
     // The same workbook again: nothing changes.
     let o = import(d, "filled.xlsx");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

@@ -88,7 +88,7 @@ fn manifest_json(out: &Output) -> String {
 #[test]
 fn help_of_every_subcommand() {
     let dir = tempfile::tempdir().unwrap();
-    let commands: [&[&str]; 16] = [
+    let commands: [&[&str]; 17] = [
         &[],
         &["validate"],
         &["generate"],
@@ -101,6 +101,7 @@ fn help_of_every_subcommand() {
         &["nightly"],
         &["reviews"],
         &["reviews", "import"],
+        &["reviews", "report"],
         &["runs"],
         &["history"],
         &["completions"],

@@ -1,0 +1,580 @@
+//! Practice measures: what an RSF-style program reports about its reviews.
+//!
+//! The score only picks the cases; a program is judged by what happens
+//! next: were flagged cases reviewed on time, were the worker and supervisor
+//! consulted within the deadline, were the agreed actions done by their due
+//! date, and who overrides the flags. Each measure is counted from the
+//! history's records over a window of nights, with deadlines in business
+//! days ([`safeflag_review::calendar::Calendar`]).
+//!
+//! Definitions (also in `docs/review.md`):
+//! - a *flag* is a case entering the queue on a night of the window (status
+//!   `new` or `re-flagged`; a `continuing` case is the same episode);
+//! - it is *reviewed* when a review of the case is dated on or after that
+//!   night, up to the day the measures are taken (`as_of`); *on time* when
+//!   the first such review is dated by the review deadline (`review_days`
+//!   business days after the night); *pending* when it is not reviewed and
+//!   its deadline has not passed by `as_of`;
+//! - a review's *consultation* is on time when it is dated by the
+//!   consultation deadline counted from the case's latest flag night on or
+//!   before the review (`consultation_days` business days);
+//! - consultations and overrides are counted over the reviews dated from
+//!   the window's first night to `as_of`;
+//! - an action item is counted at its latest version: open, overdue (open
+//!   and due before `as_of`), done on time (completed by its due date), done
+//!   late, or dropped;
+//! - overrides are reviews whose disposition is `override`, by reviewer and
+//!   by the office of the case's latest flag on or before the review.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rusqlite::params;
+use safeflag_review::calendar::Calendar;
+use serde::{Deserialize, Serialize};
+
+use crate::{Result, Store};
+
+/// The window and the deadlines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeasureOptions {
+    /// The first night counted.
+    pub from: NaiveDate,
+    /// The last night whose flags are counted.
+    pub to: NaiveDate,
+    /// The day the measures are taken: reviews up to it count, actions
+    /// due before it and still open are overdue.
+    pub as_of: NaiveDate,
+    /// Business days from a flag to its review.
+    pub review_days: u32,
+    /// Business days from a flag to the consultation.
+    pub consultation_days: u32,
+    /// Weekends and holidays.
+    pub calendar: Calendar,
+}
+
+/// Flags and their reviews.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagCounts {
+    /// Cases entering the queue (new or re-flagged) in the window.
+    pub flagged: usize,
+    /// Of those, reviewed by the window's end.
+    pub reviewed: usize,
+    /// Of those, first reviewed by the review deadline.
+    pub reviewed_on_time: usize,
+    /// Not reviewed, and the deadline not yet passed on `as_of`.
+    pub pending: usize,
+}
+
+/// Consultations of the reviews recorded from workbooks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsultationCounts {
+    /// Reviews (latest version each) dated in the window.
+    pub reviews: usize,
+    /// Of those, with a consultation date.
+    pub consulted: usize,
+    /// Of those, consulted by the deadline.
+    pub within_deadline: usize,
+}
+
+/// Action items at their latest version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionCounts {
+    /// Action items recorded.
+    pub total: usize,
+    /// Still open.
+    pub open: usize,
+    /// Open and due before the window's end.
+    pub overdue: usize,
+    /// Done by their due date.
+    pub done_on_time: usize,
+    /// Done after it.
+    pub done_late: usize,
+    /// Dropped.
+    pub dropped: usize,
+}
+
+/// Reviews and overrides.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverrideCounts {
+    /// Reviews dated in the window.
+    pub reviews: usize,
+    /// Of those, overrides.
+    pub overrides: usize,
+}
+
+/// The practice measures over a window.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PracticeMeasures {
+    /// First night, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last night.
+    pub to: String,
+    /// The day the measures were taken.
+    pub as_of: String,
+    /// Flags reviewed, and on time: all, and by office.
+    pub flags: FlagCounts,
+    /// By office.
+    pub flags_by_office: BTreeMap<String, FlagCounts>,
+    /// Consultations within the deadline.
+    pub consultations: ConsultationCounts,
+    /// Action items.
+    pub actions: ActionCounts,
+    /// Overrides: all, by reviewer, by office.
+    pub overrides: OverrideCounts,
+    /// By reviewer.
+    pub overrides_by_reviewer: BTreeMap<String, OverrideCounts>,
+    /// By office.
+    pub overrides_by_office: BTreeMap<String, OverrideCounts>,
+}
+
+fn day(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+impl Store {
+    /// The practice measures over the window of `o`.
+    pub fn practice_measures(&self, o: &MeasureOptions) -> Result<PracticeMeasures> {
+        let (from, to, as_of) = (o.from.to_string(), o.to.to_string(), o.as_of.to_string());
+        // Every flag of a published run up to the day of the measures:
+        // (case, night, office, status). Those after the window's last night
+        // still say which flag a later review answers.
+        let flags: Vec<(String, String, String, String)> = self.rows(
+            "SELECT f.case_id, f.run_date, f.office, f.status FROM flags f
+             JOIN runs r ON r.run_id = f.run_id
+             WHERE r.status = 'ok' AND f.run_date <= ?1
+             ORDER BY f.case_id, f.run_date",
+            params![as_of],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        let mut nights: BTreeMap<&str, Vec<(NaiveDate, &str)>> = BTreeMap::new();
+        for (case, night, office, _) in &flags {
+            if let Some(d) = day(night) {
+                nights.entry(case).or_default().push((d, office));
+            }
+        }
+        // The latest flag of a case on or before a day: its night and office.
+        let flag_before = |case: &str, d: NaiveDate| -> Option<(NaiveDate, &str)> {
+            nights
+                .get(case)?
+                .iter()
+                .rev()
+                .find(|(n, _)| *n <= d)
+                .copied()
+        };
+        // Every review up to the day of the measures (CSV and workbooks alike).
+        let reviews: Vec<(String, String, String, String)> = self.rows(
+            "SELECT case_id, review_date, reviewer, outcome FROM reviews
+             WHERE review_date <= ?1 ORDER BY case_id, review_date",
+            params![as_of],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        let mut reviewed_on: BTreeMap<&str, Vec<NaiveDate>> = BTreeMap::new();
+        for (case, date, _, _) in &reviews {
+            if let Some(d) = day(date) {
+                reviewed_on.entry(case).or_default().push(d);
+            }
+        }
+
+        let mut m = PracticeMeasures {
+            from: from.clone(),
+            to: to.clone(),
+            as_of: as_of.clone(),
+            ..PracticeMeasures::default()
+        };
+        for (case, night, office, status) in &flags {
+            let Some(n) = day(night) else { continue };
+            if n < o.from || n > o.to || !(status == "new" || status == "re-flagged") {
+                continue;
+            }
+            let first = reviewed_on
+                .get(case.as_str())
+                .and_then(|ds| ds.iter().find(|d| **d >= n));
+            let on_time = first.is_some_and(|d| o.calendar.on_time(n, *d, o.review_days));
+            let pending = first.is_none() && o.calendar.on_time(n, o.as_of, o.review_days);
+            for c in [
+                &mut m.flags,
+                m.flags_by_office.entry(office.clone()).or_default(),
+            ] {
+                c.flagged += 1;
+                c.reviewed += usize::from(first.is_some());
+                c.reviewed_on_time += usize::from(on_time);
+                c.pending += usize::from(pending);
+            }
+        }
+
+        // Consultations: the latest version of each workbook review in the window.
+        let consultations: Vec<(String, String, Option<String>)> = self.rows(
+            "SELECT v.case_id, v.review_date, v.consultation_date FROM review_versions v
+             WHERE v.review_date >= ?1 AND v.review_date <= ?2
+               AND v.version = (SELECT MAX(w.version) FROM review_versions w
+                                WHERE w.case_id = v.case_id AND w.review_date = v.review_date
+                                  AND w.reviewer = v.reviewer)",
+            params![from, as_of],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        for (case, date, consulted) in &consultations {
+            m.consultations.reviews += 1;
+            let Some(c) = consulted.as_deref().and_then(day) else {
+                continue;
+            };
+            m.consultations.consulted += 1;
+            let within = day(date)
+                .and_then(|d| flag_before(case, d))
+                .is_some_and(|(n, _)| o.calendar.on_time(n, c, o.consultation_days));
+            m.consultations.within_deadline += usize::from(within);
+        }
+
+        // Action items at their latest version.
+        let actions: Vec<(String, String, Option<String>)> = self.rows(
+            "SELECT a.status, a.due_date, a.completed_on FROM action_versions a
+             WHERE a.version = (SELECT MAX(b.version) FROM action_versions b
+                                WHERE b.case_id = a.case_id AND b.action = a.action)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        for (status, due, completed) in &actions {
+            let a = &mut m.actions;
+            a.total += 1;
+            let due = day(due);
+            match status.as_str() {
+                "open" => {
+                    a.open += 1;
+                    a.overdue += usize::from(due.is_some_and(|d| d < o.as_of));
+                }
+                "done" => {
+                    let on_time = matches!(
+                        (completed.as_deref().and_then(day), due),
+                        (Some(c), Some(d)) if c <= d
+                    );
+                    a.done_on_time += usize::from(on_time);
+                    a.done_late += usize::from(!on_time);
+                }
+                _ => a.dropped += 1,
+            }
+        }
+
+        // Overrides by reviewer and office.
+        for (case, date, reviewer, outcome) in &reviews {
+            let Some(d) = day(date).filter(|d| *d >= o.from) else {
+                continue;
+            };
+            let office = flag_before(case, d).map_or("(no flag)", |(_, office)| office);
+            let is_override = usize::from(outcome == "override");
+            for c in [
+                &mut m.overrides,
+                m.overrides_by_reviewer.entry(reviewer.clone()).or_default(),
+                m.overrides_by_office.entry(office.to_string()).or_default(),
+            ] {
+                c.reviews += 1;
+                c.overrides += is_override;
+            }
+        }
+        Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use chrono::{Datelike, Days, Weekday};
+    use safeflag_review::returned::{ActionItem, Provenance, Returned, WorkbookReview};
+
+    use super::*;
+    use crate::{CaseState, FlagRecord, RunRecord};
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    /// The n-th business day after `start`, counted here on its own.
+    fn deadline(start: NaiveDate, n: u32, holidays: &[NaiveDate]) -> NaiveDate {
+        let mut k = 0;
+        let mut day = start;
+        while k < n {
+            day = day.succ_opt().unwrap();
+            let weekend = day.weekday() == Weekday::Sat || day.weekday() == Weekday::Sun;
+            if !weekend && !holidays.contains(&day) {
+                k += 1;
+            }
+        }
+        day
+    }
+
+    /// Four months of nights: flags, reviews (with consultations and
+    /// overrides) and action items drawn at random and recorded through the
+    /// store's own calls; every measure is then counted again here, from
+    /// what was drawn.
+    #[test]
+    fn measures_on_a_generated_history_match_counts_made_independently() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("h.sqlite")).unwrap();
+        let holidays = [d("2025-11-27"), d("2025-12-25"), d("2026-01-01")];
+        let mut rng = Rng(7);
+        let offices = ["North", "South", "West"];
+        let start = d("2025-09-01");
+        // What was drawn: flags (case, night, office, status), reviews
+        // (case, date, reviewer, disposition, consultation), actions.
+        let mut flags: Vec<(String, NaiveDate, String, String)> = Vec::new();
+        let mut reviews: Vec<(String, NaiveDate, String, String, Option<NaiveDate>)> = Vec::new();
+        let mut actions: Vec<(String, NaiveDate, String, Option<NaiveDate>)> = Vec::new();
+        let mut queued_last: BTreeSet<String> = BTreeSet::new();
+        let mut ever: Vec<(String, String)> = Vec::new();
+        for night_n in 0..120u64 {
+            let night = start + Days::new(night_n);
+            let mut recs = Vec::new();
+            let mut tonight = BTreeSet::new();
+            let mut push = |case: String,
+                            office: String,
+                            status: &str,
+                            recs: &mut Vec<FlagRecord>,
+                            tonight: &mut BTreeSet<String>| {
+                recs.push(FlagRecord {
+                    run_id: format!("run-{night_n}"),
+                    run_date: night.to_string(),
+                    case_id: case.clone(),
+                    child_id: format!("{case}-k"),
+                    office: office.clone(),
+                    rank: recs.len() as i64 + 1,
+                    probability: 0.3,
+                    band: 20,
+                    tier: "high".into(),
+                    reasons: "r".into(),
+                    status: status.into(),
+                    changes: String::new(),
+                    state: CaseState {
+                        probability: 0.3,
+                        prior_reports: None,
+                        infants: BTreeSet::new(),
+                        unrelated_adult: None,
+                    },
+                });
+                flags.push((case.clone(), night, office, status.to_string()));
+                tonight.insert(case);
+            };
+            for k in 0..3 {
+                let case = format!("C{night_n:03}-{k}");
+                let office = offices[rng.below(3) as usize].to_string();
+                push(case.clone(), office.clone(), "new", &mut recs, &mut tonight);
+                ever.push((case, office));
+            }
+            for case in &queued_last {
+                if rng.below(3) == 0 && !tonight.contains(case) {
+                    let office = ever.iter().find(|e| &e.0 == case).unwrap().1.clone();
+                    push(case.clone(), office, "continuing", &mut recs, &mut tonight);
+                }
+            }
+            if night_n > 10 && rng.below(2) == 0 {
+                let (case, office) = ever[rng.below(ever.len() as u64 - 6) as usize].clone();
+                if !tonight.contains(&case) && !queued_last.contains(&case) {
+                    push(case, office, "re-flagged", &mut recs, &mut tonight);
+                }
+            }
+            store
+                .record_run(
+                    &RunRecord {
+                        run_id: format!("run-{night_n}"),
+                        run_date: night.to_string(),
+                        status: "ok".into(),
+                        started_unix: night_n as i64,
+                        model_id: "m".into(),
+                        input_sha256: "x".into(),
+                        rows_read: 0,
+                        rows_scored: 0,
+                        rows_quarantined: 0,
+                        cases_scored: 0,
+                        cases_queued: recs.len() as i64,
+                        cases_suppressed: 0,
+                        out_dir: "out".into(),
+                    },
+                    &recs,
+                    &[],
+                )
+                .unwrap();
+            queued_last = tonight;
+            // Reviews of tonight's new cases, 0-6 days later (some never).
+            let mut returned = Returned {
+                provenance: Provenance {
+                    queue_sha256: format!("q{night_n}"),
+                    by: "office".into(),
+                    recipient: "all".into(),
+                    instrument: "t@1".into(),
+                },
+                reviews: Vec::new(),
+                actions: Vec::new(),
+            };
+            for r in recs.iter().filter(|r| r.status == "new") {
+                if rng.below(5) == 0 {
+                    continue;
+                }
+                let date = night + Days::new(rng.below(7));
+                let consulted = (rng.below(4) != 0).then(|| night + Days::new(rng.below(5)));
+                let disposition = if rng.below(10) == 0 {
+                    "override"
+                } else {
+                    "coached"
+                };
+                let reviewer = format!("R{}", rng.below(3));
+                returned.reviews.push(WorkbookReview {
+                    case_id: r.case_id.clone(),
+                    reviewer: reviewer.clone(),
+                    review_date: date,
+                    disposition: disposition.into(),
+                    override_reason: (disposition == "override").then(|| "why".into()),
+                    consultation_date: consulted,
+                    attendees: consulted.map(|_| "w".into()),
+                    ratings: BTreeMap::new(),
+                    factors: BTreeMap::new(),
+                });
+                reviews.push((
+                    r.case_id.clone(),
+                    date,
+                    reviewer,
+                    disposition.into(),
+                    consulted,
+                ));
+                if rng.below(2) == 0 {
+                    let due = date + Days::new(rng.below(30));
+                    let (status, completed) = match rng.below(3) {
+                        0 => ("open", None),
+                        1 => ("done", Some(date + Days::new(rng.below(40)))),
+                        _ => ("dropped", None),
+                    };
+                    returned.actions.push(ActionItem {
+                        case_id: r.case_id.clone(),
+                        action: "a".into(),
+                        owner: "o".into(),
+                        due_date: due,
+                        status: status.into(),
+                        completed_on: completed,
+                    });
+                    actions.push((status.into(), due, r.case_id.clone(), completed));
+                }
+            }
+            store.record_workbook(&returned, "wb", "sha").unwrap();
+        }
+
+        let (from, to, as_of) = (d("2025-10-01"), d("2025-12-15"), d("2025-12-17"));
+        let o = MeasureOptions {
+            from,
+            to,
+            as_of,
+            review_days: 1,
+            consultation_days: 1,
+            calendar: Calendar::new(holidays),
+        };
+        let m = store.practice_measures(&o).unwrap();
+
+        // Flags and reviews, counted from what was drawn.
+        let mut want = FlagCounts::default();
+        let mut by_office: BTreeMap<String, FlagCounts> = BTreeMap::new();
+        for (case, night, office, status) in &flags {
+            if *night < from || *night > to || status == "continuing" {
+                continue;
+            }
+            let first = reviews
+                .iter()
+                .filter(|r| &r.0 == case && r.1 >= *night && r.1 <= as_of)
+                .map(|r| r.1)
+                .min();
+            let due = deadline(*night, 1, &holidays);
+            let on_time = first.is_some_and(|f| f <= due);
+            for c in [&mut want, by_office.entry(office.clone()).or_default()] {
+                c.flagged += 1;
+                c.reviewed += usize::from(first.is_some());
+                c.reviewed_on_time += usize::from(on_time);
+                c.pending += usize::from(first.is_none() && as_of <= due);
+            }
+        }
+        assert_eq!(m.flags, want);
+        assert_eq!(m.flags_by_office, by_office);
+        assert!(
+            want.flagged > 200
+                && want.reviewed_on_time > 0
+                && want.reviewed > want.reviewed_on_time
+        );
+
+        // Consultations: from the latest flag on or before the review.
+        let mut c = ConsultationCounts::default();
+        for (case, date, _, _, consulted) in &reviews {
+            if *date < from || *date > as_of {
+                continue;
+            }
+            c.reviews += 1;
+            if let Some(day) = consulted {
+                c.consulted += 1;
+                let night = flags
+                    .iter()
+                    .filter(|f| &f.0 == case && f.1 <= *date)
+                    .map(|f| f.1)
+                    .max()
+                    .unwrap();
+                c.within_deadline += usize::from(*day <= deadline(night, 1, &holidays));
+            }
+        }
+        assert_eq!(m.consultations, c);
+        assert!(c.within_deadline > 0 && c.within_deadline < c.consulted);
+
+        // Action items.
+        let mut a = ActionCounts::default();
+        for (status, due, _, completed) in &actions {
+            a.total += 1;
+            match status.as_str() {
+                "open" => {
+                    a.open += 1;
+                    a.overdue += usize::from(*due < as_of);
+                }
+                "done" if completed.unwrap() <= *due => a.done_on_time += 1,
+                "done" => a.done_late += 1,
+                _ => a.dropped += 1,
+            }
+        }
+        assert_eq!(m.actions, a);
+        assert!(a.done_on_time > 0 && a.done_late > 0 && a.overdue > 0);
+
+        // Overrides by reviewer and by the office of the latest flag.
+        let mut all = OverrideCounts::default();
+        let mut by_reviewer: BTreeMap<String, OverrideCounts> = BTreeMap::new();
+        let mut by_off: BTreeMap<String, OverrideCounts> = BTreeMap::new();
+        for (case, date, reviewer, disposition, _) in &reviews {
+            if *date < from || *date > as_of {
+                continue;
+            }
+            let office = flags
+                .iter()
+                .filter(|f| &f.0 == case && f.1 <= *date)
+                .max_by_key(|f| f.1)
+                .unwrap()
+                .2
+                .clone();
+            let o = usize::from(disposition == "override");
+            for c in [
+                &mut all,
+                by_reviewer.entry(reviewer.clone()).or_default(),
+                by_off.entry(office).or_default(),
+            ] {
+                c.reviews += 1;
+                c.overrides += o;
+            }
+        }
+        assert_eq!(m.overrides, all);
+        assert_eq!(m.overrides_by_reviewer, by_reviewer);
+        assert_eq!(m.overrides_by_office, by_off);
+        assert!(all.overrides > 0);
+    }
+}
