@@ -24,7 +24,12 @@
 //!   and due before `as_of`), done on time (completed by its due date), done
 //!   late, or dropped;
 //! - overrides are reviews whose disposition is `override`, by reviewer and
-//!   by the office of the case's latest flag on or before the review.
+//!   by the office of the case's latest flag on or before the review;
+//! - item ratings are counted over the workbook reviews (latest version
+//!   each) dated from the window's first night to `as_of`, by office and by
+//!   month; and, for each item, how its rating moved from one review of a
+//!   case to the next (`area_needing_improvement -> strength`: improved at
+//!   re-review), whatever the instrument's scale.
 
 use std::collections::BTreeMap;
 
@@ -126,7 +131,16 @@ pub struct PracticeMeasures {
     pub overrides_by_reviewer: BTreeMap<String, OverrideCounts>,
     /// By office.
     pub overrides_by_office: BTreeMap<String, OverrideCounts>,
+    /// Item ratings by office: office -> item -> rating -> reviews.
+    pub ratings_by_office: BTreeMap<String, Counts3>,
+    /// Item ratings by month of the review (`YYYY-MM`): month -> item -> rating -> reviews.
+    pub ratings_by_month: BTreeMap<String, Counts3>,
+    /// From one review of a case to its next: item -> `from -> to` -> cases.
+    pub rating_changes: BTreeMap<String, BTreeMap<String, usize>>,
 }
+
+/// item -> rating -> count.
+pub type Counts3 = BTreeMap<String, BTreeMap<String, usize>>;
 
 fn day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
@@ -270,7 +284,57 @@ impl Store {
                 c.overrides += is_override;
             }
         }
+        self.ratings(o, &flag_before, &mut m)?;
         Ok(m)
+    }
+
+    /// The item-rating measures, into `m`.
+    fn ratings<'a>(
+        &self,
+        o: &MeasureOptions,
+        flag_before: &dyn Fn(&str, NaiveDate) -> Option<(NaiveDate, &'a str)>,
+        m: &mut PracticeMeasures,
+    ) -> Result<()> {
+        // (case, date, reviewer, item, rating) of the latest version of
+        // each review, in case and date order.
+        let rows: Vec<(String, String, String, String, String)> = self.rows(
+            "SELECT r.case_id, r.review_date, r.reviewer, r.item_id, r.rating
+             FROM review_ratings r
+             WHERE r.review_date >= ?1 AND r.review_date <= ?2
+               AND r.version = (SELECT MAX(w.version) FROM review_versions w
+                                WHERE w.case_id = r.case_id AND w.review_date = r.review_date
+                                  AND w.reviewer = r.reviewer)
+             ORDER BY r.case_id, r.review_date, r.reviewer, r.item_id",
+            params![o.from.to_string(), o.as_of.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )?;
+        // The last rating of each (case, item) seen so far, with its date.
+        let mut last: BTreeMap<(&str, &str), (&str, &str)> = BTreeMap::new();
+        for (case, date, _, item, rating) in &rows {
+            let Some(d) = day(date) else { continue };
+            let office = flag_before(case, d).map_or("(no flag)", |(_, office)| office);
+            for counts in [
+                m.ratings_by_office.entry(office.to_string()).or_default(),
+                m.ratings_by_month.entry(date[..7].to_string()).or_default(),
+            ] {
+                *counts
+                    .entry(item.clone())
+                    .or_default()
+                    .entry(rating.clone())
+                    .or_default() += 1;
+            }
+            if let Some((before_date, before)) = last.get(&(case.as_str(), item.as_str()))
+                && *before_date < date.as_str()
+            {
+                *m.rating_changes
+                    .entry(item.clone())
+                    .or_default()
+                    .entry(format!("{before} -> {rating}"))
+                    .or_default() += 1;
+            }
+            last.insert((case, item), (date, rating));
+        }
+        Ok(())
     }
 }
 
@@ -332,6 +396,8 @@ mod tests {
         // (case, date, reviewer, disposition, consultation), actions.
         let mut flags: Vec<(String, NaiveDate, String, String)> = Vec::new();
         let mut reviews: Vec<(String, NaiveDate, String, String, Option<NaiveDate>)> = Vec::new();
+        let mut rated: Vec<(String, NaiveDate, BTreeMap<String, String>)> = Vec::new();
+        let scale = ["strength", "area_needing_improvement", "not_applicable"];
         let mut actions: Vec<(String, NaiveDate, String, Option<NaiveDate>)> = Vec::new();
         let mut queued_last: BTreeSet<String> = BTreeSet::new();
         let mut ever: Vec<(String, String)> = Vec::new();
@@ -430,24 +496,36 @@ mod tests {
                     "coached"
                 };
                 let reviewer = format!("R{}", rng.below(3));
-                returned.reviews.push(WorkbookReview {
-                    case_id: r.case_id.clone(),
-                    reviewer: reviewer.clone(),
-                    review_date: date,
-                    disposition: disposition.into(),
-                    override_reason: (disposition == "override").then(|| "why".into()),
-                    consultation_date: consulted,
-                    attendees: consulted.map(|_| "w".into()),
-                    ratings: BTreeMap::new(),
-                    factors: BTreeMap::new(),
-                });
-                reviews.push((
-                    r.case_id.clone(),
-                    date,
-                    reviewer,
-                    disposition.into(),
-                    consulted,
-                ));
+                // A first review, and for a third of the cases a re-review 91 days on.
+                let again = rng.below(3) == 0;
+                for (date, consulted) in [(date, consulted), (date + Days::new(91), None)]
+                    .into_iter()
+                    .take(1 + usize::from(again))
+                {
+                    let ratings: BTreeMap<String, String> = ["a", "b", "c"]
+                        .iter()
+                        .map(|i| (i.to_string(), scale[rng.below(3) as usize].to_string()))
+                        .collect();
+                    returned.reviews.push(WorkbookReview {
+                        case_id: r.case_id.clone(),
+                        reviewer: reviewer.clone(),
+                        review_date: date,
+                        disposition: disposition.into(),
+                        override_reason: (disposition == "override").then(|| "why".into()),
+                        consultation_date: consulted,
+                        attendees: consulted.map(|_| "w".into()),
+                        ratings: ratings.clone(),
+                        factors: BTreeMap::new(),
+                    });
+                    reviews.push((
+                        r.case_id.clone(),
+                        date,
+                        reviewer.clone(),
+                        disposition.into(),
+                        consulted,
+                    ));
+                    rated.push((r.case_id.clone(), date, ratings));
+                }
                 if rng.below(2) == 0 {
                     let due = date + Days::new(rng.below(30));
                     let (status, completed) = match rng.below(3) {
@@ -469,7 +547,7 @@ mod tests {
             store.record_workbook(&returned, "wb", "sha").unwrap();
         }
 
-        let (from, to, as_of) = (d("2025-10-01"), d("2025-12-15"), d("2025-12-17"));
+        let (from, to, as_of) = (d("2025-09-15"), d("2025-12-15"), d("2026-01-10"));
         let o = MeasureOptions {
             from,
             to,
@@ -576,5 +654,59 @@ mod tests {
         assert_eq!(m.overrides_by_reviewer, by_reviewer);
         assert_eq!(m.overrides_by_office, by_off);
         assert!(all.overrides > 0);
+
+        // Item ratings by office and month, and from one review to the next.
+        let mut by_office: BTreeMap<String, Counts3> = BTreeMap::new();
+        let mut by_month: BTreeMap<String, Counts3> = BTreeMap::new();
+        let mut changes: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+        let in_window: Vec<&(String, NaiveDate, BTreeMap<String, String>)> = rated
+            .iter()
+            .filter(|r| r.1 >= from && r.1 <= as_of)
+            .collect();
+        for (case, date, ratings) in &in_window {
+            let office = flags
+                .iter()
+                .filter(|f| &f.0 == case && f.1 <= *date)
+                .max_by_key(|f| f.1)
+                .unwrap()
+                .2
+                .clone();
+            for (item, rating) in ratings {
+                *by_office
+                    .entry(office.clone())
+                    .or_default()
+                    .entry(item.clone())
+                    .or_default()
+                    .entry(rating.clone())
+                    .or_default() += 1;
+                *by_month
+                    .entry(date.format("%Y-%m").to_string())
+                    .or_default()
+                    .entry(item.clone())
+                    .or_default()
+                    .entry(rating.clone())
+                    .or_default() += 1;
+            }
+            if let Some(earlier) = in_window.iter().find(|e| &e.0 == case && e.1 < *date) {
+                for (item, rating) in ratings {
+                    *changes
+                        .entry(item.clone())
+                        .or_default()
+                        .entry(format!("{} -> {rating}", earlier.2[item]))
+                        .or_default() += 1;
+                }
+            }
+        }
+        assert_eq!(m.ratings_by_office, by_office);
+        assert_eq!(m.ratings_by_month, by_month);
+        assert_eq!(m.rating_changes, changes);
+        let improved: usize = changes
+            .values()
+            .filter_map(|c| c.get("area_needing_improvement -> strength"))
+            .sum();
+        assert!(
+            improved > 0 && by_month.len() >= 3,
+            "{improved} {by_month:?}"
+        );
     }
 }

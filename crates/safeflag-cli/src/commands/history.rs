@@ -215,6 +215,36 @@ pub fn reviews_report(args: ReviewsReportArgs, printer: &Printer) -> Result<()> 
     for (o, c) in &m.overrides_by_office {
         line(&format!("office {o}"), c);
     }
+    // Item ratings, all offices together (by office and month in --json),
+    // and how they moved from one review of a case to the next.
+    let mut items: std::collections::BTreeMap<&str, std::collections::BTreeMap<&str, usize>> =
+        std::collections::BTreeMap::new();
+    for by_item in m.ratings_by_office.values() {
+        for (item, ratings) in by_item {
+            for (rating, n) in ratings {
+                *items.entry(item).or_default().entry(rating).or_default() += n;
+            }
+        }
+    }
+    if !items.is_empty() {
+        s.push_str("\nitem ratings (by office and month: --json)\n");
+        for (item, ratings) in &items {
+            let counts: Vec<String> = ratings.iter().map(|(r, n)| format!("{r} {n}")).collect();
+            s.push_str(&format!(
+                "  {:<28} {}\n",
+                crate::tables::fit(item, 28),
+                counts.join(", ")
+            ));
+            if let Some(moves) = m.rating_changes.get(*item) {
+                let moves: Vec<String> = moves.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+                s.push_str(&format!(
+                    "  {:<28} at re-review: {}\n",
+                    "",
+                    moves.join(", ")
+                ));
+            }
+        }
+    }
     printer.data(&s);
     Ok(())
 }
