@@ -142,6 +142,9 @@ pub struct PracticeMeasures {
 /// item -> rating -> count.
 pub type Counts3 = BTreeMap<String, BTreeMap<String, usize>>;
 
+/// A case's latest flag on or before a day: its night and office.
+type FlagBefore<'a> = dyn Fn(&str, NaiveDate) -> Option<(NaiveDate, &'a str)> + 'a;
+
 fn day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
@@ -292,7 +295,7 @@ impl Store {
     fn ratings<'a>(
         &self,
         o: &MeasureOptions,
-        flag_before: &dyn Fn(&str, NaiveDate) -> Option<(NaiveDate, &'a str)>,
+        flag_before: &FlagBefore<'a>,
         m: &mut PracticeMeasures,
     ) -> Result<()> {
         // (case, date, reviewer, item, rating) of the latest version of
