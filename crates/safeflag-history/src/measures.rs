@@ -560,6 +560,16 @@ mod tests {
             calendar: Calendar::new(holidays),
         };
         let m = store.practice_measures(&o).unwrap();
+        // A case's latest flag on or before a day, looked up in what was drawn.
+        let latest = |case: &str, date: NaiveDate| {
+            flags
+                .iter()
+                .filter(|f| f.0 == case && f.1 <= date)
+                .max_by_key(|f| f.1)
+                .unwrap()
+        };
+        let office_before = |case: &str, date: NaiveDate| latest(case, date).2.clone();
+        let night_before = |case: &str, date: NaiveDate| latest(case, date).1;
 
         // Flags and reviews, counted from what was drawn.
         let mut want = FlagCounts::default();
@@ -599,12 +609,7 @@ mod tests {
             c.reviews += 1;
             if let Some(day) = consulted {
                 c.consulted += 1;
-                let night = flags
-                    .iter()
-                    .filter(|f| &f.0 == case && f.1 <= *date)
-                    .map(|f| f.1)
-                    .max()
-                    .unwrap();
+                let night = night_before(case, *date);
                 c.within_deadline += usize::from(*day <= deadline(night, 1, &holidays));
             }
         }
@@ -636,13 +641,7 @@ mod tests {
             if *date < from || *date > as_of {
                 continue;
             }
-            let office = flags
-                .iter()
-                .filter(|f| &f.0 == case && f.1 <= *date)
-                .max_by_key(|f| f.1)
-                .unwrap()
-                .2
-                .clone();
+            let office = office_before(case, *date);
             let o = usize::from(disposition == "override");
             for c in [
                 &mut all,
@@ -667,13 +666,7 @@ mod tests {
             .filter(|r| r.1 >= from && r.1 <= as_of)
             .collect();
         for (case, date, ratings) in &in_window {
-            let office = flags
-                .iter()
-                .filter(|f| &f.0 == case && f.1 <= *date)
-                .max_by_key(|f| f.1)
-                .unwrap()
-                .2
-                .clone();
+            let office = office_before(case, *date);
             for (item, rating) in ratings {
                 *by_office
                     .entry(office.clone())

@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 
 use crate::sheet::{
     ACTION_COLUMNS, ACTION_STATUSES, ACTIONS_SHEET, FACTOR_ANSWERS, FOR_LABEL, INSTRUCTIONS_SHEET,
-    INSTRUMENT_LABEL, KEY_ROW, QUEUE_LABEL, REVIEW_SHEET, factor_key, item_key,
+    INSTRUMENT_LABEL, KEY_ROW, QUEUE_LABEL, REVIEW_COLUMNS, REVIEW_SHEET, factor_key, item_key,
 };
 use crate::{CaseFacts, DISPOSITIONS, Error, Instrument, Result};
 
@@ -295,15 +295,7 @@ impl Opened {
             let answered = |k: &String| {
                 (k.starts_with("item:")
                     || k.starts_with("factor:")
-                    || [
-                        "consultation_date",
-                        "consultation_attendees",
-                        "disposition",
-                        "override_reason",
-                        "reviewer",
-                        "review_date",
-                    ]
-                    .contains(&k.as_str()))
+                    || REVIEW_COLUMNS.iter().any(|c| c.0 == k.as_str()))
                     && text(&cell(row, k)).is_some()
             };
             let Some(facts) = sent.get(&case_id) else {
