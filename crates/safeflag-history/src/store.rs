@@ -125,6 +125,40 @@ CREATE TABLE reviews (
 CREATE INDEX reviews_by_date ON reviews(review_date);
 ";
 
+/// The latest `(version, content)` a versioned query finds.
+fn latest_version(
+    tx: &rusqlite::Transaction<'_>,
+    query: &str,
+    key: impl rusqlite::Params,
+) -> rusqlite::Result<Option<(i64, String)>> {
+    tx.query_row(query, key, |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+}
+
+/// The version to write for `content` against the latest recorded one
+/// (`None`: unchanged, nothing to write), counting it as new, changed or
+/// unchanged.
+fn next_version(
+    latest: Option<(i64, String)>,
+    content: &str,
+    (new, changed, unchanged): (&mut usize, &mut usize, &mut usize),
+) -> Option<i64> {
+    match latest {
+        Some((_, c)) if c == content => {
+            *unchanged += 1;
+            None
+        }
+        Some((v, _)) => {
+            *changed += 1;
+            Some(v + 1)
+        }
+        None => {
+            *new += 1;
+            Some(1)
+        }
+    }
+}
+
 /// What recording a workbook did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkbookImport {
@@ -533,29 +567,21 @@ impl Store {
                 "factors": r.factors,
             })
             .to_string();
-            let latest: Option<(i64, String)> = tx
-                .query_row(
-                    "SELECT version, content FROM review_versions
-                     WHERE case_id = ?1 AND review_date = ?2 AND reviewer = ?3
-                     ORDER BY version DESC LIMIT 1",
-                    params![r.case_id, date, r.reviewer],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .optional()
-                .map_err(e)?;
-            let version = match latest {
-                Some((_, c)) if c == content => {
-                    out.reviews_unchanged += 1;
-                    continue;
-                }
-                Some((v, _)) => {
-                    out.reviews_changed += 1;
-                    v + 1
-                }
-                None => {
-                    out.reviews_new += 1;
-                    1
-                }
+            let latest = latest_version(
+                &tx,
+                "SELECT version, content FROM review_versions
+                 WHERE case_id = ?1 AND review_date = ?2 AND reviewer = ?3
+                 ORDER BY version DESC LIMIT 1",
+                params![r.case_id, date, r.reviewer],
+            )
+            .map_err(e)?;
+            let counts = (
+                &mut out.reviews_new,
+                &mut out.reviews_changed,
+                &mut out.reviews_unchanged,
+            );
+            let Some(version) = next_version(latest, &content, counts) else {
+                continue;
             };
             tx.execute(
                 "INSERT INTO review_versions VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
@@ -611,28 +637,20 @@ impl Store {
                 "completed_on": a.completed_on.map(|d| d.to_string()),
             })
             .to_string();
-            let latest: Option<(i64, String)> = tx
-                .query_row(
-                    "SELECT version, content FROM action_versions
-                     WHERE case_id = ?1 AND action = ?2 ORDER BY version DESC LIMIT 1",
-                    params![a.case_id, a.action],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .optional()
-                .map_err(e)?;
-            let version = match latest {
-                Some((_, c)) if c == content => {
-                    out.actions_unchanged += 1;
-                    continue;
-                }
-                Some((v, _)) => {
-                    out.actions_changed += 1;
-                    v + 1
-                }
-                None => {
-                    out.actions_new += 1;
-                    1
-                }
+            let latest = latest_version(
+                &tx,
+                "SELECT version, content FROM action_versions
+                 WHERE case_id = ?1 AND action = ?2 ORDER BY version DESC LIMIT 1",
+                params![a.case_id, a.action],
+            )
+            .map_err(e)?;
+            let counts = (
+                &mut out.actions_new,
+                &mut out.actions_changed,
+                &mut out.actions_unchanged,
+            );
+            let Some(version) = next_version(latest, &content, counts) else {
+                continue;
             };
             tx.execute(
                 "INSERT INTO action_versions VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
