@@ -11,6 +11,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use safeflag_review::schedule::{CaseTonight, ReReview, ReReviewPolicy, re_review};
+
 use crate::store::SuppressionRecord;
 use crate::{
     CaseState, Decision, FlagRecord, Result, Store, SuppressionPolicy, case_states, decide,
@@ -27,6 +29,55 @@ pub struct Suppression {
     pub changed: HashMap<String, Vec<String>>,
     /// Cases with a review in the window.
     pub reviewed: usize,
+    /// Reviewed cases whose re-review falls due tonight, with the day it fell due.
+    pub re_review_due: HashMap<String, NaiveDate>,
+}
+
+/// The reviewed cases whose quarterly re-review falls due on `date`: the
+/// latest review of each case on or before `date`, against the schedule,
+/// with the case as tonight's snapshot shows it (out of home: a child was
+/// removed; its youngest child's birth date). A case not in tonight's
+/// snapshot is closed, and its re-reviews end.
+pub fn due_reviews(
+    store: &Store,
+    date: NaiveDate,
+    cases: &DataFrame,
+    policy: &ReReviewPolicy,
+) -> Result<HashMap<String, NaiveDate>> {
+    let latest = store.latest_reviews(&date.to_string())?;
+    if latest.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let wanted: HashSet<&str> = latest.iter().map(|(c, _)| c.as_str()).collect();
+    let case = cases.column("case_id")?.str()?;
+    let ty = cases.column("case_type")?.str()?;
+    let born = cases.column("child_birth_date")?.cast(&DataType::Date)?;
+    let born = born.date()?.physical();
+    let mut tonight: HashMap<&str, CaseTonight> = HashMap::new();
+    for i in 0..cases.height() {
+        let Some(c) = case.get(i).filter(|c| wanted.contains(c)) else {
+            continue;
+        };
+        let entry = tonight.entry(c).or_insert(CaseTonight {
+            removed_since_review: false,
+            youngest_birth: None,
+        });
+        entry.removed_since_review |= ty.get(i) == Some("out_of_home");
+        let birth = born.get(i).and_then(|d| {
+            NaiveDate::default().checked_add_signed(chrono::TimeDelta::days(d.into()))
+        });
+        entry.youngest_birth = entry.youngest_birth.max(birth);
+    }
+    let mut due = HashMap::new();
+    for (c, reviewed) in &latest {
+        let Ok(last) = reviewed.parse::<NaiveDate>() else {
+            continue;
+        };
+        if let ReReview::Due { due_on } = re_review(last, date, tonight.get(c.as_str()), policy) {
+            due.insert(c.clone(), due_on);
+        }
+    }
+    Ok(due)
 }
 
 /// Decides tonight's suppression: each case reviewed in the `policy.days`
@@ -80,15 +131,18 @@ pub enum FlagStatus {
     /// Queued before, but not last time (or queued again after a review
     /// because something material changed).
     Reflagged,
+    /// Queued because its quarterly re-review fell due.
+    ReReview,
 }
 
 impl FlagStatus {
-    /// `new`, `continuing` or `re-flagged`, as the queue and the store spell it.
+    /// `new`, `continuing`, `re-flagged` or `re-review`, as the queue and the store spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             FlagStatus::New => "new",
             FlagStatus::Continuing => "continuing",
             FlagStatus::Reflagged => "re-flagged",
+            FlagStatus::ReReview => "re-review",
         }
     }
 }
@@ -108,7 +162,9 @@ pub fn statuses(
     queued
         .iter()
         .map(|id| {
-            Ok(if previous.contains(id) {
+            Ok(if suppression.re_review_due.contains_key(id) {
+                FlagStatus::ReReview
+            } else if previous.contains(id) {
                 FlagStatus::Continuing
             } else if suppression.changed.contains_key(id) || store.flagged_before(id, &tonight)? {
                 FlagStatus::Reflagged
@@ -151,12 +207,13 @@ pub fn queue_history(
     let status = statuses(store, date, &ids, suppression)?;
     let since: Vec<String> = ids
         .iter()
-        .map(|id| {
-            suppression
+        .map(|id| match suppression.re_review_due.get(id) {
+            Some(due) => format!("quarterly re-review due since {due}"),
+            None => suppression
                 .changed
                 .get(id)
                 .map(|c| c.join("; "))
-                .unwrap_or_default()
+                .unwrap_or_default(),
         })
         .collect();
     let wanted: HashSet<String> = ids.iter().cloned().collect();

@@ -743,6 +743,16 @@ impl Store {
         )
     }
 
+    /// The latest review of each case on or before `date`: `(case_id, review_date)`.
+    pub fn latest_reviews(&self, date: &str) -> Result<Vec<(String, String)>> {
+        self.rows(
+            "SELECT case_id, MAX(review_date) FROM reviews WHERE review_date <= ?1
+             GROUP BY case_id ORDER BY case_id",
+            params![date],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
     /// Every run, newest first.
     pub fn runs(&self) -> Result<Vec<RunRecord>> {
         self.rows(

@@ -172,6 +172,10 @@ impl Staged<'_> {
             store: &*store,
             date,
             policy: config.suppression.clone(),
+            re_review: (
+                config.review.schedule(),
+                config.review.re_reviews_use_capacity,
+            ),
             suppression: Suppression::default(),
             history: None,
         };
@@ -516,6 +520,8 @@ struct NightHooks<'a> {
     /// The run date: asked for, or the snapshot's latest date.
     date: Option<NaiveDate>,
     policy: safeflag_history::SuppressionPolicy,
+    /// The re-review schedule, and whether re-reviews take capacity.
+    re_review: (safeflag_review::schedule::ReReviewPolicy, bool),
     suppression: Suppression,
     history: Option<QueueHistory>,
 }
@@ -546,6 +552,19 @@ impl Hooks for NightHooks<'_> {
             "review suppression"
         );
         Ok(self.suppression.cases.clone())
+    }
+
+    fn due_reviews(&mut self, cases: &DataFrame) -> Result<safeflag_score::DueReviews> {
+        let date = self.date.ok_or_else(|| Error::internal("no run date"))?;
+        let (schedule, use_capacity) = self.re_review;
+        let due = safeflag_history::night::due_reviews(self.store, date, cases, &schedule)?;
+        tracing::info!(due = due.len(), "re-reviews due");
+        let cases = due.keys().cloned().collect();
+        self.suppression.re_review_due = due;
+        Ok(safeflag_score::DueReviews {
+            cases,
+            use_capacity,
+        })
     }
 
     fn annotate(

@@ -53,6 +53,11 @@ pub trait Hooks {
     ) -> Result<HashSet<String>> {
         Ok(HashSet::new())
     }
+    /// Cases whose re-review falls due tonight: queued whatever their score
+    /// (called after [`Hooks::suppressed`]).
+    fn due_reviews(&mut self, _cases: &DataFrame) -> Result<safeflag_score::DueReviews> {
+        Ok(safeflag_score::DueReviews::default())
+    }
     /// Adds columns to the queue before it is written.
     fn annotate(
         &mut self,
@@ -279,6 +284,7 @@ fn queue_and_check(
 ) -> Result<Built> {
     progress.stage("queue");
     let suppress = hooks.suppressed(snapshot_date, cases, rows)?;
+    let due = hooks.due_reviews(cases)?;
     let queued = safeflag_score::queue(
         &model.artifact,
         cases,
@@ -286,6 +292,7 @@ fn queue_and_check(
         &options.policy,
         prompts,
         &suppress,
+        &due,
     )?;
     let mut queue = queued.queue;
     hooks.annotate(cases, rows, &mut queue)?;

@@ -129,6 +129,14 @@ pub struct ReviewConfig {
     pub consultation_days: u32,
     /// Days that are not business days besides weekends (`YYYY-MM-DD`).
     pub holidays: Vec<toml::value::Datetime>,
+    /// Days from a review to the case's next (default 91: quarterly).
+    pub re_review_days: u32,
+    /// Re-reviews end when the youngest child reaches this age in months
+    /// (default 36: the third birthday).
+    pub re_review_until_age_months: u32,
+    /// Whether a re-review takes its office's capacity and counts toward the
+    /// queue's size (default), or comes on top of tonight's flags.
+    pub re_reviews_use_capacity: bool,
 }
 
 impl Default for ReviewConfig {
@@ -137,11 +145,23 @@ impl Default for ReviewConfig {
             review_days: 1,
             consultation_days: safeflag_review::calendar::DEFAULT_CONSULTATION_DAYS,
             holidays: Vec::new(),
+            re_review_days: safeflag_review::schedule::ReReviewPolicy::default().every_days,
+            re_review_until_age_months: safeflag_review::schedule::ReReviewPolicy::default()
+                .until_age_months,
+            re_reviews_use_capacity: true,
         }
     }
 }
 
 impl ReviewConfig {
+    /// The re-review schedule.
+    pub fn schedule(&self) -> safeflag_review::schedule::ReReviewPolicy {
+        safeflag_review::schedule::ReReviewPolicy {
+            every_days: self.re_review_days,
+            until_age_months: self.re_review_until_age_months,
+        }
+    }
+
     /// The business-day calendar: weekends and the holidays (each must be a
     /// plain date).
     pub fn calendar(&self) -> Result<safeflag_review::calendar::Calendar> {

@@ -24,7 +24,7 @@ use safeflag_model::ModelArtifact;
 use safeflag_model::calibration::{describe, tier};
 
 pub use monitor::{MonitorOptions, Monitoring, monitor};
-pub use queue::{QueuePolicy, Selection, rank_rows, select_cases};
+pub use queue::{DueReviews, QueuePolicy, Selection, rank_rows, select_cases};
 pub use reasons::{Prompts, top_reasons};
 
 /// Errors of scoring.
@@ -190,6 +190,7 @@ pub fn queue(
     policy: &QueuePolicy,
     prompts: &Prompts,
     suppressed: &HashSet<String>,
+    due: &DueReviews,
 ) -> Result<Queue> {
     let t = std::time::Instant::now();
     let (ranked, selection) = select_from_top(
@@ -198,6 +199,7 @@ pub fn queue(
         policy,
         rows.cases,
         suppressed,
+        due,
     )?;
     let (queue, case_rows) = build_queue(
         model,
@@ -236,7 +238,19 @@ fn select_from_top(
     policy: &QueuePolicy,
     n_cases: usize,
     suppressed: &HashSet<String>,
+    due: &DueReviews,
 ) -> Result<(DataFrame, Selection)> {
+    // Every row of a case due for re-review is a candidate, whatever its
+    // probability: its lead must be among the ranked rows.
+    let due_rows: Vec<IdxSize> = if due.cases.is_empty() {
+        Vec::new()
+    } else {
+        let case = scores.column("case_id")?.str()?;
+        (0..p.len())
+            .filter(|&i| case.get(i).is_some_and(|c| due.cases.contains(c)))
+            .map(|i| i as IdxSize)
+            .collect()
+    };
     let limit = policy.top_n.unwrap_or(usize::MAX).min(
         policy
             .top_fraction
@@ -254,16 +268,20 @@ fn select_from_top(
             let mut sorted = p.to_vec();
             let (_, cut, _) = sorted.select_nth_unstable_by(m - 1, |a, b| b.total_cmp(a));
             let cut = *cut;
-            (0..p.len())
+            let mut c: Vec<IdxSize> = (0..p.len())
                 .filter(|&i| p[i] >= cut)
                 .map(|i| i as IdxSize)
-                .collect()
+                .collect();
+            c.extend(&due_rows);
+            c.sort_unstable();
+            c.dedup();
+            c
         };
         let all = candidates.len() == p.len();
         let mut top = scores.take(&IdxCa::from_vec("idx".into(), candidates.clone()))?;
         top.with_column(Column::new("__row".into(), candidates))?;
         let ranked = rank_rows(&top)?;
-        let selection = select_cases(&ranked, policy, n_cases, suppressed)?;
+        let selection = select_cases(&ranked, policy, n_cases, suppressed, due)?;
         if !selection.exhausted || all {
             return Ok((ranked, selection));
         }
@@ -503,7 +521,7 @@ mod tests {
         }
     }
 
-    fn full(df: &DataFrame, policy: &QueuePolicy, n_cases: usize) -> Vec<String> {
+    fn full(df: &DataFrame, policy: &QueuePolicy, n_cases: usize, due: &DueReviews) -> Vec<String> {
         let mut indexed = df.clone();
         indexed
             .with_column(Column::new(
@@ -512,7 +530,7 @@ mod tests {
             ))
             .unwrap();
         let ranked = rank_rows(&indexed).unwrap();
-        let sel = select_cases(&ranked, policy, n_cases, &HashSet::new()).unwrap();
+        let sel = select_cases(&ranked, policy, n_cases, &HashSet::new(), due).unwrap();
         let c = ranked.column("child_id").unwrap().str().unwrap();
         sel.leads
             .iter()
@@ -550,18 +568,45 @@ mod tests {
                 ..QueuePolicy::default()
             },
         ];
+        // Re-reviews due for the cases of the 30 lowest rows: far below any
+        // cut, so the partial ranking must fetch them.
+        let mut order: Vec<usize> = (0..p.len()).collect();
+        order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+        let ids = df.column("case_id").unwrap().str().unwrap();
+        let low: HashSet<String> = order[..30]
+            .iter()
+            .map(|&i| ids.get(i).unwrap().to_string())
+            .collect();
+        let dues = [
+            DueReviews::default(),
+            DueReviews {
+                cases: low.clone(),
+                use_capacity: false,
+            },
+            DueReviews {
+                cases: low,
+                use_capacity: true,
+            },
+        ];
         for policy in policies {
-            let (ranked, sel) =
-                select_from_top(&df, &p, &policy, n_cases, &HashSet::new()).unwrap();
-            let c = ranked.column("child_id").unwrap().str().unwrap();
-            let got: Vec<String> = sel
-                .leads
-                .iter()
-                .map(|&i| c.get(i).unwrap().to_string())
-                .collect();
-            let want = full(&df, &policy, n_cases);
-            assert!(!want.is_empty());
-            assert_eq!(got, want, "{policy:?}");
+            for due in &dues {
+                let (ranked, sel) =
+                    select_from_top(&df, &p, &policy, n_cases, &HashSet::new(), due).unwrap();
+                let c = ranked.column("child_id").unwrap().str().unwrap();
+                let got: Vec<String> = sel
+                    .leads
+                    .iter()
+                    .map(|&i| c.get(i).unwrap().to_string())
+                    .collect();
+                let want = full(&df, &policy, n_cases, due);
+                assert!(!want.is_empty());
+                assert_eq!(got, want, "{policy:?} {}", due.use_capacity);
+                // Every case due is queued, however low it ranks.
+                let cases = ranked.column("case_id").unwrap().str().unwrap();
+                let queued: HashSet<&str> =
+                    sel.leads.iter().map(|&i| cases.get(i).unwrap()).collect();
+                assert!(due.cases.iter().all(|c| queued.contains(c.as_str())));
+            }
         }
     }
 }

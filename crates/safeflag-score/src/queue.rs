@@ -143,6 +143,17 @@ pub struct Selection {
     pub suppressed: Vec<usize>,
 }
 
+/// Cases tonight's queue holds whatever their score: their quarterly
+/// re-review falls due (`safeflag_review::schedule`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DueReviews {
+    /// The cases.
+    pub cases: HashSet<String>,
+    /// Whether they take their office's capacity and count toward the queue's
+    /// size, or come on top of tonight's flags.
+    pub use_capacity: bool,
+}
+
 /// The lead row of each case, in rank order, cut down by the policy.
 /// `n_cases` is the number of cases scored (for `top_fraction`). Cases in
 /// `suppressed` are passed over without using any capacity, so the room they
@@ -152,6 +163,7 @@ pub fn select_cases(
     policy: &QueuePolicy,
     n_cases: usize,
     suppressed: &HashSet<String>,
+    due: &DueReviews,
 ) -> Result<Selection> {
     let firsts = ranked
         .clone()
@@ -172,26 +184,44 @@ pub fn select_cases(
         limit = limit.min((n_cases as f64 * f).ceil() as usize);
     }
     let mut taken: BTreeMap<&str, usize> = BTreeMap::new();
+    // Re-reviews due tonight first, whatever their score: with
+    // `use_capacity` they take their office's room and the queue's.
+    let mut forced = Vec::new();
+    if !due.cases.is_empty() {
+        for i in 0..ranked.height() {
+            if lead.get(i) == Some(true) && due.cases.contains(case.get(i).unwrap_or_default()) {
+                forced.push(i);
+                if due.use_capacity {
+                    *taken.entry(office.get(i).unwrap_or_default()).or_default() += 1;
+                }
+            }
+        }
+    }
+    let counted = if due.use_capacity { forced.len() } else { 0 };
+    let done = |mut out: Vec<usize>, exhausted: bool, passed: Vec<usize>| {
+        out.extend(&forced);
+        out.sort_unstable();
+        Selection {
+            leads: out,
+            exhausted,
+            suppressed: passed,
+        }
+    };
     let mut out = Vec::new();
     let mut passed = Vec::new();
     for i in 0..ranked.height() {
-        if out.len() >= limit {
-            return Ok(Selection {
-                leads: out,
-                exhausted: false,
-                suppressed: passed,
-            });
+        if out.len() + counted >= limit {
+            return Ok(done(out, false, passed));
         }
         if lead.get(i) != Some(true) {
             continue;
         }
         let p = prob.get(i).unwrap_or(0.0);
         if policy.threshold.is_some_and(|t| p < t) {
-            return Ok(Selection {
-                leads: out,
-                exhausted: false,
-                suppressed: passed,
-            });
+            return Ok(done(out, false, passed));
+        }
+        if forced.binary_search(&i).is_ok() {
+            continue;
         }
         if !suppressed.is_empty() && suppressed.contains(case.get(i).unwrap_or_default()) {
             passed.push(i);
@@ -207,12 +237,8 @@ pub fn select_cases(
         }
         out.push(i);
     }
-    let exhausted = out.len() < limit;
-    Ok(Selection {
-        leads: out,
-        exhausted,
-        suppressed: passed,
-    })
+    let exhausted = out.len() + counted < limit;
+    Ok(done(out, exhausted, passed))
 }
 
 #[cfg(test)]
@@ -257,7 +283,7 @@ mod tests {
 
     fn queued(policy: QueuePolicy) -> Vec<String> {
         let ranked = rank_rows(&scores()).unwrap();
-        let rows = select_cases(&ranked, &policy, 6, &HashSet::new())
+        let rows = select_cases(&ranked, &policy, 6, &HashSet::new(), &DueReviews::default())
             .unwrap()
             .leads;
         let c = ranked.column("case_id").unwrap().str().unwrap();
@@ -316,6 +342,68 @@ mod tests {
         assert_eq!(queued(QueuePolicy::default().or_default()).len(), 6);
     }
 
+    fn with_due(
+        policy: QueuePolicy,
+        due: &[&str],
+        use_capacity: bool,
+        suppressed: &[&str],
+    ) -> Vec<String> {
+        let ranked = rank_rows(&scores()).unwrap();
+        let due = DueReviews {
+            cases: due.iter().map(|c| c.to_string()).collect(),
+            use_capacity,
+        };
+        let suppressed: HashSet<String> = suppressed.iter().map(|c| c.to_string()).collect();
+        let rows = select_cases(&ranked, &policy, 6, &suppressed, &due)
+            .unwrap()
+            .leads;
+        let c = ranked.column("case_id").unwrap().str().unwrap();
+        rows.iter()
+            .map(|&i| c.get(i).unwrap().to_string())
+            .collect()
+    }
+
+    /// A re-review falling due is queued whatever its score, in rank order;
+    /// with `use_capacity` it takes its office's room and the queue's.
+    #[test]
+    fn due_re_reviews_are_queued_whatever_their_score() {
+        let top2 = QueuePolicy {
+            top_n: Some(2),
+            ..QueuePolicy::default()
+        };
+        assert_eq!(
+            with_due(top2.clone(), &["C5"], false, &[]),
+            ["C4", "C1", "C5"]
+        );
+        assert_eq!(with_due(top2.clone(), &["C5"], true, &[]), ["C4", "C5"]);
+        let south1 = QueuePolicy {
+            office_capacities: [("South".to_string(), 1)].into(),
+            ..QueuePolicy::default()
+        };
+        assert_eq!(
+            with_due(south1.clone(), &["C5"], true, &[]),
+            ["C4", "C1", "C2", "C6", "C5"],
+            "C3 finds South's one place taken"
+        );
+        assert_eq!(
+            with_due(south1, &["C5"], false, &[]),
+            ["C4", "C1", "C2", "C3", "C6", "C5"]
+        );
+        let threshold = QueuePolicy {
+            threshold: Some(0.4),
+            ..QueuePolicy::default()
+        };
+        assert_eq!(with_due(threshold, &["C5"], true, &[]), ["C4", "C5"]);
+        // Due and suppressed: the re-review wins.
+        let top1 = QueuePolicy {
+            top_n: Some(1),
+            ..QueuePolicy::default()
+        };
+        assert_eq!(with_due(top1, &["C4"], false, &["C4"]), ["C4", "C1"]);
+        // A due case not scored tonight is simply absent.
+        assert_eq!(with_due(top2, &["C9"], true, &[]), ["C4", "C1"]);
+    }
+
     #[test]
     fn office_capacity_is_respected_and_frees_room_for_others() {
         let q = queued(QueuePolicy {
@@ -348,7 +436,7 @@ mod tests {
             ..QueuePolicy::default()
         };
         let suppressed: HashSet<String> = ["C4".to_string()].into();
-        let sel = select_cases(&ranked, &policy, 6, &suppressed).unwrap();
+        let sel = select_cases(&ranked, &policy, 6, &suppressed, &DueReviews::default()).unwrap();
         let c = ranked.column("case_id").unwrap().str().unwrap();
         let ids =
             |rows: &[usize]| -> Vec<&str> { rows.iter().map(|&i| c.get(i).unwrap()).collect() };

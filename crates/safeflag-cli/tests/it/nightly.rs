@@ -722,3 +722,59 @@ fn json_logs_carry_no_row_level_case_data() {
         assert!(!log.contains(id.as_str()), "`{id}` is in the log");
     }
 }
+
+/// A reviewed case comes back to the queue, as a re-review, 91 days after
+/// its review whatever its score; the schedule ends for a case with a child
+/// removed, a closed case, and one whose youngest child turns three first.
+#[test]
+fn reviewed_cases_come_back_for_their_quarterly_re_review_until_the_schedule_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d);
+    let out = nightly(d, NIGHT1);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let queued: Vec<String> = queue_status(d, NIGHT1).into_keys().collect();
+    let [due, removed, closed, aged] = [0, 1, 2, 3].map(|i| queued[i].clone());
+    let mut reviews = String::from("case_id,review_date,reviewer,outcome,override_reason\n");
+    for c in [&due, &removed, &closed, &aged] {
+        reviews.push_str(&format!("{c},{NIGHT1},R1,coached,\n"));
+    }
+    std::fs::write(d.join("reviews.csv"), reviews).unwrap();
+    let out = safeflag(d, &["reviews", "import", "reviews.csv"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A child removed; a case closed (gone from the snapshot); a youngest
+    // child three years old before the due date (2026-02-20).
+    edit_case(d, &removed, set("case_type", "out_of_home"));
+    edit_case(d, &closed, |lf, is_case| lf.filter(is_case.not()));
+    edit_case(d, &aged, set("child_birth_date", "2023-01-01"));
+    // Nothing is flagged by its score any more: only re-reviews are queued.
+    let config = std::fs::read_to_string(d.join("safeflag.toml")).unwrap();
+    std::fs::write(
+        d.join("safeflag.toml"),
+        config.replace("top = 50\n", "top = 50\nthreshold = 0.999\n"),
+    )
+    .unwrap();
+
+    let out = nightly(d, "2026-02-19");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(queue_status(d, "2026-02-19").is_empty(), "not due yet");
+    let out = nightly(d, "2026-02-20");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let q = queue_status(d, "2026-02-20");
+    assert_eq!(q.keys().collect::<Vec<_>>(), vec![&due]);
+    assert_eq!(
+        q[&due],
+        (
+            "re-review".to_string(),
+            "quarterly re-review due since 2026-02-20".to_string()
+        )
+    );
+    // The history keeps it as a re-review, not a new flag.
+    let store = Store::open(&d.join("state/history.sqlite")).unwrap();
+    let h = store.case_history(&due).unwrap();
+    assert!(
+        h.flags
+            .iter()
+            .any(|f| f.run_date == "2026-02-20" && f.status == "re-review")
+    );
+}
