@@ -282,14 +282,7 @@ mod tests {
     }
 
     fn queued(policy: QueuePolicy) -> Vec<String> {
-        let ranked = rank_rows(&scores()).unwrap();
-        let rows = select_cases(&ranked, &policy, 6, &HashSet::new(), &DueReviews::default())
-            .unwrap()
-            .leads;
-        let c = ranked.column("case_id").unwrap().str().unwrap();
-        rows.iter()
-            .map(|&i| c.get(i).unwrap().to_string())
-            .collect()
+        with_due(policy, &[], false, &[])
     }
 
     #[test]
