@@ -36,7 +36,6 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use rusqlite::params;
 use safeflag_review::calendar::Calendar;
-use serde::{Deserialize, Serialize};
 
 use crate::{Result, Store};
 
@@ -58,89 +57,9 @@ pub struct MeasureOptions {
     pub calendar: Calendar,
 }
 
-/// Flags and their reviews.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FlagCounts {
-    /// Cases entering the queue (new or re-flagged) in the window.
-    pub flagged: usize,
-    /// Of those, reviewed by the window's end.
-    pub reviewed: usize,
-    /// Of those, first reviewed by the review deadline.
-    pub reviewed_on_time: usize,
-    /// Not reviewed, and the deadline not yet passed on `as_of`.
-    pub pending: usize,
-}
-
-/// Consultations of the reviews recorded from workbooks.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConsultationCounts {
-    /// Reviews (latest version each) dated in the window.
-    pub reviews: usize,
-    /// Of those, with a consultation date.
-    pub consulted: usize,
-    /// Of those, consulted by the deadline.
-    pub within_deadline: usize,
-}
-
-/// Action items at their latest version.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActionCounts {
-    /// Action items recorded.
-    pub total: usize,
-    /// Still open.
-    pub open: usize,
-    /// Open and due before the window's end.
-    pub overdue: usize,
-    /// Done by their due date.
-    pub done_on_time: usize,
-    /// Done after it.
-    pub done_late: usize,
-    /// Dropped.
-    pub dropped: usize,
-}
-
-/// Reviews and overrides.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OverrideCounts {
-    /// Reviews dated in the window.
-    pub reviews: usize,
-    /// Of those, overrides.
-    pub overrides: usize,
-}
-
-/// The practice measures over a window.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PracticeMeasures {
-    /// First night, `YYYY-MM-DD`.
-    pub from: String,
-    /// Last night.
-    pub to: String,
-    /// The day the measures were taken.
-    pub as_of: String,
-    /// Flags reviewed, and on time: all, and by office.
-    pub flags: FlagCounts,
-    /// By office.
-    pub flags_by_office: BTreeMap<String, FlagCounts>,
-    /// Consultations within the deadline.
-    pub consultations: ConsultationCounts,
-    /// Action items.
-    pub actions: ActionCounts,
-    /// Overrides: all, by reviewer, by office.
-    pub overrides: OverrideCounts,
-    /// By reviewer.
-    pub overrides_by_reviewer: BTreeMap<String, OverrideCounts>,
-    /// By office.
-    pub overrides_by_office: BTreeMap<String, OverrideCounts>,
-    /// Item ratings by office: office -> item -> rating -> reviews.
-    pub ratings_by_office: BTreeMap<String, Counts3>,
-    /// Item ratings by month of the review (`YYYY-MM`): month -> item -> rating -> reviews.
-    pub ratings_by_month: BTreeMap<String, Counts3>,
-    /// From one review of a case to its next: item -> `from -> to` -> cases.
-    pub rating_changes: BTreeMap<String, BTreeMap<String, usize>>,
-}
-
-/// item -> rating -> count.
-pub type Counts3 = BTreeMap<String, BTreeMap<String, usize>>;
+pub use safeflag_review::measures::{
+    ActionCounts, ConsultationCounts, Counts3, FlagCounts, OverrideCounts, PracticeMeasures,
+};
 
 /// A case's latest flag on or before a day: its night and office.
 type FlagBefore<'a> = dyn Fn(&str, NaiveDate) -> Option<(NaiveDate, &'a str)> + 'a;

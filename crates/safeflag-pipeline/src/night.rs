@@ -91,6 +91,7 @@ pub fn run_night(
     }
     // The reviewer's sheets of tonight's workbooks: checked before any work.
     let instrument = safeflag_review::Instrument::for_model_dir(&config.model.dir)?;
+    config.review.calendar()?;
     let mut store = Store::open(&config.history.store)?;
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -122,6 +123,9 @@ pub fn run_night(
     drop(lock);
     result
 }
+
+/// The window of nights the nightly report's practice measures look back on.
+pub const PRACTICE_NIGHTS: u64 = 91;
 
 /// One night being built in its staging folder.
 struct Staged<'a> {
@@ -238,7 +242,8 @@ impl Staged<'_> {
         fault::point("after-exports");
         let t_exports = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let summary = Summary::of(&run)?;
+        let mut summary = Summary::of(&run)?;
+        summary.practice = Some(self.practice(store, &date)?);
         let mut report_json = serde_json::to_vec_pretty(&summary)?;
         report_json.push(b'\n');
         write_bytes_atomic(&staging.join(REPORT_JSON), &report_json)?;
@@ -347,6 +352,29 @@ impl Staged<'_> {
     /// Builds tonight's snapshot from the extract into the staging folder.
     /// A tripped gate moves the staging folder, with the extract's
     /// quarantine, to `failed/` and publishes nothing.
+    /// The review practice of the `PRACTICE_NIGHTS` nights before `date`,
+    /// as of `date` (tonight's flags are not in the history yet).
+    fn practice(
+        &self,
+        store: &Store,
+        date: &str,
+    ) -> Result<safeflag_history::measures::PracticeMeasures> {
+        let night: NaiveDate = date
+            .parse()
+            .map_err(|_| Error::internal(format!("run date `{date}` is not a date")))?;
+        let review = &self.config.review;
+        Ok(
+            store.practice_measures(&safeflag_history::measures::MeasureOptions {
+                from: night - chrono::Days::new(PRACTICE_NIGHTS),
+                to: night - chrono::Days::new(1),
+                as_of: night,
+                review_days: review.review_days,
+                consultation_days: review.consultation_days,
+                calendar: review.calendar()?,
+            })?,
+        )
+    }
+
     fn build_from_extract(
         &self,
         store: &mut Store,

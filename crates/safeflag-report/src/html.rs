@@ -284,6 +284,10 @@ pub fn render(s: &Summary) -> String {
         h.push_str("</table>");
     }
 
+    if let Some(m) = &s.practice {
+        practice(&mut h, m);
+    }
+
     if !s.suppressed.is_empty() {
         h.push_str("<h2>Suppressed after a recent review</h2><p class=\"muted\">Reviewed recently with nothing material changed since, so not queued tonight; their places went to the next cases.</p><table><tr><th>case</th><th>office</th><th>probability</th><th>reviewed on</th></tr>");
         for r in &s.suppressed {
@@ -300,4 +304,58 @@ pub fn render(s: &Summary) -> String {
     }
     h.push_str("</body></html>\n");
     h
+}
+
+/// The review practice of the nights before this one.
+fn practice(h: &mut String, m: &safeflag_review::measures::PracticeMeasures) {
+    let share = |n: usize, of: usize| {
+        if of == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.0}%", 100.0 * n as f64 / of as f64)
+        }
+    };
+    let _ = write!(
+        h,
+        "<h2>Review practice</h2><p class=\"muted\">Cases flagged on the nights {} to {}, as of {}: reviewed, and reviewed by the deadline (business days; pending: not reviewed and not yet late). <code>safeflag reviews report</code> gives more.</p>",
+        esc(&m.from),
+        esc(&m.to),
+        esc(&m.as_of)
+    );
+    h.push_str("<table><tr><th>office</th><th>flagged</th><th>reviewed</th><th>on time</th><th>share on time</th><th>pending</th></tr>");
+    let rows = std::iter::once(("all offices", &m.flags))
+        .chain(m.flags_by_office.iter().map(|(o, c)| (o.as_str(), c)));
+    for (office, c) in rows {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(office),
+            c.flagged,
+            c.reviewed,
+            c.reviewed_on_time,
+            share(c.reviewed_on_time, c.flagged - c.pending),
+            c.pending
+        );
+    }
+    h.push_str("</table>");
+    let (c, a, o) = (&m.consultations, &m.actions, &m.overrides);
+    let _ = write!(
+        h,
+        "<table><tr><th>measure</th><th>count</th></tr>\
+         <tr><td>consultations held / within the deadline</td><td>{} / {} ({})</td></tr>\
+         <tr><td>action items open / overdue</td><td>{} / {}</td></tr>\
+         <tr><td>action items done on time / late / dropped</td><td>{} / {} / {}</td></tr>\
+         <tr><td>overrides / reviews</td><td>{} / {} ({})</td></tr></table>",
+        c.consulted,
+        c.within_deadline,
+        share(c.within_deadline, c.consulted),
+        a.open,
+        a.overdue,
+        a.done_on_time,
+        a.done_late,
+        a.dropped,
+        o.overrides,
+        o.reviews,
+        share(o.overrides, o.reviews)
+    );
 }

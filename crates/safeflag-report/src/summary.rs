@@ -43,6 +43,10 @@ pub struct Summary {
     pub monitoring: Monitoring,
     /// Cases suppressed after a recent review that the queue passed over.
     pub suppressed: Vec<SuppressedRow>,
+    /// The review practice of the nights before this one (the nightly job's
+    /// report only: it reads the history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub practice: Option<safeflag_review::measures::PracticeMeasures>,
 }
 
 /// Identifies the run.
@@ -293,6 +297,7 @@ impl Summary {
             calibration,
             monitoring,
             suppressed,
+            practice: None,
         })
     }
 

@@ -13,6 +13,7 @@ use safeflag_core::{ErrorKind, Kinded};
 
 pub mod calendar;
 pub mod instrument;
+pub mod measures;
 pub mod returned;
 pub mod schedule;
 pub mod sheet;

@@ -769,6 +769,19 @@ fn reviewed_cases_come_back_for_their_quarterly_re_review_until_the_schedule_end
             "quarterly re-review due since 2026-02-20".to_string()
         )
     );
+    // The night's report shows the review practice of the 91 nights
+    // before: night 1's 50 flags, four of them reviewed the same day.
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("out/runs/2026-02-20/report.json")).unwrap())
+            .unwrap();
+    let p = &report["practice"];
+    assert_eq!(p["from"], "2025-11-21", "{p}");
+    assert_eq!(p["to"], "2026-02-19");
+    assert_eq!(p["flags"]["flagged"], 50, "{p}");
+    assert_eq!(p["flags"]["reviewed"], 4, "{p}");
+    assert_eq!(p["flags"]["reviewed_on_time"], 4, "{p}");
+    let html = std::fs::read_to_string(d.join("out/runs/2026-02-20/report.html")).unwrap();
+    assert!(html.contains("<h2>Review practice</h2>"));
     // The history keeps it as a re-review, not a new flag.
     let store = Store::open(&d.join("state/history.sqlite")).unwrap();
     let h = store.case_history(&due).unwrap();
