@@ -40,7 +40,7 @@ use safeflag_review::calendar::Calendar;
 use crate::{Result, Store};
 
 /// The window and the deadlines.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MeasureOptions {
     /// The first night counted.
     pub from: NaiveDate,
@@ -55,10 +55,27 @@ pub struct MeasureOptions {
     pub consultation_days: u32,
     /// Weekends and holidays.
     pub calendar: Calendar,
+    /// The share of each month's reviewed cases chosen for a second review.
+    pub second_review_share: f64,
+}
+
+/// Days after a first review in which another reviewer's review of the
+/// case counts as its second review.
+pub const SECOND_REVIEW_DAYS: u64 = 30;
+
+/// Whether a case's reviews of a month (`YYYY-MM`) are in the second-review
+/// sample: the first 8 bytes of sha256(`case|month`), as a fraction of 2^64,
+/// below `share`. Reproducible by anyone with the case id, and independent
+/// of the order reviews arrive in.
+pub fn in_second_review_sample(case_id: &str, month: &str, share: f64) -> bool {
+    let hex = safeflag_core::output::sha256_bytes(format!("{case_id}|{month}").as_bytes());
+    let top = u64::from_str_radix(&hex[..16], 16).unwrap_or(u64::MAX);
+    (top as f64) < share * 18_446_744_073_709_551_616.0
 }
 
 pub use safeflag_review::measures::{
     ActionCounts, ConsultationCounts, Counts3, FlagCounts, OverrideCounts, PracticeMeasures,
+    SecondReviews,
 };
 
 /// A case's latest flag on or before a day: its night and office.
@@ -207,7 +224,81 @@ impl Store {
             }
         }
         self.ratings(o, &flag_before, &mut m)?;
+        m.second_reviews = self.second_reviews(o, &reviews)?;
         Ok(m)
+    }
+
+    /// The second-review sample: first reviews dated from `from` to
+    /// `as_of` whose case and month are sampled, each with its second review
+    /// (the earliest by another reviewer within [`SECOND_REVIEW_DAYS`]) and
+    /// their agreement. `reviews` is every review up to `as_of`, by case and date.
+    fn second_reviews(
+        &self,
+        o: &MeasureOptions,
+        reviews: &[(String, String, String, String)],
+    ) -> Result<SecondReviews> {
+        let mut out = SecondReviews {
+            share: o.second_review_share,
+            ..SecondReviews::default()
+        };
+        let ratings =
+            |case: &str, date: &str, reviewer: &str| -> Result<BTreeMap<String, String>> {
+                Ok(self
+                    .rows(
+                        "SELECT item_id, rating FROM review_ratings r
+                     WHERE case_id = ?1 AND review_date = ?2 AND reviewer = ?3
+                       AND version = (SELECT MAX(version) FROM review_versions w
+                                      WHERE w.case_id = r.case_id AND w.review_date = r.review_date
+                                        AND w.reviewer = r.reviewer)",
+                        params![case, date, reviewer],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?
+                    .into_iter()
+                    .collect())
+            };
+        // A review that is some other review's second is not a first one.
+        let mut seconds: std::collections::BTreeSet<(&str, &str, &str)> = Default::default();
+        for (k, (case, date, reviewer, outcome)) in reviews.iter().enumerate() {
+            let Some(d) = day(date).filter(|d| *d >= o.from) else {
+                continue;
+            };
+            if seconds.contains(&(case.as_str(), date.as_str(), reviewer.as_str()))
+                || !in_second_review_sample(case, &date[..7], o.second_review_share)
+            {
+                continue;
+            }
+            // The first review of the case by this reviewer in the month.
+            let earlier_same = reviews[..k]
+                .iter()
+                .any(|r| &r.0 == case && &r.2 == reviewer && r.1[..7] == date[..7]);
+            if earlier_same {
+                continue;
+            }
+            out.sampled += 1;
+            let until = d + chrono::Days::new(SECOND_REVIEW_DAYS);
+            let second = reviews[k + 1..].iter().find(|r| {
+                &r.0 == case && &r.2 != reviewer && day(&r.1).is_some_and(|x| x >= d && x <= until)
+            });
+            let Some((_, date2, reviewer2, outcome2)) = second else {
+                out.waiting
+                    .push((case.clone(), date.clone(), reviewer.clone()));
+                continue;
+            };
+            seconds.insert((case.as_str(), date2.as_str(), reviewer2.as_str()));
+            out.second_done += 1;
+            out.same_disposition += usize::from(outcome == outcome2);
+            let (a, b) = (
+                ratings(case, date, reviewer)?,
+                ratings(case, date2, reviewer2)?,
+            );
+            for (item, rating) in &a {
+                if let Some(other) = b.get(item) {
+                    out.items_compared += 1;
+                    out.items_agreed += usize::from(rating == other);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The item-rating measures, into `m`.
@@ -300,6 +391,145 @@ mod tests {
             }
         }
         day
+    }
+
+    /// A month's sample for a second review, and agreement, on a history
+    /// built so that each case's answers are known: cases with an even
+    /// number get a second review by R2 six days later, agreeing on the
+    /// disposition when the number is a multiple of 4 and on item `b` when
+    /// it is not a multiple of 8 (item `a` always agrees).
+    #[test]
+    fn a_monthly_sample_gets_a_second_review_and_agreement_is_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("h.sqlite")).unwrap();
+        let night = d("2025-11-03");
+        let cases: Vec<String> = (0..40).map(|k| format!("C{k:02}")).collect();
+        let flags: Vec<FlagRecord> = cases
+            .iter()
+            .enumerate()
+            .map(|(k, c)| FlagRecord {
+                run_id: "r1".into(),
+                run_date: night.to_string(),
+                case_id: c.clone(),
+                child_id: format!("{c}-k"),
+                office: "X".into(),
+                rank: k as i64 + 1,
+                probability: 0.3,
+                band: 20,
+                tier: "high".into(),
+                reasons: "r".into(),
+                status: "new".into(),
+                changes: String::new(),
+                state: CaseState {
+                    probability: 0.3,
+                    prior_reports: None,
+                    infants: BTreeSet::new(),
+                    unrelated_adult: None,
+                },
+            })
+            .collect();
+        let run = RunRecord {
+            run_id: "r1".into(),
+            run_date: night.to_string(),
+            status: "ok".into(),
+            started_unix: 0,
+            model_id: "m".into(),
+            input_sha256: "x".into(),
+            rows_read: 0,
+            rows_scored: 0,
+            rows_quarantined: 0,
+            cases_scored: 40,
+            cases_queued: 40,
+            cases_suppressed: 0,
+            out_dir: "out".into(),
+        };
+        store.record_run(&run, &flags, &[]).unwrap();
+        let review = |c: &str, who: &str, day: &str, disposition: &str, b: &str| WorkbookReview {
+            case_id: c.into(),
+            reviewer: who.into(),
+            review_date: d(day),
+            disposition: disposition.into(),
+            override_reason: None,
+            consultation_date: None,
+            attendees: None,
+            ratings: [("a", "strength"), ("b", b)]
+                .map(|(i, r)| (i.to_string(), r.to_string()))
+                .into(),
+            factors: BTreeMap::new(),
+        };
+        let mut reviews = Vec::new();
+        for (k, c) in cases.iter().enumerate() {
+            reviews.push(review(c, "R1", "2025-11-04", "coached", "strength"));
+            if k % 2 == 0 {
+                let disposition = if k % 4 == 0 { "coached" } else { "escalated" };
+                let b = if k % 8 == 0 {
+                    "area_needing_improvement"
+                } else {
+                    "strength"
+                };
+                reviews.push(review(c, "R2", "2025-11-10", disposition, b));
+            }
+        }
+        let returned = Returned {
+            provenance: Provenance {
+                queue_sha256: "q".into(),
+                by: "office".into(),
+                recipient: "X".into(),
+                instrument: "t@1".into(),
+            },
+            reviews,
+            actions: Vec::new(),
+        };
+        store.record_workbook(&returned, "wb", "sha").unwrap();
+        let measure = |share: f64| {
+            store
+                .practice_measures(&MeasureOptions {
+                    from: night,
+                    to: night,
+                    as_of: d("2025-12-31"),
+                    review_days: 1,
+                    consultation_days: 1,
+                    calendar: Calendar::default(),
+                    second_review_share: share,
+                })
+                .unwrap()
+                .second_reviews
+        };
+        assert_eq!(measure(0.0).sampled, 0);
+        let all = measure(1.0);
+        assert_eq!(
+            (all.sampled, all.second_done, all.same_disposition),
+            (40, 20, 10)
+        );
+        assert_eq!((all.items_compared, all.items_agreed), (40, 35));
+        assert_eq!(all.waiting.len(), 20);
+
+        let half = measure(0.5);
+        let sampled: Vec<usize> = (0..40)
+            .filter(|&k| in_second_review_sample(&cases[k], "2025-11", 0.5))
+            .collect();
+        assert!(sampled.len() > 5 && sampled.len() < 35, "{}", sampled.len());
+        let even: Vec<usize> = sampled.iter().copied().filter(|k| k % 2 == 0).collect();
+        assert_eq!(half.sampled, sampled.len());
+        assert_eq!(half.second_done, even.len());
+        assert_eq!(
+            half.same_disposition,
+            even.iter().filter(|k| *k % 4 == 0).count()
+        );
+        assert_eq!(half.items_compared, 2 * even.len());
+        assert_eq!(
+            half.items_agreed,
+            2 * even.len() - even.iter().filter(|k| *k % 8 == 0).count()
+        );
+        let waiting: Vec<String> = sampled
+            .iter()
+            .filter(|k| *k % 2 == 1)
+            .map(|&k| cases[k].clone())
+            .collect();
+        assert_eq!(
+            half.waiting.iter().map(|w| w.0.clone()).collect::<Vec<_>>(),
+            waiting
+        );
     }
 
     /// Four months of nights: flags, reviews (with consultations and
@@ -477,6 +707,7 @@ mod tests {
             review_days: 1,
             consultation_days: 1,
             calendar: Calendar::new(holidays),
+            second_review_share: 0.5,
         };
         let m = store.practice_measures(&o).unwrap();
         // A case's latest flag on or before a day, looked up in what was drawn.

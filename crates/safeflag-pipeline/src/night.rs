@@ -371,6 +371,7 @@ impl Staged<'_> {
                 review_days: review.review_days,
                 consultation_days: review.consultation_days,
                 calendar: review.calendar()?,
+                second_review_share: review.second_review_share,
             })?,
         )
     }
@@ -788,6 +789,7 @@ pub fn practice_measures(
             review_days: config.review.review_days,
             consultation_days: config.review.consultation_days,
             calendar,
+            second_review_share: config.review.second_review_share,
         })?,
     )
 }

@@ -137,6 +137,9 @@ pub struct ReviewConfig {
     /// Whether a re-review takes its office's capacity and counts toward the
     /// queue's size (default), or comes on top of tonight's flags.
     pub re_reviews_use_capacity: bool,
+    /// The share of each month's reviewed cases chosen for a second review
+    /// (default 0.1).
+    pub second_review_share: f64,
 }
 
 impl Default for ReviewConfig {
@@ -149,6 +152,7 @@ impl Default for ReviewConfig {
             re_review_until_age_months: safeflag_review::schedule::ReReviewPolicy::default()
                 .until_age_months,
             re_reviews_use_capacity: true,
+            second_review_share: 0.1,
         }
     }
 }
@@ -165,6 +169,12 @@ impl ReviewConfig {
     /// The business-day calendar: weekends and the holidays (each must be a
     /// plain date).
     pub fn calendar(&self) -> Result<safeflag_review::calendar::Calendar> {
+        if !(0.0..=1.0).contains(&self.second_review_share) {
+            return Err(Error::input(format!(
+                "`[review] second-review-share` {} is not between 0 and 1",
+                self.second_review_share
+            )));
+        }
         let days = self
             .holidays
             .iter()

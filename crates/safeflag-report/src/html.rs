@@ -345,7 +345,8 @@ fn practice(h: &mut String, m: &safeflag_review::measures::PracticeMeasures) {
          <tr><td>consultations held / within the deadline</td><td>{} / {} ({})</td></tr>\
          <tr><td>action items open / overdue</td><td>{} / {}</td></tr>\
          <tr><td>action items done on time / late / dropped</td><td>{} / {} / {}</td></tr>\
-         <tr><td>overrides / reviews</td><td>{} / {} ({})</td></tr></table>",
+         <tr><td>overrides / reviews</td><td>{} / {} ({})</td></tr>\
+         <tr><td>second reviews done / sampled; same disposition</td><td>{} / {}; {} ({})</td></tr></table>",
         c.consulted,
         c.within_deadline,
         share(c.within_deadline, c.consulted),
@@ -356,6 +357,13 @@ fn practice(h: &mut String, m: &safeflag_review::measures::PracticeMeasures) {
         a.dropped,
         o.overrides,
         o.reviews,
-        share(o.overrides, o.reviews)
+        share(o.overrides, o.reviews),
+        m.second_reviews.second_done,
+        m.second_reviews.sampled,
+        m.second_reviews.same_disposition,
+        share(
+            m.second_reviews.same_disposition,
+            m.second_reviews.second_done
+        )
     );
 }

@@ -58,7 +58,7 @@ pub struct OverrideCounts {
 }
 
 /// The practice measures over a window.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PracticeMeasures {
     /// First night, `YYYY-MM-DD`.
     pub from: String,
@@ -86,6 +86,28 @@ pub struct PracticeMeasures {
     pub ratings_by_month: BTreeMap<String, Counts3>,
     /// From one review of a case to its next: item -> `from -> to` -> cases.
     pub rating_changes: BTreeMap<String, BTreeMap<String, usize>>,
+    /// The second-review sample and its agreement.
+    pub second_reviews: SecondReviews,
+}
+
+/// The monthly sample of reviews chosen for a second review, and how often
+/// the second reviewer agreed with the first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecondReviews {
+    /// The share of each month's cases sampled.
+    pub share: f64,
+    /// First reviews in the sample.
+    pub sampled: usize,
+    /// Of those, with a second review (another reviewer, within 30 days).
+    pub second_done: usize,
+    /// Of those, with the same disposition.
+    pub same_disposition: usize,
+    /// Items rated in both reviews.
+    pub items_compared: usize,
+    /// Of those, rated the same.
+    pub items_agreed: usize,
+    /// Sampled first reviews still waiting for a second: `case_id`, `review_date`, `reviewer`.
+    pub waiting: Vec<(String, String, String)>,
 }
 
 /// item -> rating -> count.

@@ -215,6 +215,19 @@ pub fn reviews_report(args: ReviewsReportArgs, printer: &Printer) -> Result<()> 
     for (o, c) in &m.overrides_by_office {
         line(&format!("office {o}"), c);
     }
+    let r = &m.second_reviews;
+    s.push_str(&format!(
+        "\nsecond reviews ({:.0}% of each month's cases): {} sampled, {} reviewed again, same disposition {} ({}), items agreed {} of {} ({}); {} waiting\n",
+        100.0 * r.share,
+        r.sampled,
+        r.second_done,
+        r.same_disposition,
+        pct(r.same_disposition, r.second_done),
+        r.items_agreed,
+        r.items_compared,
+        pct(r.items_agreed, r.items_compared),
+        r.waiting.len()
+    ));
     // Item ratings, all offices together (by office and month in --json),
     // and how they moved from one review of a case to the next.
     let mut items: std::collections::BTreeMap<&str, std::collections::BTreeMap<&str, usize>> =
