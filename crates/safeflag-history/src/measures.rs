@@ -79,7 +79,7 @@ pub use safeflag_review::measures::{
 };
 
 /// A case's latest flag on or before a day: its night and office.
-type FlagBefore<'a> = dyn Fn(&str, NaiveDate) -> Option<(NaiveDate, &'a str)> + 'a;
+type FlagBefore<'a> = dyn Fn(&str, NaiveDate) -> Option<(NaiveDate, &'a str, &'a str)> + 'a;
 
 fn day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
@@ -92,27 +92,28 @@ impl Store {
         // Every flag of a published run up to the day of the measures:
         // (case, night, office, status). Those after the window's last night
         // still say which flag a later review answers.
-        let flags: Vec<(String, String, String, String)> = self.rows(
-            "SELECT f.case_id, f.run_date, f.office, f.status FROM flags f
+        let flags: Vec<(String, String, String, String, Option<String>)> = self.rows(
+            "SELECT f.case_id, f.run_date, f.office, f.status, f.race_ethnicity FROM flags f
              JOIN runs r ON r.run_id = f.run_id
              WHERE r.status = 'ok' AND f.run_date <= ?1
              ORDER BY f.case_id, f.run_date",
             params![as_of],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )?;
-        let mut nights: BTreeMap<&str, Vec<(NaiveDate, &str)>> = BTreeMap::new();
-        for (case, night, office, _) in &flags {
+        let mut nights: BTreeMap<&str, Vec<(NaiveDate, &str, &str)>> = BTreeMap::new();
+        for (case, night, office, _, group) in &flags {
             if let Some(d) = day(night) {
-                nights.entry(case).or_default().push((d, office));
+                let group = group.as_deref().unwrap_or("(missing)");
+                nights.entry(case).or_default().push((d, office, group));
             }
         }
         // The latest flag of a case on or before a day: its night and office.
-        let flag_before = |case: &str, d: NaiveDate| -> Option<(NaiveDate, &str)> {
+        let flag_before = |case: &str, d: NaiveDate| -> Option<(NaiveDate, &str, &str)> {
             nights
                 .get(case)?
                 .iter()
                 .rev()
-                .find(|(n, _)| *n <= d)
+                .find(|(n, ..)| *n <= d)
                 .copied()
         };
         // Every review up to the day of the measures (CSV and workbooks alike).
@@ -135,7 +136,7 @@ impl Store {
             as_of: as_of.clone(),
             ..PracticeMeasures::default()
         };
-        for (case, night, office, status) in &flags {
+        for (case, night, office, status, _) in &flags {
             let Some(n) = day(night) else { continue };
             if n < o.from || n > o.to || !(status == "new" || status == "re-flagged") {
                 continue;
@@ -174,7 +175,7 @@ impl Store {
             m.consultations.consulted += 1;
             let within = day(date)
                 .and_then(|d| flag_before(case, d))
-                .is_some_and(|(n, _)| o.calendar.on_time(n, c, o.consultation_days));
+                .is_some_and(|(n, ..)| o.calendar.on_time(n, c, o.consultation_days));
             m.consultations.within_deadline += usize::from(within);
         }
 
@@ -212,12 +213,16 @@ impl Store {
             let Some(d) = day(date).filter(|d| *d >= o.from) else {
                 continue;
             };
-            let office = flag_before(case, d).map_or("(no flag)", |(_, office)| office);
+            let (office, group) = flag_before(case, d)
+                .map_or(("(no flag)", "(no flag)"), |(_, office, group)| {
+                    (office, group)
+                });
             let is_override = usize::from(outcome == "override");
             for c in [
                 &mut m.overrides,
                 m.overrides_by_reviewer.entry(reviewer.clone()).or_default(),
                 m.overrides_by_office.entry(office.to_string()).or_default(),
+                m.overrides_by_group.entry(group.to_string()).or_default(),
             ] {
                 c.reviews += 1;
                 c.overrides += is_override;
@@ -325,7 +330,7 @@ impl Store {
         let mut last: BTreeMap<(&str, &str), (&str, &str)> = BTreeMap::new();
         for (case, date, _, item, rating) in &rows {
             let Some(d) = day(date) else { continue };
-            let office = flag_before(case, d).map_or("(no flag)", |(_, office)| office);
+            let office = flag_before(case, d).map_or("(no flag)", |(_, office, _)| office);
             for counts in [
                 m.ratings_by_office.entry(office.to_string()).or_default(),
                 m.ratings_by_month.entry(date[..7].to_string()).or_default(),
@@ -426,6 +431,7 @@ mod tests {
                     infants: BTreeSet::new(),
                     unrelated_adult: None,
                 },
+                race_ethnicity: None,
             })
             .collect();
         let run = RunRecord {
@@ -546,7 +552,8 @@ mod tests {
         let start = d("2025-09-01");
         // What was drawn: flags (case, night, office, status), reviews
         // (case, date, reviewer, disposition, consultation), actions.
-        let mut flags: Vec<(String, NaiveDate, String, String)> = Vec::new();
+        let mut flags: Vec<(String, NaiveDate, String, String, String)> = Vec::new();
+        let groups = ["A", "B", "C"];
         let mut reviews: Vec<(String, NaiveDate, String, String, Option<NaiveDate>)> = Vec::new();
         let mut rated: Vec<(String, NaiveDate, BTreeMap<String, String>)> = Vec::new();
         let scale = ["strength", "area_needing_improvement", "not_applicable"];
@@ -562,6 +569,8 @@ mod tests {
                             status: &str,
                             recs: &mut Vec<FlagRecord>,
                             tonight: &mut BTreeSet<String>| {
+                // A group per case, the same every night.
+                let group = groups[case.bytes().map(usize::from).sum::<usize>() % 3];
                 recs.push(FlagRecord {
                     run_id: format!("run-{night_n}"),
                     run_date: night.to_string(),
@@ -581,8 +590,15 @@ mod tests {
                         infants: BTreeSet::new(),
                         unrelated_adult: None,
                     },
+                    race_ethnicity: Some(group.to_string()),
                 });
-                flags.push((case.clone(), night, office, status.to_string()));
+                flags.push((
+                    case.clone(),
+                    night,
+                    office,
+                    status.to_string(),
+                    group.to_string(),
+                ));
                 tonight.insert(case);
             };
             for k in 0..3 {
@@ -719,12 +735,13 @@ mod tests {
                 .unwrap()
         };
         let office_before = |case: &str, date: NaiveDate| latest(case, date).2.clone();
+        let group_before = |case: &str, date: NaiveDate| latest(case, date).4.clone();
         let night_before = |case: &str, date: NaiveDate| latest(case, date).1;
 
         // Flags and reviews, counted from what was drawn.
         let mut want = FlagCounts::default();
         let mut by_office: BTreeMap<String, FlagCounts> = BTreeMap::new();
-        for (case, night, office, status) in &flags {
+        for (case, night, office, status, _) in &flags {
             if *night < from || *night > to || status == "continuing" {
                 continue;
             }
@@ -787,6 +804,7 @@ mod tests {
         let mut all = OverrideCounts::default();
         let mut by_reviewer: BTreeMap<String, OverrideCounts> = BTreeMap::new();
         let mut by_off: BTreeMap<String, OverrideCounts> = BTreeMap::new();
+        let mut by_group: BTreeMap<String, OverrideCounts> = BTreeMap::new();
         for (case, date, reviewer, disposition, _) in &reviews {
             if *date < from || *date > as_of {
                 continue;
@@ -797,6 +815,7 @@ mod tests {
                 &mut all,
                 by_reviewer.entry(reviewer.clone()).or_default(),
                 by_off.entry(office).or_default(),
+                by_group.entry(group_before(case, *date)).or_default(),
             ] {
                 c.reviews += 1;
                 c.overrides += o;
@@ -805,6 +824,8 @@ mod tests {
         assert_eq!(m.overrides, all);
         assert_eq!(m.overrides_by_reviewer, by_reviewer);
         assert_eq!(m.overrides_by_office, by_off);
+        assert_eq!(m.overrides_by_group, by_group);
+        assert_eq!(by_group.len(), 3);
         assert!(all.overrides > 0);
 
         // Item ratings by office and month, and from one review to the next.

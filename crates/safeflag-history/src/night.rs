@@ -218,7 +218,23 @@ pub fn queue_history(
         .collect();
     let wanted: HashSet<String> = ids.iter().cloned().collect();
     let states = case_states(cases, probabilities, &wanted)?;
+
     let (child, office, tier, reasons) = (s("child_id")?, s("office")?, s("tier")?, s("reasons")?);
+    // The lead children's race/ethnicity group, for the measures by group.
+    let leads: HashSet<&str> = child.iter().flatten().collect();
+    let mut race_of: HashMap<&str, &str> = HashMap::new();
+    if let (Ok(c), Ok(r)) = (
+        cases.column("child_id"),
+        cases.column("child_race_ethnicity"),
+    ) {
+        for (c, r) in c.str()?.iter().zip(r.str()?.iter()) {
+            if let (Some(c), Some(r)) = (c, r)
+                && leads.contains(c)
+            {
+                race_of.insert(c, r);
+            }
+        }
+    }
     let prob = queue.column("probability")?.f64()?.clone();
     let band = queue.column("band")?.cast(&DataType::Int64)?;
     let band = band.i64()?;
@@ -246,6 +262,10 @@ pub fn queue_history(
                 infants: Default::default(),
                 unrelated_adult: None,
             }),
+            race_ethnicity: child
+                .get(i)
+                .and_then(|c| race_of.get(c))
+                .map(|r| r.to_string()),
         })
         .collect();
     Ok(QueueHistory {

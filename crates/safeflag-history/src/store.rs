@@ -15,7 +15,11 @@ use crate::reviews::Review;
 use crate::{CaseState, Error, Result};
 
 /// The newest schema this code writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
+
+/// Version 3: each flag keeps its lead child's race/ethnicity group, so
+/// overrides can be counted by group.
+const SCHEMA_3: &str = "ALTER TABLE flags ADD COLUMN race_ethnicity TEXT;";
 
 /// Version 2: what reviewers return in their workbooks. Every change of an
 /// answer is a new version beside the old one, never an overwrite.
@@ -278,6 +282,10 @@ pub struct FlagRecord {
     pub changes: String,
     /// The case's state that night, for later suppression checks.
     pub state: CaseState,
+    /// The lead child's race/ethnicity group (empty in flags recorded
+    /// before the history kept it).
+    #[serde(default)]
+    pub race_ethnicity: Option<String>,
 }
 
 /// A case suppressed in a run.
@@ -339,14 +347,21 @@ impl Store {
             0 => store
                 .conn
                 .execute_batch(&format!(
-                    "BEGIN; {SCHEMA} {SCHEMA_2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {SCHEMA} {SCHEMA_2} {SCHEMA_3} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(|e| store.err(e))?,
-            // A store of an earlier safeflag: the new tables are added, nothing else changes.
+            // A store of an earlier safeflag: the new tables and columns are
+            // added (empty for what it recorded), nothing else changes.
             1 => store
                 .conn
                 .execute_batch(&format!(
-                    "BEGIN; {SCHEMA_2} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {SCHEMA_2} {SCHEMA_3} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(|e| store.err(e))?,
+            2 => store
+                .conn
+                .execute_batch(&format!(
+                    "BEGIN; {SCHEMA_3} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(|e| store.err(e))?,
             SCHEMA_VERSION => {}
@@ -398,7 +413,7 @@ impl Store {
         {
             let mut st = tx
                 .prepare(
-                    "INSERT INTO flags VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+                    "INSERT INTO flags VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
                 )
                 .map_err(e)?;
             for f in flags {
@@ -423,6 +438,7 @@ impl Store {
                         .collect::<Vec<_>>()
                         .join(","),
                     f.state.unrelated_adult,
+                    f.race_ethnicity,
                 ])
                 .map_err(e)?;
             }
@@ -798,6 +814,7 @@ impl Store {
                     status: r.get(10)?,
                     changes: r.get(11)?,
                     state: case_state(r, [6, 12, 13, 14])?,
+                    race_ethnicity: r.get(15)?,
                 })
             },
         )?;
@@ -936,6 +953,7 @@ pub(crate) mod tests {
                 infants: ["K".to_string()].into(),
                 unrelated_adult: None,
             },
+            race_ethnicity: None,
         }
     }
 

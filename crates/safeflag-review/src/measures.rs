@@ -80,6 +80,9 @@ pub struct PracticeMeasures {
     pub overrides_by_reviewer: BTreeMap<String, OverrideCounts>,
     /// By office.
     pub overrides_by_office: BTreeMap<String, OverrideCounts>,
+    /// By the race/ethnicity group of the case's lead child at its latest flag
+    /// (`(missing)` when the flag did not record one).
+    pub overrides_by_group: BTreeMap<String, OverrideCounts>,
     /// Item ratings by office: office -> item -> rating -> reviews.
     pub ratings_by_office: BTreeMap<String, Counts3>,
     /// Item ratings by month of the review (`YYYY-MM`): month -> item -> rating -> reviews.

@@ -215,6 +215,9 @@ pub fn reviews_report(args: ReviewsReportArgs, printer: &Printer) -> Result<()> 
     for (o, c) in &m.overrides_by_office {
         line(&format!("office {o}"), c);
     }
+    for (g, c) in &m.overrides_by_group {
+        line(&format!("group {g}"), c);
+    }
     let r = &m.second_reviews;
     s.push_str(&format!(
         "\nsecond reviews ({:.0}% of each month's cases): {} sampled, {} reviewed again, same disposition {} ({}), items agreed {} of {} ({}); {} waiting\n",
