@@ -563,6 +563,42 @@ fn a_returned_workbook_round_trips_into_the_history_and_every_bad_cell_refuses_i
         }
     }
 
+    // The re-review schedule holds what was filled in: 91 days after the
+    // review dates (24-26 November), with nothing flagged by its score, the
+    // reviewed cases come back as re-reviews, but for any out of home (a
+    // child removed) or whose youngest child turns three by its due date.
+    let config = std::fs::read_to_string(d.join("safeflag.toml")).unwrap();
+    std::fs::write(
+        d.join("safeflag.toml"),
+        config.replace("top = 50\n", "top = 50\nthreshold = 0.999\n"),
+    )
+    .unwrap();
+    let o = crate::nightly::nightly(d, "2026-02-25");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let night1 = facts(&d.join("out/runs/2025-11-21"));
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let want: std::collections::BTreeSet<String> = cases
+        .iter()
+        .filter(|c| {
+            let due =
+                day(reviews[c.as_str()]["review_date"].as_str().unwrap()) + chrono::Days::new(91);
+            night1[c.as_str()].0 != "out_of_home"
+                && night1[c.as_str()].1.is_none_or(|age| {
+                    let birth = day("2025-11-21") - chrono::Days::new(age as u64);
+                    birth + chrono::Months::new(36) > due
+                })
+        })
+        .cloned()
+        .collect();
+    let q = read_csv(&d.join("out/runs/2026-02-25/queue.csv"));
+    let ids = q.column("case_id").unwrap().str().unwrap();
+    let status = q.column("status").unwrap().str().unwrap();
+    let got: std::collections::BTreeSet<String> =
+        ids.iter().map(|c| c.unwrap().to_string()).collect();
+    assert_eq!(got, want);
+    assert!(!want.is_empty());
+    assert!(status.iter().all(|s| s == Some("re-review")));
+
     // Changed answers: a new version beside the old, never an overwrite.
     let changed = fill(d, book, "changed.xlsx", 4, 1, &[]);
     let o = import(d, "changed.xlsx");
