@@ -366,4 +366,43 @@ fn practice(h: &mut String, m: &safeflag_review::measures::PracticeMeasures) {
             m.second_reviews.second_done
         )
     );
+    if !m.overrides_by_group.is_empty() {
+        h.push_str("<table><tr><th>group (lead child)</th><th>reviews</th><th>overrides</th><th>share</th></tr>");
+        for (g, c) in &m.overrides_by_group {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(g),
+                c.reviews,
+                c.overrides,
+                share(c.overrides, c.reviews)
+            );
+        }
+        h.push_str("</table>");
+    }
+    // Item ratings over all offices (by office and month in the JSON), and
+    // the moves from one review of a case to the next.
+    let items = m.ratings_by_item();
+    if !items.is_empty() {
+        h.push_str("<table><tr><th>item</th><th>ratings</th><th>at re-review</th></tr>");
+        for (item, ratings) in &items {
+            let counts: Vec<String> = ratings
+                .iter()
+                .map(|(r, n)| format!("{} {n}", esc(r)))
+                .collect();
+            let moves: Vec<String> = m
+                .rating_changes
+                .get(*item)
+                .map(|c| c.iter().map(|(k, n)| format!("{} {n}", esc(k))).collect())
+                .unwrap_or_default();
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(item),
+                counts.join(", "),
+                moves.join(", ")
+            );
+        }
+        h.push_str("</table>");
+    }
 }

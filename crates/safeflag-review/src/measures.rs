@@ -115,3 +115,18 @@ pub struct SecondReviews {
 
 /// item -> rating -> count.
 pub type Counts3 = BTreeMap<String, BTreeMap<String, usize>>;
+
+impl PracticeMeasures {
+    /// Item ratings over all offices: item -> rating -> reviews.
+    pub fn ratings_by_item(&self) -> BTreeMap<&str, BTreeMap<&str, usize>> {
+        let mut items: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+        for by_item in self.ratings_by_office.values() {
+            for (item, ratings) in by_item {
+                for (rating, n) in ratings {
+                    *items.entry(item).or_default().entry(rating).or_default() += n;
+                }
+            }
+        }
+        items
+    }
+}

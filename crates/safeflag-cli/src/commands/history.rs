@@ -233,15 +233,7 @@ pub fn reviews_report(args: ReviewsReportArgs, printer: &Printer) -> Result<()> 
     ));
     // Item ratings, all offices together (by office and month in --json),
     // and how they moved from one review of a case to the next.
-    let mut items: std::collections::BTreeMap<&str, std::collections::BTreeMap<&str, usize>> =
-        std::collections::BTreeMap::new();
-    for by_item in m.ratings_by_office.values() {
-        for (item, ratings) in by_item {
-            for (rating, n) in ratings {
-                *items.entry(item).or_default().entry(rating).or_default() += n;
-            }
-        }
-    }
+    let items = m.ratings_by_item();
     if !items.is_empty() {
         s.push_str("\nitem ratings (by office and month: --json)\n");
         for (item, ratings) in &items {

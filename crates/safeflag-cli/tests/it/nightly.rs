@@ -782,6 +782,10 @@ fn reviewed_cases_come_back_for_their_quarterly_re_review_until_the_schedule_end
     assert_eq!(p["flags"]["reviewed_on_time"], 4, "{p}");
     let html = std::fs::read_to_string(d.join("out/runs/2026-02-20/report.html")).unwrap();
     assert!(html.contains("<h2>Review practice</h2>"));
+    assert!(
+        html.contains("<th>group (lead child)</th>"),
+        "overrides by group"
+    );
     // The history keeps it as a re-review, not a new flag.
     let store = Store::open(&d.join("state/history.sqlite")).unwrap();
     let h = store.case_history(&due).unwrap();
