@@ -52,10 +52,10 @@ fn main() -> std::process::ExitCode {
         Command::Report(args) => commands::report::report(args, &printer),
         Command::Nightly(args) => commands::nightly::run(args, &printer),
         Command::Reviews(cli::ReviewsCommand::Import(args)) => {
-            commands::history::import_reviews(args, &printer)
+            commands::reviews::import_reviews(args, &printer)
         }
         Command::Reviews(cli::ReviewsCommand::Report(args)) => {
-            commands::history::reviews_report(args, &printer)
+            commands::reviews::reviews_report(args, &printer)
         }
         Command::Runs(args) => commands::history::runs(args, &printer),
         Command::History(args) => commands::history::history(args, &printer),

@@ -1,11 +1,13 @@
 //! The human tables of an evaluation and of fairness audits, printed by
-//! `train` and `evaluate`.
+//! `train` and `evaluate`, and of the review practice measures, printed by
+//! `reviews report`.
 
 use std::fmt::Write as _;
 
 use safeflag_model::card::{opt, pct};
 use safeflag_model::evaluate::Evaluation;
 use safeflag_model::fairness::FairnessTable;
+use safeflag_review::measures::{FlagCounts, OverrideCounts, PracticeMeasures};
 
 /// The human table of an evaluation.
 pub fn evaluation_table(e: &Evaluation, truth: Option<&Evaluation>) -> String {
@@ -149,4 +151,106 @@ pub fn fit(name: &str, width: usize) -> String {
         let kept: String = name.chars().take(width.saturating_sub(1)).collect();
         format!("{kept}…")
     }
+}
+
+/// The human table of the practice measures (`safeflag reviews report`).
+pub fn practice_table(m: &PracticeMeasures, review_days: u32, consultation_days: u32) -> String {
+    let pct = |n: usize, of: usize| {
+        if of == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.0}%", 100.0 * n as f64 / of as f64)
+        }
+    };
+    let mut s = format!(
+        "practice measures, nights {} to {}, as of {} ({} business day(s) to review, {} to consult)\n\n",
+        m.from, m.to, m.as_of, review_days, consultation_days
+    );
+    s.push_str(&format!(
+        "{:<24} {:>8} {:>9} {:>8} {:>8} {:>8}\n",
+        "flagged cases", "flagged", "reviewed", "on time", "share", "pending"
+    ));
+    let mut flag_line = |name: &str, c: &FlagCounts| {
+        s.push_str(&format!(
+            "{:<24} {:>8} {:>9} {:>8} {:>8} {:>8}\n",
+            fit(name, 24),
+            c.flagged,
+            c.reviewed,
+            c.reviewed_on_time,
+            pct(c.reviewed_on_time, c.flagged - c.pending),
+            c.pending
+        ));
+    };
+    flag_line("all offices", &m.flags);
+    for (office, c) in &m.flags_by_office {
+        flag_line(office, c);
+    }
+    let c = &m.consultations;
+    s.push_str(&format!(
+        "\nconsultations: {} reviews, {} with a consultation, {} within the deadline ({})\n",
+        c.reviews,
+        c.consulted,
+        c.within_deadline,
+        pct(c.within_deadline, c.consulted)
+    ));
+    let a = &m.actions;
+    s.push_str(&format!(
+        "action items: {} in all; {} open ({} overdue), {} done on time, {} done late, {} dropped\n",
+        a.total, a.open, a.overdue, a.done_on_time, a.done_late, a.dropped
+    ));
+    s.push_str(&format!(
+        "\n{:<24} {:>8} {:>10} {:>8}\n",
+        "overrides", "reviews", "overrides", "share"
+    ));
+    let mut line = |name: &str, c: &OverrideCounts| {
+        s.push_str(&format!(
+            "{:<24} {:>8} {:>10} {:>8}\n",
+            fit(name, 24),
+            c.reviews,
+            c.overrides,
+            pct(c.overrides, c.reviews)
+        ));
+    };
+    line("all", &m.overrides);
+    for (r, c) in &m.overrides_by_reviewer {
+        line(&format!("reviewer {r}"), c);
+    }
+    for (o, c) in &m.overrides_by_office {
+        line(&format!("office {o}"), c);
+    }
+    for (g, c) in &m.overrides_by_group {
+        line(&format!("group {g}"), c);
+    }
+    let r = &m.second_reviews;
+    s.push_str(&format!(
+        "\nsecond reviews ({:.0}% of each month's cases): {} sampled, {} reviewed again, same disposition {} ({}), items agreed {} of {} ({}); {} waiting\n",
+        100.0 * r.share,
+        r.sampled,
+        r.second_done,
+        r.same_disposition,
+        pct(r.same_disposition, r.second_done),
+        r.items_agreed,
+        r.items_compared,
+        pct(r.items_agreed, r.items_compared),
+        r.waiting.len()
+    ));
+    // Item ratings, all offices together (by office and month in --json),
+    // and how they moved from one review of a case to the next.
+    let items = m.ratings_by_item();
+    if !items.is_empty() {
+        s.push_str("\nitem ratings (by office and month: --json)\n");
+        for (item, ratings) in &items {
+            let counts: Vec<String> = ratings.iter().map(|(r, n)| format!("{r} {n}")).collect();
+            s.push_str(&format!("  {:<28} {}\n", fit(item, 28), counts.join(", ")));
+            if let Some(moves) = m.rating_changes.get(*item) {
+                let moves: Vec<String> = moves.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+                s.push_str(&format!(
+                    "  {:<28} at re-review: {}\n",
+                    "",
+                    moves.join(", ")
+                ));
+            }
+        }
+    }
+    s
 }

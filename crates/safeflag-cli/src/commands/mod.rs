@@ -1,4 +1,5 @@
-//! One module per subcommand (the history commands share one); each
+//! One module per subcommand (the history commands share one, the review
+//! commands another); each
 //! resolves its arguments, calls the pipeline and prints the result.
 
 pub mod evaluate;
@@ -6,6 +7,7 @@ pub mod generate;
 pub mod history;
 pub mod nightly;
 pub mod report;
+pub mod reviews;
 pub mod score;
 pub mod shell;
 pub mod snapshot;
