@@ -364,7 +364,8 @@ mod tests {
     use safeflag_review::returned::{ActionItem, Provenance, Returned, WorkbookReview};
 
     use super::*;
-    use crate::{CaseState, FlagRecord, RunRecord};
+    use crate::store::tests::{flag, run};
+    use crate::{FlagRecord, RunRecord};
 
     struct Rng(u64);
     impl Rng {
@@ -411,44 +412,12 @@ mod tests {
         let cases: Vec<String> = (0..40).map(|k| format!("C{k:02}")).collect();
         let flags: Vec<FlagRecord> = cases
             .iter()
-            .enumerate()
-            .map(|(k, c)| FlagRecord {
-                run_id: "r1".into(),
-                run_date: night.to_string(),
-                case_id: c.clone(),
-                child_id: format!("{c}-k"),
+            .map(|c| FlagRecord {
                 office: "X".into(),
-                rank: k as i64 + 1,
-                probability: 0.3,
-                band: 20,
-                tier: "high".into(),
-                reasons: "r".into(),
-                status: "new".into(),
-                changes: String::new(),
-                state: CaseState {
-                    probability: 0.3,
-                    prior_reports: None,
-                    infants: BTreeSet::new(),
-                    unrelated_adult: None,
-                },
-                race_ethnicity: None,
+                ..flag("r1", &night.to_string(), c, 0.3)
             })
             .collect();
-        let run = RunRecord {
-            run_id: "r1".into(),
-            run_date: night.to_string(),
-            status: "ok".into(),
-            started_unix: 0,
-            model_id: "m".into(),
-            input_sha256: "x".into(),
-            rows_read: 0,
-            rows_scored: 0,
-            rows_quarantined: 0,
-            cases_scored: 40,
-            cases_queued: 40,
-            cases_suppressed: 0,
-            out_dir: "out".into(),
-        };
+        let run = run("r1", &night.to_string());
         store.record_run(&run, &flags, &[]).unwrap();
         let review = |c: &str, who: &str, day: &str, disposition: &str, b: &str| WorkbookReview {
             case_id: c.into(),
@@ -572,25 +541,10 @@ mod tests {
                 // A group per case, the same every night.
                 let group = groups[case.bytes().map(usize::from).sum::<usize>() % 3];
                 recs.push(FlagRecord {
-                    run_id: format!("run-{night_n}"),
-                    run_date: night.to_string(),
-                    case_id: case.clone(),
-                    child_id: format!("{case}-k"),
                     office: office.clone(),
-                    rank: recs.len() as i64 + 1,
-                    probability: 0.3,
-                    band: 20,
-                    tier: "high".into(),
-                    reasons: "r".into(),
                     status: status.into(),
-                    changes: String::new(),
-                    state: CaseState {
-                        probability: 0.3,
-                        prior_reports: None,
-                        infants: BTreeSet::new(),
-                        unrelated_adult: None,
-                    },
                     race_ethnicity: Some(group.to_string()),
+                    ..flag(&format!("run-{night_n}"), &night.to_string(), &case, 0.3)
                 });
                 flags.push((
                     case.clone(),
@@ -622,19 +576,8 @@ mod tests {
             store
                 .record_run(
                     &RunRecord {
-                        run_id: format!("run-{night_n}"),
-                        run_date: night.to_string(),
-                        status: "ok".into(),
                         started_unix: night_n as i64,
-                        model_id: "m".into(),
-                        input_sha256: "x".into(),
-                        rows_read: 0,
-                        rows_scored: 0,
-                        rows_quarantined: 0,
-                        cases_scored: 0,
-                        cases_queued: recs.len() as i64,
-                        cases_suppressed: 0,
-                        out_dir: "out".into(),
+                        ..run(&format!("run-{night_n}"), &night.to_string())
                     },
                     &recs,
                     &[],
