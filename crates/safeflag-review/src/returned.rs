@@ -273,6 +273,8 @@ impl Opened {
         let start = self.review.start().map_or(0, |(r, _)| r as usize);
         for (i, row) in self.review.rows().enumerate().skip(KEY_ROW as usize + 1) {
             let excel_row = start + i + 1;
+            // A row is taken when checking it added no problem.
+            let before = problems.len();
             let col_of = |key: &str| column_name(cols.get(key).copied().unwrap_or(0));
             let mut bad_at = |key: &str, what: String| {
                 problems.push(line(
@@ -335,7 +337,6 @@ impl Opened {
             if !filled_by_reviewer {
                 continue;
             }
-            let mut ok = true;
             let mut ratings = BTreeMap::new();
             for item in &instrument.items {
                 let key = item_key(&item.id);
@@ -343,11 +344,9 @@ impl Opened {
                 let applies = item.applies_to(&case);
                 match value.as_deref().map(|v| instrument.rating(v)) {
                     None => {
-                        ok = false;
                         bad_at(&key, "not rated".into());
                     }
                     Some(None) => {
-                        ok = false;
                         let v = value.unwrap_or_default();
                         bad_at(
                             &key,
@@ -364,7 +363,6 @@ impl Opened {
                         );
                     }
                     Some(Some(r)) if !applies && !r.not_applicable => {
-                        ok = false;
                         bad_at(
                             &key,
                             format!(
@@ -391,7 +389,6 @@ impl Opened {
                             factors.insert(f.id.clone(), p == 0);
                         }
                         None => {
-                            ok = false;
                             bad_at(&key, format!("{} is not Yes or No", quote(&v)));
                         }
                     },
@@ -400,7 +397,6 @@ impl Opened {
             let mut day = |key: &str| match date(&cell(row, key)) {
                 Ok(d) => d,
                 Err(what) => {
-                    ok = false;
                     bad_at(key, what);
                     None
                 }
@@ -412,40 +408,34 @@ impl Opened {
             let reason = text(&cell(row, "override_reason"));
             let attendees = text(&cell(row, "consultation_attendees"));
             if reviewer.is_none() {
-                ok = false;
                 bad_at("reviewer", "missing".into());
             }
             if review_date.is_none() && date(&cell(row, "review_date")).is_ok() {
-                ok = false;
                 bad_at("review_date", "missing".into());
             }
             match disposition.as_deref() {
                 None => {
-                    ok = false;
                     bad_at("disposition", "missing".into());
                 }
                 Some(d) if !DISPOSITIONS.contains(&d) => {
-                    ok = false;
                     bad_at(
                         "disposition",
                         format!("{} is not one of {}", quote(d), DISPOSITIONS.join(", ")),
                     );
                 }
                 Some("override") if reason.is_none() => {
-                    ok = false;
                     bad_at("override_reason", "an override needs its reason".into());
                 }
                 _ => {}
             }
             if consultation_date.is_some() && attendees.is_none() {
-                ok = false;
                 bad_at(
                     "consultation_attendees",
                     "a consultation needs who attended".into(),
                 );
             }
             if let (true, Some(reviewer), Some(review_date), Some(disposition)) =
-                (ok, reviewer, review_date, disposition)
+                (problems.len() == before, reviewer, review_date, disposition)
             {
                 reviews.push(WorkbookReview {
                     case_id,
@@ -479,6 +469,8 @@ impl Opened {
         let start = self.actions.start().map_or(0, |(r, _)| r as usize);
         for (i, row) in self.actions.rows().enumerate().skip(KEY_ROW as usize + 1) {
             let excel_row = start + i + 1;
+            // A row is taken when checking it added no problem.
+            let before = problems.len();
             let get = |key: &str| -> Data {
                 cols.get(key)
                     .and_then(|&j| row.get(j))
@@ -497,15 +489,12 @@ impl Opened {
                     what,
                 ))
             };
-            let mut ok = true;
             let case_id = text(&get("case_id"));
             match &case_id {
                 None => {
-                    ok = false;
                     bad_at("case_id", "missing".into());
                 }
                 Some(c) if !sent.contains_key(c) => {
-                    ok = false;
                     bad_at(
                         "case_id",
                         format!(
@@ -522,14 +511,12 @@ impl Opened {
             let owner = text(&get("owner"));
             for (key, v) in [("action", &action), ("owner", &owner)] {
                 if v.is_none() {
-                    ok = false;
                     bad_at(key, "missing".into());
                 }
             }
             let mut day = |key: &str| match date(&get(key)) {
                 Ok(d) => d,
                 Err(what) => {
-                    ok = false;
                     bad_at(key, what);
                     None
                 }
@@ -537,31 +524,26 @@ impl Opened {
             let due = day("due_date");
             let completed = day("completed_on");
             if due.is_none() && date(&get("due_date")).is_ok() {
-                ok = false;
                 bad_at("due_date", "missing".into());
             }
             let status = text(&get("status")).map(|s| s.to_ascii_lowercase());
             match status.as_deref() {
                 None => {
-                    ok = false;
                     bad_at("status", "missing".into());
                 }
                 Some(s) if !ACTION_STATUSES.contains(&s) => {
-                    ok = false;
                     bad_at(
                         "status",
                         format!("{} is not one of {}", quote(s), ACTION_STATUSES.join(", ")),
                     );
                 }
                 Some("done") if completed.is_none() && date(&get("completed_on")).is_ok() => {
-                    ok = false;
                     bad_at(
                         "completed_on",
                         "a done action needs the date it was completed".into(),
                     );
                 }
                 Some("open") if completed.is_some() => {
-                    ok = false;
                     bad_at(
                         "completed_on",
                         "an open action has no completion date".into(),
@@ -569,9 +551,14 @@ impl Opened {
                 }
                 _ => {}
             }
-            if let (true, Some(case_id), Some(action), Some(owner), Some(due_date), Some(status)) =
-                (ok, case_id, action, owner, due, status)
-            {
+            if let (true, Some(case_id), Some(action), Some(owner), Some(due_date), Some(status)) = (
+                problems.len() == before,
+                case_id,
+                action,
+                owner,
+                due,
+                status,
+            ) {
                 actions.push(ActionItem {
                     case_id,
                     action,
