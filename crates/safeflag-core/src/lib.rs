@@ -7,6 +7,9 @@
 //!   [`contract::TableSpec`].
 //! * [`extract_contract`]: the eight tables of an agency's relational extract,
 //!   each with its knowledge date.
+//! * [`outcome_contract`]: the outcomes file (incidents, reports, removals
+//!   with the days they happened and were recorded) that past queues are
+//!   judged by.
 //! * [`error`]: [`error::ErrorKind`], whose fault a failure is, and the
 //!   [`error::Kinded`] trait every library error implements.
 //! * [`output`]: [`output::write_atomic`], the one way safeflag writes a file.
@@ -28,6 +31,7 @@ pub mod fault;
 pub mod feature_spec;
 pub mod keys;
 pub mod matrix;
+pub mod outcome_contract;
 pub mod output;
 
 pub use error::{ErrorKind, Kinded};

@@ -12,18 +12,22 @@
 //!   again unless something material changed since the flag that was reviewed.
 //! * [`night`]: the history's part in one night: which reviewed cases are
 //!   passed over, each queued case's status, the records kept of the night.
+//! * [`outcomes`]: what happened to children after the nights they were
+//!   scored, and the day the agency's record of it is complete through.
 //! * [`lock`]: one nightly run at a time, naming the holder of the lock.
 #![deny(missing_docs)]
 
 pub mod lock;
 pub mod measures;
 pub mod night;
+pub mod outcomes;
 pub mod reviews;
 pub mod state;
 pub mod store;
 pub mod suppress;
 
 pub use lock::{LockHeld, RunLock};
+pub use outcomes::{OutcomeImport, OutcomeRecord};
 pub use state::{CaseState, case_states};
 pub use store::{ActionVersion, FlagRecord, ReviewVersion, RunRecord, Store, WorkbookImport};
 pub use suppress::{Decision, SuppressionPolicy, decide};

@@ -11,11 +11,12 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
+use crate::outcomes::SCHEMA_4;
 use crate::reviews::Review;
 use crate::{CaseState, Error, Result};
 
 /// The newest schema this code writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Version 3: each flag keeps its lead child's race/ethnicity group, so
 /// overrides can be counted by group.
@@ -347,7 +348,7 @@ impl Store {
             0 => store
                 .conn
                 .execute_batch(&format!(
-                    "BEGIN; {SCHEMA} {SCHEMA_2} {SCHEMA_3} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {SCHEMA} {SCHEMA_2} {SCHEMA_3} {SCHEMA_4} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(|e| store.err(e))?,
             // A store of an earlier safeflag: the new tables and columns are
@@ -355,13 +356,19 @@ impl Store {
             1 => store
                 .conn
                 .execute_batch(&format!(
-                    "BEGIN; {SCHEMA_2} {SCHEMA_3} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {SCHEMA_2} {SCHEMA_3} {SCHEMA_4} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(|e| store.err(e))?,
             2 => store
                 .conn
                 .execute_batch(&format!(
-                    "BEGIN; {SCHEMA_3} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {SCHEMA_3} {SCHEMA_4} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(|e| store.err(e))?,
+            3 => store
+                .conn
+                .execute_batch(&format!(
+                    "BEGIN; {SCHEMA_4} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(|e| store.err(e))?,
             SCHEMA_VERSION => {}
@@ -378,6 +385,16 @@ impl Store {
 
     fn err(&self, e: rusqlite::Error) -> Error {
         sql(&self.path, e)
+    }
+
+    /// The store's file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection, for a module's own transaction.
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     /// Every row of a query, each mapped by `f`.
@@ -893,7 +910,7 @@ fn insert_run(conn: &Connection, run: &RunRecord) -> rusqlite::Result<()> {
     .map(|_| ())
 }
 
-fn sql(path: &Path, source: rusqlite::Error) -> Error {
+pub(crate) fn sql(path: &Path, source: rusqlite::Error) -> Error {
     Error::Sqlite {
         path: path.to_path_buf(),
         source,

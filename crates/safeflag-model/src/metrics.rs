@@ -199,6 +199,170 @@ pub fn calibration_table(
         .collect()
 }
 
+/// A share with its 95% Wilson score interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Rate {
+    /// Rows with the event.
+    pub hits: usize,
+    /// Rows.
+    pub n: usize,
+    /// `hits / n` (`NaN` when `n` is 0).
+    pub rate: f64,
+    /// Lower end of the 95% interval.
+    pub low: f64,
+    /// Upper end of the 95% interval.
+    pub high: f64,
+}
+
+/// The normal quantile of a two-sided 95% interval.
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// `hits` of `n` with its 95% Wilson score interval, which stays inside
+/// [0, 1] and is honest for the small counts a queue's precision has (a
+/// normal interval on 3 of 40 would reach below zero).
+pub fn wilson(hits: usize, n: usize) -> Rate {
+    if n == 0 {
+        return Rate {
+            hits,
+            n,
+            rate: f64::NAN,
+            low: f64::NAN,
+            high: f64::NAN,
+        };
+    }
+    let (x, nf, z2) = (hits as f64, n as f64, Z95 * Z95);
+    let p = x / nf;
+    let centre = (p + z2 / (2.0 * nf)) / (1.0 + z2 / nf);
+    let half = Z95 / (1.0 + z2 / nf) * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt();
+    Rate {
+        hits,
+        n,
+        rate: p,
+        low: (centre - half).max(0.0),
+        high: (centre + half).min(1.0),
+    }
+}
+
+/// Calibration of probabilities against realised outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Rows.
+    pub n: usize,
+    /// Outcomes expected: the sum of the probabilities.
+    pub expected: f64,
+    /// Outcomes observed.
+    pub observed: usize,
+    /// Observed over expected (calibration-in-the-large as a ratio; 1 is
+    /// perfect).
+    pub ratio: f64,
+    /// `(observed - expected) / sqrt(sum p(1-p))`: how many standard errors
+    /// the observed count lies from the expected one if the probabilities
+    /// were right.
+    pub z: f64,
+    /// The two-sided p-value of `z`.
+    pub p_value: f64,
+    /// The slope of a logistic regression of the outcome on the logit of
+    /// the probability (1 is perfect; below 1, the probabilities are too
+    /// spread out). `None` without both outcomes or when the fit fails.
+    pub slope: Option<f64>,
+    /// Its intercept.
+    pub intercept: Option<f64>,
+}
+
+/// Calibration-in-the-large (observed against expected, with its test) and
+/// the calibration slope.
+pub fn calibration(probabilities: &[f64], labels: &[bool]) -> Calibration {
+    assert_eq!(probabilities.len(), labels.len());
+    let expected: f64 = probabilities.iter().sum();
+    let variance: f64 = probabilities.iter().map(|p| p * (1.0 - p)).sum();
+    let observed = labels.iter().filter(|&&y| y).count();
+    let z = if variance > 0.0 {
+        (observed as f64 - expected) / variance.sqrt()
+    } else {
+        f64::NAN
+    };
+    let fit = logistic_fit_on_logit(probabilities, labels);
+    Calibration {
+        n: probabilities.len(),
+        expected,
+        observed,
+        ratio: observed as f64 / expected,
+        z,
+        p_value: libm::erfc(z.abs() / std::f64::consts::SQRT_2),
+        slope: fit.map(|f| f.1),
+        intercept: fit.map(|f| f.0),
+    }
+}
+
+/// `(a, b)` of `P(y) = 1 / (1 + exp(-(a + b logit(p))))` by Newton's method
+/// on the two parameters, each step halved until the likelihood rises (plain
+/// Newton can overshoot far from the answer); `None` when one outcome is
+/// absent or the fit does not converge.
+fn logistic_fit_on_logit(probabilities: &[f64], labels: &[bool]) -> Option<(f64, f64)> {
+    let positives = labels.iter().filter(|&&y| y).count();
+    if positives == 0 || positives == labels.len() {
+        return None;
+    }
+    let x: Vec<f64> = probabilities
+        .iter()
+        .map(|&p| {
+            let p = p.clamp(1e-12, 1.0 - 1e-12);
+            (p / (1.0 - p)).ln()
+        })
+        .collect();
+    // The log-likelihood, with log(1 + e^t) computed without overflow.
+    let loglik = |a: f64, b: f64| -> f64 {
+        x.iter()
+            .zip(labels)
+            .map(|(&xi, &y)| {
+                let t = a + b * xi;
+                let softplus = t.max(0.0) + (-t.abs()).exp().ln_1p();
+                if y { t - softplus } else { -softplus }
+            })
+            .sum()
+    };
+    let (mut a, mut b) = (0.0f64, 1.0f64);
+    let mut ll = loglik(a, b);
+    for _ in 0..100 {
+        let (mut g0, mut g1, mut h00, mut h01, mut h11) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for (&xi, &y) in x.iter().zip(labels) {
+            let m = 1.0 / (1.0 + (-(a + b * xi)).exp());
+            let r = f64::from(u8::from(y)) - m;
+            let w = m * (1.0 - m);
+            g0 += r;
+            g1 += r * xi;
+            h00 += w;
+            h01 += w * xi;
+            h11 += w * xi * xi;
+        }
+        let det = h00 * h11 - h01 * h01;
+        if det.abs() < 1e-300 {
+            return None;
+        }
+        let (mut da, mut db) = ((h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det);
+        let mut halvings = 0;
+        let next = loop {
+            let l = loglik(a + da, b + db);
+            if l >= ll || halvings == 30 {
+                break l;
+            }
+            da /= 2.0;
+            db /= 2.0;
+            halvings += 1;
+        };
+        a += da;
+        b += db;
+        ll = next;
+        if !(a.is_finite() && b.is_finite()) {
+            return None;
+        }
+        if da.abs() < 1e-10 && db.abs() < 1e-10 {
+            return Some((a, b));
+        }
+    }
+    None
+}
+
 /// Flags the top `k` rows (ties broken by row order, so the set is deterministic).
 pub fn flag_top_k(scores: &[f64], k: usize) -> Vec<bool> {
     let mut flags = vec![false; scores.len()];
@@ -213,6 +377,56 @@ mod tests {
     use super::*;
 
     const T: bool = true;
+
+    #[test]
+    fn wilson_matches_the_textbook_interval() {
+        // 3 of 40: the Wilson interval is [0.0258, 0.1986] (Newcombe 1998, method 3).
+        let r = wilson(3, 40);
+        assert!((r.rate - 0.075).abs() < 1e-12);
+        assert!((r.low - 0.0258).abs() < 5e-4, "{r:?}");
+        assert!((r.high - 0.1986).abs() < 5e-4, "{r:?}");
+        let none = wilson(0, 20);
+        assert_eq!(none.low, 0.0);
+        assert!((none.high - 0.1611).abs() < 5e-4, "{none:?}");
+        assert!(wilson(0, 0).rate.is_nan());
+    }
+
+    #[test]
+    fn calibration_of_true_probabilities_has_slope_one_and_ratio_one() {
+        // Outcomes drawn from the probabilities themselves, deterministically:
+        // each probability p_i gets the share p_i of positives within its group.
+        let mut p = Vec::new();
+        let mut y = Vec::new();
+        for &pi in &[0.02, 0.05, 0.1, 0.2, 0.4] {
+            let n = 2000;
+            let pos = (pi * n as f64).round() as usize;
+            for i in 0..n {
+                p.push(pi);
+                y.push(i < pos);
+            }
+        }
+        let c = calibration(&p, &y);
+        assert!((c.ratio - 1.0).abs() < 1e-9, "{c:?}");
+        assert!(c.z.abs() < 1e-9);
+        assert!((c.slope.unwrap() - 1.0).abs() < 1e-6, "{c:?}");
+        assert!(c.intercept.unwrap().abs() < 1e-6, "{c:?}");
+        // Probabilities spread out twice too far (logit doubled): slope 1/2.
+        let spread: Vec<f64> = p
+            .iter()
+            .map(|&q| {
+                let l = 2.0 * (q / (1.0 - q)).ln();
+                1.0 / (1.0 + (-l).exp())
+            })
+            .collect();
+        let c2 = calibration(&spread, &y);
+        assert!((c2.slope.unwrap() - 0.5).abs() < 1e-6, "{c2:?}");
+        // Prevalence doubled: observed twice what is expected, far outside chance.
+        let doubled: Vec<f64> = p.iter().map(|q| q / 2.0).collect();
+        let c3 = calibration(&doubled, &y);
+        assert!(c3.ratio > 1.9 && c3.z > 10.0 && c3.p_value < 1e-20, "{c3:?}");
+        assert!(calibration(&[0.1, 0.2], &[false, false]).slope.is_none());
+    }
+
     const F: bool = false;
 
     #[test]
