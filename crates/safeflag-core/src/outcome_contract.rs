@@ -25,7 +25,12 @@ pub const OUTCOMES: TableSpec = TableSpec {
     name: "outcomes",
     columns: &[
         col!("child_id", ColumnType::Text, Required, "the child"),
-        col!("occurred_on", ColumnType::Date, Required, "the day it happened"),
+        col!(
+            "occurred_on",
+            ColumnType::Date,
+            Required,
+            "the day it happened"
+        ),
         col!(
             "recorded_on",
             ColumnType::Date,

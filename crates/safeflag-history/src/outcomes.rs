@@ -195,20 +195,28 @@ mod tests {
             outcome("K1", "2025-01-10", "2025-01-12"),
             outcome("K2", "2025-02-01", "2025-02-01"),
         ];
-        let first = s.record_outcomes(&rows, "2025-03-01", "a.csv", "aa").unwrap();
+        let first = s
+            .record_outcomes(&rows, "2025-03-01", "a.csv", "aa")
+            .unwrap();
         assert_eq!((first.new, first.changed, first.unchanged), (2, 0, 0));
-        let again = s.record_outcomes(&rows, "2025-03-01", "a.csv", "aa").unwrap();
+        let again = s
+            .record_outcomes(&rows, "2025-03-01", "a.csv", "aa")
+            .unwrap();
         assert_eq!((again.new, again.changed, again.unchanged), (0, 0, 2));
         assert_eq!(s.outcomes().unwrap(), rows);
 
         let mut fixed = rows.clone();
         fixed[1].recorded_on = "2025-02-03".into();
         fixed.push(outcome("K3", "2025-03-20", "2025-03-21"));
-        let later = s.record_outcomes(&fixed, "2025-04-01", "b.csv", "bb").unwrap();
+        let later = s
+            .record_outcomes(&fixed, "2025-04-01", "b.csv", "bb")
+            .unwrap();
         assert_eq!((later.new, later.changed, later.unchanged), (1, 1, 1));
         assert_eq!(later.store_known_through, "2025-04-01");
         // An older file imported afterwards does not move the record back.
-        let old = s.record_outcomes(&rows[..1], "2025-02-01", "c.csv", "cc").unwrap();
+        let old = s
+            .record_outcomes(&rows[..1], "2025-02-01", "c.csv", "cc")
+            .unwrap();
         assert_eq!(old.store_known_through, "2025-04-01");
         assert_eq!(s.outcomes().unwrap().len(), 3);
         assert_eq!(

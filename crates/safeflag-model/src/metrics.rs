@@ -423,7 +423,10 @@ mod tests {
         // Prevalence doubled: observed twice what is expected, far outside chance.
         let doubled: Vec<f64> = p.iter().map(|q| q / 2.0).collect();
         let c3 = calibration(&doubled, &y);
-        assert!(c3.ratio > 1.9 && c3.z > 10.0 && c3.p_value < 1e-20, "{c3:?}");
+        assert!(
+            c3.ratio > 1.9 && c3.z > 10.0 && c3.p_value < 1e-20,
+            "{c3:?}"
+        );
         assert!(calibration(&[0.1, 0.2], &[false, false]).slope.is_none());
     }
 

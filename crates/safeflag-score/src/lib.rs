@@ -72,8 +72,8 @@ pub type Result<T> = std::result::Result<T, Error>;
 #[derive(Debug)]
 pub struct RowScores {
     /// Every valid row: `source_row, case_id, child_id, snapshot_date, office,
-    /// supervisor_id, worker_id, probability, band, tier` (and the outcome, for
-    /// labelled snapshots), in input order.
+    /// supervisor_id, worker_id, probability, band, tier, child_race_ethnicity,
+    /// age_band` (and the outcome, for labelled snapshots), in input order.
     pub scores: DataFrame,
     /// Calibrated probability of each row (the `probability` column).
     pub probabilities: Vec<f64>,
@@ -139,6 +139,17 @@ fn score_rows_in_batches(
     scores.with_column(Column::new("probability".into(), &p))?;
     scores.with_column(Column::new("band".into(), bands))?;
     scores.with_column(Column::new("tier".into(), tiers))?;
+    // What the look back at outcomes reads by group: the child's group and
+    // age band that night (never model inputs).
+    let race = safeflag_core::contract::RACE_ETHNICITY;
+    scores.with_column(match cases.column(race) {
+        Ok(c) => c.clone(),
+        Err(_) => Column::full_null(race.into(), cases.height(), &DataType::String),
+    })?;
+    let bands: StringChunked = safeflag_features::age_band_names(cases)?
+        .into_iter()
+        .collect();
+    scores.with_column(bands.with_name("age_band".into()).into_column())?;
     // Labelled snapshots keep their outcome, so reports can draw calibration.
     if let Ok(y) = cases.column(safeflag_core::contract::OUTCOME) {
         scores.with_column(y.clone())?;
