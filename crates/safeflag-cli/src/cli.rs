@@ -75,6 +75,10 @@ pub enum Command {
     /// Reviewer dispositions in the flag history.
     #[command(subcommand)]
     Reviews(ReviewsCommand),
+    /// What happened after the flags: outcomes in, and the look back at
+    /// past queues (realised precision, recall, calibration over time).
+    #[command(subcommand)]
+    Outcomes(OutcomesCommand),
     /// The nightly runs recorded in the flag history.
     Runs(RunsArgs),
     /// One case's flags, suppressions and reviews.
@@ -214,6 +218,69 @@ pub struct ReviewsImportArgs {
     #[arg(long, value_name = "FILE")]
     pub instrument: Option<PathBuf>,
     /// Print what was recorded as JSON (workbooks).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutcomesCommand {
+    /// Record outcomes in the history: a file (child_id, occurred_on,
+    /// recorded_on, kind, severity; CSV, Parquet or Arrow) or an extract
+    /// directory (its incidents, reports and removals). Any bad row rejects
+    /// the whole file; importing a file again changes nothing.
+    Import(OutcomesImportArgs),
+    /// The look back at past nights: each night's window (closed, or open
+    /// and how far), realised precision and recall at the queue's size with
+    /// 95% intervals, calibration against realised outcomes, by month, band,
+    /// office, group and age band. Reads the history and each run's score
+    /// file as they are; nothing is re-scored.
+    Report(OutcomesReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OutcomesImportArgs {
+    /// The outcomes file, or an extract directory.
+    pub source: PathBuf,
+    /// The config file naming the history store.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// The day the file is complete through (default: its latest
+    /// `recorded_on`); windows close only by it.
+    #[arg(long, value_name = "DATE")]
+    pub known_through: Option<chrono::NaiveDate>,
+    /// Print what was recorded as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OutcomesReportArgs {
+    /// The config file naming the history store.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// The first night (default: the first in the history).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<chrono::NaiveDate>,
+    /// The last night (default: the last in the history).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<chrono::NaiveDate>,
+    /// Days after a night in which an outcome counts (the model's label
+    /// window, so calibration is read against what the probability means).
+    #[arg(long, value_name = "DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub window: u32,
+    /// Days after a window ends for late recordings, before it counts as closed.
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub lag: u32,
+    /// The outcome kinds that count (repeatable).
+    #[arg(long = "kind", value_name = "KIND", default_value = "incident", value_parser = ["incident", "report", "removal"])]
+    pub kinds: Vec<String>,
+    /// Days after a flag night in which a review of the case counts as its review.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub reviewed_within: u32,
+    /// Also write the monthly series as CSV (for an interrupted-time-series analysis).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Print the look back as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -57,6 +57,12 @@ fn main() -> std::process::ExitCode {
         Command::Reviews(cli::ReviewsCommand::Report(args)) => {
             commands::reviews::reviews_report(args, &printer)
         }
+        Command::Outcomes(cli::OutcomesCommand::Import(args)) => {
+            commands::outcomes::import(args, &printer)
+        }
+        Command::Outcomes(cli::OutcomesCommand::Report(args)) => {
+            commands::outcomes::report(args, &printer)
+        }
         Command::Runs(args) => commands::history::runs(args, &printer),
         Command::History(args) => commands::history::history(args, &printer),
         Command::Completions(args) => commands::shell::completions(args, &printer),

@@ -1,6 +1,6 @@
 //! The human tables of an evaluation and of fairness audits, printed by
 //! `train` and `evaluate`, and of the review practice measures, printed by
-//! `reviews report`.
+//! `reviews report`, and of the look back at outcomes, printed by `outcomes report`.
 
 use std::fmt::Write as _;
 
@@ -251,6 +251,153 @@ pub fn practice_table(m: &PracticeMeasures, review_days: u32, consultation_days:
                 ));
             }
         }
+    }
+    s
+}
+
+/// A rate with its interval, `12.5% (8.1-18.7)`, or `-` without rows.
+fn rate(r: Option<&safeflag_model::metrics::Rate>) -> String {
+    match r {
+        Some(r) if r.n > 0 => format!(
+            "{:.1}% ({:.1}-{:.1})",
+            100.0 * r.rate,
+            100.0 * r.low,
+            100.0 * r.high
+        ),
+        _ => "-".to_string(),
+    }
+}
+
+/// The human table of the look back (`safeflag outcomes report`).
+pub fn outcomes_table(lb: &safeflag_outcomes::LookBack) -> String {
+    let mut s = format!(
+        "outcomes ({}) known through {}; window {} days, closed {} days after it ends\n\n",
+        lb.kinds.join(", "),
+        lb.known_through,
+        lb.window_days,
+        lb.lag_days
+    );
+    s.push_str(&format!(
+        "{:<11} {:<14} {:>7} {:>6} {:>5} {:<22} {:<22} {:>6} {:>6}\n",
+        "night",
+        "window",
+        "cases",
+        "queued",
+        "hits",
+        "precision (95% CI)",
+        "recall (95% CI)",
+        "O/E",
+        "slope"
+    ));
+    for n in &lb.nights {
+        let window = if n.window.closed {
+            "closed".to_string()
+        } else {
+            format!("open {}/{}d", n.window.known_days, n.window.days)
+        };
+        let (oe, slope) = match &n.calibration {
+            Some(c) => (
+                format!("{:.2}", c.ratio),
+                c.slope.map_or("-".into(), |v| format!("{v:.2}")),
+            ),
+            None => ("-".into(), "-".into()),
+        };
+        s.push_str(&format!(
+            "{:<11} {:<14} {:>7} {:>6} {:>5} {:<22} {:<22} {:>6} {:>6}\n",
+            n.night,
+            window,
+            if n.scores {
+                n.cases.to_string()
+            } else {
+                "no file".into()
+            },
+            n.queued,
+            n.queued_with_outcome,
+            rate(n.precision.as_ref()),
+            rate(n.recall.as_ref()),
+            oe,
+            slope
+        ));
+    }
+    s.push_str(&format!(
+        "\n{:<8} {:<7} {:>8} {:>5} {:<22} {:>9} {:>8} {:>6} {:>6}\n",
+        "month",
+        "window",
+        "flagged",
+        "hits",
+        "precision (95% CI)",
+        "expected",
+        "observed",
+        "O/E",
+        "alert"
+    ));
+    for m in &lb.months {
+        let c = m.calibration.as_ref();
+        s.push_str(&format!(
+            "{:<8} {:<7} {:>8} {:>5} {:<22} {:>9} {:>8} {:>6} {:>6}\n",
+            m.month,
+            if m.closed { "closed" } else { "open" },
+            m.cases_flagged,
+            m.flagged_with_outcome,
+            rate(m.precision.as_ref()),
+            c.map_or("-".into(), |c| format!("{:.1}", c.expected)),
+            c.map_or("-".into(), |c| c.observed.to_string()),
+            c.map_or("-".into(), |c| format!("{:.2}", c.ratio)),
+            if m.alert { "ALERT" } else { "" }
+        ));
+    }
+    let p = &lb.pooled;
+    if p.nights.is_empty() {
+        s.push_str("\nno closed month yet: the breakdowns wait for the first closed window\n");
+        return s;
+    }
+    s.push_str(&format!(
+        "\npooled over {} closed month(s), each child once a month (the month's first night)\n",
+        p.nights.len()
+    ));
+    for (title, rows) in [
+        ("band", &p.by_band),
+        ("office", &p.by_office),
+        ("race/ethnicity", &p.by_group),
+        ("age band", &p.by_age_band),
+    ] {
+        s.push_str(&format!(
+            "\n{:<18} {:>8} {:<22} {:<22} {:<22} {:>6}\n",
+            fit(title, 18),
+            "children",
+            "flagged: outcome rate",
+            "not flagged",
+            "recall",
+            "O/E"
+        ));
+        for g in rows {
+            s.push_str(&format!(
+                "{:<18} {:>8} {:<22} {:<22} {:<22} {:>6}\n",
+                fit(&g.group, 18),
+                g.children,
+                rate(g.flagged.as_ref()),
+                rate(g.not_flagged.as_ref()),
+                rate(g.recall.as_ref()),
+                g.ratio.map_or("-".into(), |r| format!("{r:.2}"))
+            ));
+        }
+    }
+    s.push_str(&format!(
+        "\nflagged and reviewed: {}; flagged, not reviewed: {}\n",
+        rate(p.reviewed.as_ref()),
+        rate(p.not_reviewed.as_ref())
+    ));
+    s.push_str(&format!(
+        "last fifth of the queue: {}; as many just below the cut-off: {}\n",
+        rate(p.above_cutoff.as_ref()),
+        rate(p.below_cutoff.as_ref())
+    ));
+    s.push_str("\nqueue size (by score alone)  cases  caught  of all\n");
+    for q in &p.queue_sizes {
+        s.push_str(&format!(
+            "{:>4.1} x the queue            {:>6} {:>7} {:>7}\n",
+            q.factor, q.cases, q.caught, q.of
+        ));
     }
     s
 }

@@ -162,6 +162,15 @@ impl Store {
         Ok(v.flatten())
     }
 
+    /// The cases a run queued, in rank order.
+    pub fn queued_cases(&self, run_id: &str) -> Result<Vec<String>> {
+        self.rows(
+            "SELECT case_id FROM flags WHERE run_id = ?1 ORDER BY rank",
+            params![run_id],
+            |r| r.get(0),
+        )
+    }
+
     /// Every review's case and date, oldest first.
     pub fn review_dates(&self) -> Result<Vec<(String, String)>> {
         self.rows(

@@ -149,18 +149,19 @@ pub struct GroupResult {
     pub group: String,
     /// Children (child-nights) in it.
     pub children: usize,
-    /// Outcome rate among its flagged children (those in a queued case).
-    pub flagged: Rate,
+    /// Outcome rate among its flagged children (those in a queued case);
+    /// `None` without any.
+    pub flagged: Option<Rate>,
     /// Outcome rate among the rest.
-    pub not_flagged: Rate,
+    pub not_flagged: Option<Rate>,
     /// Share of its children with an outcome who were flagged.
-    pub recall: Rate,
+    pub recall: Option<Rate>,
     /// Outcomes expected from the probabilities.
     pub expected: f64,
     /// Outcomes observed.
     pub observed: usize,
-    /// Observed over expected.
-    pub ratio: f64,
+    /// Observed over expected (`None` when none were expected).
+    pub ratio: Option<f64>,
 }
 
 /// A queue of another size, by score alone.
@@ -392,8 +393,8 @@ fn night_result(j: &Judged<'_>, o: &LookBackOptions) -> NightResult {
         queued: j.queued.len(),
         queued_with_outcome,
         cases_with_outcome,
-        precision: measured.then(|| wilson(queued_with_outcome, j.queued.len())),
-        recall: measured.then(|| wilson(queued_with_outcome, cases_with_outcome)),
+        precision: rate((queued_with_outcome, j.queued.len())).filter(|_| measured),
+        recall: rate((queued_with_outcome, cases_with_outcome)).filter(|_| measured),
         calibration: measured.then(|| j.calibration()),
     }
 }
@@ -413,7 +414,7 @@ fn month_result(
         nights: js.len(),
         cases_flagged: flagged,
         flagged_with_outcome: hits,
-        precision: closed.then(|| wilson(hits, flagged)),
+        precision: rate((hits, flagged)).filter(|_| closed),
         calibration_night: sample.map(|j| j.night.date.to_string()),
         calibration: sample.filter(|_| closed).map(|j| j.calibration()),
         alert: false,
@@ -491,14 +492,19 @@ impl Tally {
         GroupResult {
             group,
             children: self.children,
-            flagged: wilson(self.flagged.0, self.flagged.1),
-            not_flagged: wilson(self.not_flagged.0, self.not_flagged.1),
-            recall: wilson(self.flagged.0, observed),
+            flagged: rate(self.flagged),
+            not_flagged: rate(self.not_flagged),
+            recall: rate((self.flagged.0, observed)),
             expected: self.expected,
             observed,
-            ratio: observed as f64 / self.expected,
+            ratio: (self.expected > 0.0).then(|| observed as f64 / self.expected),
         }
     }
+}
+
+/// `hits` of `n` with its interval; `None` without rows.
+fn rate((hits, n): (usize, usize)) -> Option<Rate> {
+    (n > 0).then(|| wilson(hits, n))
 }
 
 fn results(t: BTreeMap<String, Tally>) -> Vec<GroupResult> {
@@ -578,7 +584,6 @@ fn pooled(
             t.1 += 1;
         }
     }
-    let rate = |(h, n): (usize, usize)| (n > 0).then(|| wilson(h, n));
     let [band, office, group, age] = by;
     Pooled {
         nights: nights.iter().map(|j| j.night.date.to_string()).collect(),
@@ -591,6 +596,80 @@ fn pooled(
         above_cutoff: rate(above),
         below_cutoff: rate(below),
         queue_sizes: if nights.is_empty() { Vec::new() } else { sizes },
+    }
+}
+
+impl LookBack {
+    /// The monthly series, one row a month, for an evaluator's
+    /// interrupted-time-series analysis: `month, closed, nights,
+    /// cases_flagged, flagged_with_outcome, precision, precision_low,
+    /// precision_high, calibration_night, children, expected, observed,
+    /// observed_over_expected, calibration_z, calibration_slope, alert`
+    /// (rates empty while a month is open).
+    pub fn monthly_frame(&self) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
+        use polars::prelude::*;
+        let m = &self.months;
+        let rate = |f: fn(&Rate) -> f64| -> Vec<Option<f64>> {
+            m.iter().map(|r| r.precision.as_ref().map(f)).collect()
+        };
+        let cal = |f: fn(&Calibration) -> Option<f64>| -> Vec<Option<f64>> {
+            m.iter()
+                .map(|r| r.calibration.as_ref().and_then(f))
+                .collect()
+        };
+        DataFrame::new_infer_height(vec![
+            Column::new(
+                "month".into(),
+                m.iter().map(|r| r.month.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "closed".into(),
+                m.iter().map(|r| r.closed).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "nights".into(),
+                m.iter().map(|r| r.nights as u32).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "cases_flagged".into(),
+                m.iter().map(|r| r.cases_flagged as u32).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "flagged_with_outcome".into(),
+                m.iter()
+                    .map(|r| r.flagged_with_outcome as u32)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("precision".into(), rate(|r| r.rate)),
+            Column::new("precision_low".into(), rate(|r| r.low)),
+            Column::new("precision_high".into(), rate(|r| r.high)),
+            Column::new(
+                "calibration_night".into(),
+                m.iter()
+                    .map(|r| r.calibration_night.clone())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "children".into(),
+                m.iter()
+                    .map(|r| r.calibration.map(|c| c.n as u32))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("expected".into(), cal(|c| Some(c.expected))),
+            Column::new(
+                "observed".into(),
+                m.iter()
+                    .map(|r| r.calibration.map(|c| c.observed as u32))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("observed_over_expected".into(), cal(|c| Some(c.ratio))),
+            Column::new("calibration_z".into(), cal(|c| Some(c.z))),
+            Column::new("calibration_slope".into(), cal(|c| c.slope)),
+            Column::new(
+                "alert".into(),
+                m.iter().map(|r| r.alert).collect::<Vec<_>>(),
+            ),
+        ])
     }
 }
 

@@ -106,6 +106,7 @@ kinded!(
     safeflag_review::Error,
     safeflag_history::LockHeld,
     safeflag_history::lock::LockError,
+    safeflag_outcomes::Error,
 );
 
 /// A failure inside the dataframe engine is never the input's.

@@ -22,6 +22,7 @@
 pub mod error;
 pub mod extract;
 pub mod night;
+pub mod outcomes;
 pub mod reports;
 pub mod scoring;
 pub mod settings;

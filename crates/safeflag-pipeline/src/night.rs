@@ -430,7 +430,7 @@ fn count_statuses(history: &QueueHistory) -> StatusCounts {
 }
 
 /// Takes the run lock; a held lock fails with [`ErrorKind::Locked`].
-fn take_lock(config: &Config) -> Result<RunLock> {
+pub(crate) fn take_lock(config: &Config) -> Result<RunLock> {
     Ok(RunLock::acquire(&config.lock_path())?)
 }
 

@@ -6,6 +6,7 @@ pub mod evaluate;
 pub mod generate;
 pub mod history;
 pub mod nightly;
+pub mod outcomes;
 pub mod report;
 pub mod reviews;
 pub mod score;

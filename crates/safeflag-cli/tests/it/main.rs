@@ -24,6 +24,7 @@ mod generate;
 mod hostile;
 mod model;
 mod nightly;
+mod outcomes;
 mod report;
 mod review;
 mod score;
