@@ -11,7 +11,7 @@
 //! * [`read`]: outcomes from a file (the outcomes contract,
 //!   [`safeflag_core::outcome_contract`]) or from an extract's incidents,
 //!   reports and removals, checked all or nothing.
-//! * [`look_back`]: for each past night (and month), its window's state,
+//! * [`mod@look_back`]: for each past night (and month), its window's state,
 //!   realised precision and recall at the queue's size with intervals,
 //!   calibration against realised outcomes, and the breakdowns; a window
 //!   that has not closed is never read as "no outcome".
