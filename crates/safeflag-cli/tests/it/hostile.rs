@@ -3,7 +3,6 @@
 //! or cannot be file names, and a hostile umask.
 
 use std::collections::BTreeSet;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -76,10 +75,6 @@ fn csv_cells(dir: &Path, out: &mut Vec<(String, String)>) {
             }
         }
     }
-}
-
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
 
 /// Offices whose names collide in case or punctuation, are non-ASCII only,

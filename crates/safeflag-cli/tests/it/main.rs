@@ -42,6 +42,12 @@ pub fn repo() -> PathBuf {
         .unwrap()
 }
 
+/// A file's permission bits (`0o600` for owner-only).
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
 /// A file in `data-samples/`.
 pub fn sample(name: &str) -> PathBuf {
     repo().join("data-samples").join(name)

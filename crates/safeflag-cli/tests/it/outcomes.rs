@@ -2,8 +2,6 @@
 //! from the shipped extract, its incidents imported, the report read from
 //! the history and the run folders as they are.
 
-use std::os::unix::fs::PermissionsExt;
-
 use safeflag_outcomes::LookBack;
 
 use crate::*;
@@ -75,11 +73,7 @@ fn past_nights_are_judged_by_the_outcomes_known_and_open_windows_get_no_rate() {
         "{csv}"
     );
     assert_eq!(csv.lines().count(), 3);
-    let mode = std::fs::metadata(dir.path().join("monthly.csv"))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(mode(&dir.path().join("monthly.csv")), 0o600);
     // The table a person reads names both windows.
     let out = safeflag(
         dir.path(),

@@ -79,11 +79,6 @@ fn parquet_batches(path: &Path) -> Vec<RecordBatch> {
         .collect()
 }
 
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
-
 #[test]
 fn parquet_and_arrow_outputs_read_back_with_arrow_rs() {
     let dir = tempfile::tempdir().unwrap();
