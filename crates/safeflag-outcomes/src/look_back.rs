@@ -251,14 +251,13 @@ struct Judged<'a> {
 impl<'a> Judged<'a> {
     fn new(night: &'a Night, days: &HashMap<String, Vec<NaiveDate>>, window: u32) -> Judged<'a> {
         let end = night.date + TimeDelta::days(i64::from(window));
-        let has = |child: &str, after: NaiveDate| {
-            days.get(child)
-                .is_some_and(|ds| ds.iter().any(|d| *d > after && *d <= end))
-        };
         let children = night.children.as_deref().unwrap_or_default();
         let child_outcome: Vec<bool> = children
             .iter()
-            .map(|c| has(&c.child_id, night.date))
+            .map(|c| {
+                days.get(&c.child_id)
+                    .is_some_and(|ds| ds.iter().any(|d| *d > night.date && *d <= end))
+            })
             .collect();
         let mut cases: BTreeMap<&str, (bool, f64)> = BTreeMap::new();
         for (c, &y) in children.iter().zip(&child_outcome) {
@@ -272,6 +271,11 @@ impl<'a> Judged<'a> {
             cases,
             queued: night.queued.iter().map(String::as_str).collect(),
         }
+    }
+
+    /// Whether any child of `case` scored that night has an outcome in the window.
+    fn case_outcome(&self, case: &str) -> bool {
+        self.cases.get(case).is_some_and(|(y, _)| *y)
     }
 
     fn children(&self) -> &'a [ScoredChild] {
@@ -331,7 +335,7 @@ pub fn look_back(
     }
     let mut month_results: Vec<MonthResult> = months
         .iter()
-        .map(|(m, js)| month_result(m, js, &days, o))
+        .map(|(m, js)| month_result(m, js, o))
         .collect();
     let closed_with_calibration = month_results
         .iter()
@@ -344,13 +348,11 @@ pub fn look_back(
     }
 
     // The pooled nights: each closed month's calibration night.
-    let pooled_nights: Vec<&Judged<'_>> = month_results
-        .iter()
-        .filter(|m| m.calibration.is_some())
-        .filter_map(|m| {
-            let night = m.calibration_night.as_deref()?;
-            judged.iter().find(|j| j.night.date.to_string() == night)
-        })
+    let pooled_nights: Vec<&Judged<'_>> = months
+        .values()
+        .zip(&month_results)
+        .filter(|(_, r)| r.calibration.is_some())
+        .filter_map(|(js, _)| calibration_night(js))
         .collect();
     let mut reviews_of: HashMap<&str, Vec<NaiveDate>> = HashMap::new();
     for (case, d) in reviews {
@@ -369,7 +371,7 @@ pub fn look_back(
         kinds: o.kinds.clone(),
         nights: night_results,
         months: month_results,
-        pooled: pooled(&pooled_nights, &flagged_months, &reviews_of, &days, o),
+        pooled: pooled(&pooled_nights, &flagged_months, &reviews_of, o),
     }
 }
 
@@ -399,71 +401,39 @@ fn night_result(j: &Judged<'_>, o: &LookBackOptions) -> NightResult {
     }
 }
 
-fn month_result(
-    m: &str,
-    js: &[&Judged<'_>],
-    days: &HashMap<String, Vec<NaiveDate>>,
-    o: &LookBackOptions,
-) -> MonthResult {
+fn month_result(m: &str, js: &[&Judged<'_>], o: &LookBackOptions) -> MonthResult {
     let closed = js.iter().all(|j| window(j.night.date, o).closed);
-    let (flagged, hits) = month_flags(js, days, o);
-    let sample = js.iter().find(|j| j.night.children.is_some());
+    let first = first_flags(js);
+    let hits = first.iter().filter(|(c, j)| j.case_outcome(c)).count();
+    let sample = calibration_night(js);
     MonthResult {
         month: m.to_string(),
         closed,
         nights: js.len(),
-        cases_flagged: flagged,
+        cases_flagged: first.len(),
         flagged_with_outcome: hits,
-        precision: rate((hits, flagged)).filter(|_| closed),
+        precision: rate((hits, first.len())).filter(|_| closed),
         calibration_night: sample.map(|j| j.night.date.to_string()),
         calibration: sample.filter(|_| closed).map(|j| j.calibration()),
         alert: false,
     }
 }
 
+/// A month's first night with a score file: the night its calibration
+/// (and the pooled breakdowns) are read from.
+fn calibration_night<'j, 'a>(js: &[&'j Judged<'a>]) -> Option<&'j Judged<'a>> {
+    js.iter().find(|j| j.night.children.is_some()).copied()
+}
+
 /// Each case queued on some night of the month, with its first such night.
-fn first_flags<'a>(js: &[&Judged<'a>]) -> BTreeMap<&'a str, &'a Night> {
-    let mut first: BTreeMap<&str, &Night> = BTreeMap::new();
+fn first_flags<'j, 'a>(js: &[&'j Judged<'a>]) -> BTreeMap<&'a str, &'j Judged<'a>> {
+    let mut first: BTreeMap<&str, &Judged<'_>> = BTreeMap::new();
     for j in js {
         for c in &j.night.queued {
-            first.entry(c.as_str()).or_insert(j.night);
+            first.entry(c.as_str()).or_insert(j);
         }
     }
     first
-}
-
-/// Whether any child of a case (as scored on its flag night) has an
-/// outcome in the window after it.
-fn case_outcome(
-    night: &Night,
-    case: &str,
-    days: &HashMap<String, Vec<NaiveDate>>,
-    o: &LookBackOptions,
-) -> bool {
-    let end = night.date + TimeDelta::days(i64::from(o.window_days));
-    night
-        .children
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .filter(|c| c.case_id == case)
-        .any(|c| {
-            days.get(&c.child_id)
-                .is_some_and(|ds| ds.iter().any(|d| *d > night.date && *d <= end))
-        })
-}
-
-fn month_flags(
-    js: &[&Judged<'_>],
-    days: &HashMap<String, Vec<NaiveDate>>,
-    o: &LookBackOptions,
-) -> (usize, usize) {
-    let first = first_flags(js);
-    let hits = first
-        .iter()
-        .filter(|(c, n)| case_outcome(n, c, days, o))
-        .count();
-    (first.len(), hits)
 }
 
 #[derive(Default)]
@@ -515,7 +485,6 @@ fn pooled(
     nights: &[&Judged<'_>],
     flagged_months: &[&[&Judged<'_>]],
     reviews_of: &HashMap<&str, Vec<NaiveDate>>,
-    days: &HashMap<String, Vec<NaiveDate>>,
     o: &LookBackOptions,
 ) -> Pooled {
     let mut by: [BTreeMap<String, Tally>; 4] = Default::default();
@@ -548,7 +517,7 @@ fn pooled(
         let k = j.night.queued.len();
         let m = (k / 5).max(1).min(k);
         for c in &j.night.queued[k - m..] {
-            let y = j.cases.get(c.as_str()).is_some_and(|(y, _)| *y);
+            let y = j.case_outcome(c);
             above.0 += usize::from(y);
             above.1 += 1;
         }
@@ -569,12 +538,13 @@ fn pooled(
     // flag night of the month.
     let (mut reviewed, mut not_reviewed) = ((0, 0), (0, 0));
     for js in flagged_months {
-        for (case, night) in first_flags(js) {
+        for (case, j) in first_flags(js) {
+            let night = j.night;
             let until = night.date + TimeDelta::days(i64::from(o.reviewed_within_days));
             let was = reviews_of
                 .get(case)
                 .is_some_and(|ds| ds.iter().any(|d| *d >= night.date && *d <= until));
-            let y = case_outcome(night, case, days, o);
+            let y = j.case_outcome(case);
             let t = if was {
                 &mut reviewed
             } else {
