@@ -36,6 +36,10 @@ CREATE TABLE outcome_imports (
 );
 ";
 
+/// The day the store's outcomes are complete through: the latest of every
+/// import's (NULL before any).
+const KNOWN_THROUGH: &str = "SELECT MAX(known_through) FROM outcome_imports";
+
 /// One outcome of one child.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct OutcomeRecord {
@@ -124,11 +128,7 @@ impl Store {
             params![source_sha256, source, known_through, outcomes.len() as i64],
         )
         .map_err(e)?;
-        done.store_known_through = tx
-            .query_row("SELECT MAX(known_through) FROM outcome_imports", [], |r| {
-                r.get(0)
-            })
-            .map_err(e)?;
+        done.store_known_through = tx.query_row(KNOWN_THROUGH, [], |r| r.get(0)).map_err(e)?;
         tx.commit().map_err(e)?;
         Ok(done)
     }
@@ -154,12 +154,8 @@ impl Store {
     /// The day the store's outcomes are complete through: the latest of
     /// every import's; `None` before any import.
     pub fn outcomes_known_through(&self) -> Result<Option<String>> {
-        let v: Option<Option<String>> = self
-            .rows("SELECT MAX(known_through) FROM outcome_imports", [], |r| {
-                r.get(0)
-            })?
-            .pop();
-        Ok(v.flatten())
+        let latest: Option<Option<String>> = self.rows(KNOWN_THROUGH, [], |r| r.get(0))?.pop();
+        Ok(latest.flatten())
     }
 
     /// The cases a run queued, in rank order.

@@ -51,13 +51,13 @@ pub enum Error {
     /// The extract could not be read.
     #[error(transparent)]
     Extract(#[from] safeflag_extract::Error),
-    /// A run's score file could not be read.
-    #[error("scores `{path}`: {message}")]
-    Scores {
+    /// A source file could not be hashed.
+    #[error("`{path}`: {source}")]
+    Io {
         /// The file.
         path: PathBuf,
-        /// What is wrong.
-        message: String,
+        /// The cause.
+        source: std::io::Error,
     },
     /// An unexpected failure inside the dataframe engine.
     #[error("internal error in the dataframe engine: {0}")]
@@ -68,7 +68,8 @@ impl safeflag_core::Kinded for Error {
     fn kind(&self) -> safeflag_core::ErrorKind {
         use safeflag_core::ErrorKind;
         match self {
-            Error::Invalid { .. } | Error::Scores { .. } => ErrorKind::Input,
+            Error::Invalid { .. } => ErrorKind::Input,
+            Error::Io { source, .. } => ErrorKind::of_io(source),
             Error::Ingest(e) => e.kind(),
             Error::Extract(e) => e.kind(),
             Error::Polars(_) => ErrorKind::Internal,

@@ -47,6 +47,14 @@ fn texts(df: &DataFrame, column: &str) -> Result<Vec<Option<String>>> {
     Ok(c.str()?.iter().map(|v| v.map(str::to_string)).collect())
 }
 
+/// The sha256 of a file read moments ago.
+fn sha256(path: &Path) -> Result<String> {
+    safeflag_core::output::sha256_file(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// Reads and checks an outcomes file (CSV, Parquet or Arrow IPC).
 pub fn read_file(path: &Path, known_through: Option<NaiveDate>) -> Result<OutcomesRead> {
     let opts = IngestOptions::default()
@@ -74,7 +82,8 @@ pub fn read_file(path: &Path, known_through: Option<NaiveDate>) -> Result<Outcom
         texts(df, "severity")?,
     );
     let (occurred, recorded) = (dates(df, "occurred_on")?, dates(df, "recorded_on")?);
-    let rows = texts(df, SOURCE_ROW)?;
+    let rows = df.column(SOURCE_ROW)?.cast(&DataType::UInt64)?;
+    let rows = rows.u64()?;
     let latest = recorded.iter().flatten().max().copied();
     let known_through = match (known_through, latest) {
         (Some(k), _) => k,
@@ -91,7 +100,7 @@ pub fn read_file(path: &Path, known_through: Option<NaiveDate>) -> Result<Outcom
     };
     let mut outcomes = Vec::with_capacity(df.height());
     for i in 0..df.height() {
-        let row = rows[i].as_deref().and_then(|r| r.parse().ok()).unwrap_or(0);
+        let row = rows.get(i).unwrap_or(0);
         let (Some(child), Some(on), Some(rec)) = (&children[i], occurred[i], recorded[i]) else {
             // Validation quarantines a missing required value; never reached.
             return Err(Error::Invalid {
@@ -122,14 +131,10 @@ pub fn read_file(path: &Path, known_through: Option<NaiveDate>) -> Result<Outcom
             severity: severities[i].clone(),
         });
     }
-    let sha256 = safeflag_core::output::sha256_file(path).map_err(|e| Error::Scores {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
     Ok(OutcomesRead {
         outcomes,
         known_through,
-        sha256,
+        sha256: sha256(path)?,
     })
 }
 
@@ -164,12 +169,12 @@ pub fn read_extract(dir: &Path, options: &safeflag_extract::LoadOptions) -> Resu
             }
         }
     }
-    let hashes: Vec<String> = x
+    let hashes = x
         .reports
         .iter()
         .filter(|r| ["incidents", "reports", "removals"].contains(&r.table))
-        .map(|r| safeflag_core::output::sha256_file(&r.file).unwrap_or_default())
-        .collect();
+        .map(|r| sha256(&r.file))
+        .collect::<Result<Vec<String>>>()?;
     Ok(OutcomesRead {
         outcomes,
         known_through: x.extracted_on,

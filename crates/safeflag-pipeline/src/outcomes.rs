@@ -150,7 +150,23 @@ pub fn outcomes_report(config: &Config, s: &ReportSettings) -> Result<LookBack> 
 /// do not).
 fn scored_children(path: &Path) -> Result<Vec<ScoredChild>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io("reading", path, e))?;
-    let df = ParquetReader::new(file).finish()?;
+    let mut reader = ParquetReader::new(file);
+    // Only the columns the look back reads, of those the file has.
+    let have = reader.schema()?;
+    let wanted: Vec<String> = [
+        "child_id",
+        "case_id",
+        "office",
+        "probability",
+        "band",
+        safeflag_core::contract::RACE_ETHNICITY,
+        "age_band",
+    ]
+    .into_iter()
+    .filter(|c| have.contains(c))
+    .map(str::to_string)
+    .collect();
+    let df = reader.with_columns(Some(wanted)).finish()?;
     let text = |c: &str| -> Result<Vec<Option<String>>> {
         Ok(match df.column(c) {
             Ok(col) => col
