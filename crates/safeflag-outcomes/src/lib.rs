@@ -9,8 +9,8 @@
 //!
 //! # Brief overview
 //! * [`read`]: outcomes from a file (the outcomes contract,
-//!   [`safeflag_core::outcome_contract`]) or from an extract's incidents,
-//!   reports and removals, checked all or nothing.
+//!   [`safeflag_core::outcome_contract`]), checked all or nothing, or from a
+//!   read extract's incidents, reports and removals.
 //! * [`mod@look_back`]: for each past night (and month), its window's state,
 //!   realised precision and recall at the queue's size with intervals,
 //!   calibration against realised outcomes, and the breakdowns; a window
@@ -21,7 +21,7 @@ pub mod look_back;
 pub mod read;
 
 pub use look_back::{LookBack, LookBackOptions, Night, ScoredChild, look_back};
-pub use read::{OutcomesRead, read_extract, read_file};
+pub use read::{OutcomesRead, from_extract, read_file};
 
 use std::path::PathBuf;
 

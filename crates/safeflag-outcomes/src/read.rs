@@ -138,11 +138,10 @@ pub fn read_file(path: &Path, known_through: Option<NaiveDate>) -> Result<Outcom
     })
 }
 
-/// Outcomes from a relational extract: its incidents, reports (by the day
-/// received) and removals, complete through the extract date. The extract
-/// is read and gated as for a snapshot.
-pub fn read_extract(dir: &Path, options: &safeflag_extract::LoadOptions) -> Result<OutcomesRead> {
-    let x = safeflag_extract::load(dir, options)?;
+/// Outcomes from a relational extract already read and gated: its
+/// incidents, reports (by the day received) and removals, complete through
+/// the extract date.
+pub fn from_extract(x: &safeflag_extract::Extract) -> Result<OutcomesRead> {
     let mut outcomes = Vec::new();
     for (table, kind, on) in [
         ("incidents", "incident", "occurred_on"),

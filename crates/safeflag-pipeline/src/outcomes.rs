@@ -40,16 +40,21 @@ pub fn import_outcomes(
                 "`--known-through` is for a file; an extract is known through its own date",
             ));
         }
-        // The config's mapping is an extract mapping when its input is an extract.
-        let mapping = match (&config.input.extract, &config.input.mapping) {
-            (Some(_), Some(m)) => Some(safeflag_extract::ExtractMapping::from_path(m)?),
-            _ => None,
-        };
-        let options = safeflag_extract::LoadOptions {
-            mapping,
-            max_quarantined_share: config.input.max_quarantine,
-        };
-        safeflag_outcomes::read_extract(source, &options)?
+        // The config's mapping is an extract mapping when its input is an
+        // extract; read and gated as for a night.
+        let x = crate::extract::read_extract(
+            &crate::extract::ExtractSource {
+                dir: source.to_path_buf(),
+                mapping: config
+                    .input
+                    .extract
+                    .as_ref()
+                    .and(config.input.mapping.clone()),
+                max_quarantine: config.input.max_quarantine,
+            },
+            None,
+        )?;
+        safeflag_outcomes::from_extract(&x)?
     } else {
         safeflag_outcomes::read_file(source, known_through)?
     };
