@@ -159,13 +159,23 @@ pub fn stack(x: &Extract, dates: &[NaiveDate], label: LabelOptions) -> Result<St
         ..StackSummary::default()
     };
     // The dates are built side by side (each date's steps are small for
-    // polars to spread over the cores), then taken in date order.
+    // polars to spread over the cores), a pool's width at a time: a thread
+    // that waits on polars takes other dates' work onto its own stack, so
+    // the whole list at once nests as deep as it is long (and overflows an
+    // unoptimised build's stack at a hundred dates).
     let built: Vec<Built> = {
         use rayon::prelude::*;
-        dates
-            .par_iter()
-            .map(|&date| snapshot(x, date))
-            .collect::<Result<_>>()?
+        let width = rayon::current_num_threads().max(1);
+        let mut built = Vec::with_capacity(dates.len());
+        for chunk in dates.chunks(width) {
+            built.extend(
+                chunk
+                    .par_iter()
+                    .map(|&date| snapshot(x, date))
+                    .collect::<Result<Vec<_>>>()?,
+            );
+        }
+        built
     };
     for (&date, built) in dates.iter().zip(built) {
         let closes = date + Days::new(label.window_days.into());
@@ -215,6 +225,62 @@ fn add_label(x: &Extract, frame: DataFrame, date: NaiveDate, window: u32) -> Res
                 .is_in(lit(ids).implode(false), false)
                 .alias(OUTCOME),
         )
+        .collect()?)
+}
+
+/// A stack's rows relabelled with only the incidents recorded by
+/// `known_on`: the labels an agency would have drawn that day.
+///
+/// A snapshot as of `D` is the same whether it is built from the whole
+/// extract or from the extract as it stood on any later day (the time-travel
+/// property the tests hold), so a stack built on a later day differs only
+/// in its labels; a backtest rebuilds those, not the snapshots. The caller
+/// keeps only rows whose window had closed by then.
+pub fn labels_known_on(
+    x: &Extract,
+    frame: &DataFrame,
+    window_days: u32,
+    known_on: NaiveDate,
+) -> Result<DataFrame> {
+    let incidents = x
+        .table("incidents")
+        .clone()
+        .lazy()
+        .filter(col("recorded_on").lt_eq(date_lit(known_on)))
+        .select([col("child_id"), col("occurred_on")]);
+    let window = lit(i64::from(window_days));
+    let hits = frame
+        .clone()
+        .lazy()
+        .with_row_index("__row", None)
+        .select([col("__row"), col("child_id"), col("snapshot_date")])
+        .join(
+            incidents,
+            [col("child_id")],
+            [col("child_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(
+            col("occurred_on").gt(col("snapshot_date")).and(
+                (col("occurred_on").cast(DataType::Int64)
+                    - col("snapshot_date").cast(DataType::Int64))
+                .lt_eq(window),
+            ),
+        )
+        .select([col("__row")])
+        .unique(None, UniqueKeepStrategy::Any)
+        .collect()?;
+    let rows = hits.column("__row")?.as_materialized_series().clone();
+    Ok(frame
+        .clone()
+        .lazy()
+        .with_row_index("__row", None)
+        .with_column(
+            col("__row")
+                .is_in(lit(rows).implode(false), false)
+                .alias(OUTCOME),
+        )
+        .drop(by_name(["__row"], true, false))
         .collect()?)
 }
 

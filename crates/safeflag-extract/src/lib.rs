@@ -25,7 +25,8 @@ mod keys;
 pub mod load;
 
 pub use build::{
-    BuildSummary, Built, LabelOptions, Stack, StackSummary, dates_every, snapshot, stack,
+    BuildSummary, Built, LabelOptions, Stack, StackSummary, dates_every, labels_known_on, snapshot,
+    stack,
 };
 pub use load::{Extract, ExtractMapping, LoadOptions, TableReport, extract_date, load, read};
 
