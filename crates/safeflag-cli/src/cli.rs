@@ -59,6 +59,15 @@ pub enum Command {
     Train(TrainArgs),
     /// Evaluate a model on labelled snapshots.
     Evaluate(EvaluateArgs),
+    /// Rolling-origin backtest of candidate models on an extract or a
+    /// labelled stack, with a choice by regret.
+    ///
+    /// At each cut-off every candidate is trained on what was known by then
+    /// (labels whose window had closed, with the recording lag) and scores
+    /// the period after it; the choice favours the candidate never far from
+    /// the best in any period. With --out the chosen settings are trained on
+    /// every labelled row and the backtest goes in the model card.
+    Backtest(BacktestArgs),
     /// Score tonight's snapshot and write the ranked coaching queue.
     Score(ScoreArgs),
     /// Split a run's queue into one file per office or supervisor.
@@ -460,6 +469,58 @@ pub struct LabelledArgs {
     /// Groups with fewer positives than this are marked too small to judge.
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub fairness_min_positives: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// An extract directory (with --from, --to and --every for its stack's
+    /// snapshot dates) or a labelled stack file.
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// How many cut-offs (periods).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub cutoffs: u32,
+    /// Days scored after each cut-off; the next cut-off follows them.
+    #[arg(long, value_name = "DAYS", default_value_t = 91, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub period: u32,
+    /// The first cut-off (default: the one that makes the last period end on
+    /// the last labelled snapshot date).
+    #[arg(long, value_name = "DATE")]
+    pub first_cutoff: Option<chrono::NaiveDate>,
+    /// Cases in each night's queue (the nightly config's `queue.top`).
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub capacity: u32,
+    /// What the choice is made on.
+    #[arg(long, value_enum, default_value = "precision")]
+    pub criterion: safeflag_model::backtest::Criterion,
+    /// Only these candidates (by name; default: all of them).
+    #[arg(long = "candidate", value_name = "NAME")]
+    pub candidates: Vec<String>,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Share of each training set's cases held out for calibration.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.2, value_parser = fraction)]
+    pub calibration_fraction: f64,
+    /// Write each period's rows (train.parquet, test.parquet) and every
+    /// candidate's model under this directory.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// Train the chosen candidate on every labelled row into this model directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Replace a model already in --out.
+    #[arg(long)]
+    pub force: bool,
+    /// Record in the chosen model's card that the data are synthetic.
+    #[arg(long)]
+    pub synthetic: bool,
+    #[command(flatten)]
+    pub labelled: LabelledArgs,
+    /// Print the result as JSON (for computers).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

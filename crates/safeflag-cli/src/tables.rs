@@ -401,3 +401,49 @@ pub fn outcomes_table(lb: &safeflag_outcomes::LookBack) -> String {
     }
     s
 }
+
+/// A left-aligned text grid: each column as wide as its widest cell.
+pub fn grid<const N: usize>(headers: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = headers.map(str::len);
+    for r in rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut l = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ");
+        l.truncate(l.trim_end().len());
+        l.push('\n');
+        l
+    };
+    let mut s = line(headers.to_vec());
+    for r in rows {
+        s.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+    s
+}
+
+/// The human table of a backtest (`safeflag backtest`).
+pub fn backtest_table(b: &safeflag_model::backtest::BacktestRecord) -> String {
+    use safeflag_model::backtest::{CANDIDATE_HEADERS, PERIOD_HEADERS};
+    let chosen = &b.candidates[b.chosen];
+    let mut s = format!(
+        "backtest on {}\n{} cut-offs, {} days each; labels: {}-day window, {}-day recording lag; queue {} cases a night; chosen by {} (smallest worst regret)\n\n",
+        b.input,
+        chosen.periods.len(),
+        b.period_days,
+        b.window_days,
+        b.lag_days,
+        b.capacity,
+        b.criterion.as_str()
+    );
+    s.push_str(&grid(&CANDIDATE_HEADERS, &b.candidate_rows()));
+    s.push_str(&format!("\n{} by period:\n", chosen.candidate.name));
+    s.push_str(&grid(&PERIOD_HEADERS, &b.period_rows()));
+    s
+}

@@ -13,6 +13,7 @@ use safeflag_core::FeatureSpec;
 use safeflag_core::output::{sha256_bytes, write_bytes_atomic};
 use serde::{Deserialize, Serialize};
 
+use crate::backtest::BacktestRecord;
 use crate::calibration::{Bands, Platt};
 use crate::distribution::FeatureDistribution;
 use crate::estimator::{Estimator, TrainParams};
@@ -89,6 +90,11 @@ pub struct ModelContent {
     pub evaluation: Evaluation,
     /// Test-side fairness audits.
     pub fairness: Vec<FairnessTable>,
+    /// The rolling-origin backtest that chose this model's settings, if one
+    /// did (absent from models trained without one, so their bytes and hash
+    /// are unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backtest: Option<BacktestRecord>,
 }
 
 /// A loaded, verified model.

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::artifact::ModelArtifact;
+use crate::backtest::{BacktestRecord, CANDIDATE_HEADERS, PERIOD_HEADERS};
 use crate::fairness::FairnessTable;
 
 /// A share as a percentage with two decimals: `0.0153` -> `1.53%`.
@@ -139,6 +140,9 @@ pub fn render(m: &ModelArtifact) -> String {
     for table in &c.fairness {
         fairness_section(&mut s, table);
     }
+    if let Some(b) = &c.backtest {
+        backtest_section(&mut s, b);
+    }
     let _ = writeln!(s, "## Limitations\n");
     let _ = writeln!(
         s,
@@ -148,6 +152,38 @@ pub fn render(m: &ModelArtifact) -> String {
          * Scores describe the population the model was trained on; check drift before trusting them on a new extract.\n"
     );
     s
+}
+
+fn backtest_section(s: &mut String, b: &BacktestRecord) {
+    let chosen = &b.candidates[b.chosen];
+    let _ = writeln!(s, "## Backtest (how these settings were chosen)\n");
+    let _ = writeln!(
+        s,
+        "A rolling-origin backtest on {}: at each of {} cut-offs every candidate was trained on what was known \
+         by then (labels whose {}-day window had closed, with a {}-day recording lag) and scored the {} days \
+         after it, with a queue of {} cases a night. The choice is by `{}`: the candidate whose shortfall against \
+         the best candidate of each period is smallest at its worst. Chosen: **{}**.\n",
+        b.input,
+        chosen.periods.len(),
+        b.window_days,
+        b.lag_days,
+        b.period_days,
+        b.capacity,
+        b.criterion.as_str(),
+        chosen.candidate.name
+    );
+    markdown_table(s, &CANDIDATE_HEADERS, &b.candidate_rows());
+    let _ = writeln!(s, "The chosen candidate, period by period:\n");
+    markdown_table(s, &PERIOD_HEADERS, &b.period_rows());
+}
+
+fn markdown_table<const N: usize>(s: &mut String, headers: &[&str; N], rows: &[[String; N]]) {
+    let _ = writeln!(s, "| {} |", headers.join(" | "));
+    let _ = writeln!(s, "|{}", "---|".repeat(N));
+    for r in rows {
+        let _ = writeln!(s, "| {} |", r.join(" | "));
+    }
+    s.push('\n');
 }
 
 fn fairness_section(s: &mut String, t: &FairnessTable) {

@@ -12,10 +12,13 @@
 //!   probabilities on held-out cases, ventile bands 1-20 and tiers.
 //! * [`metrics`], [`evaluate::evaluate`], [`fairness::audit`]: honest
 //!   evaluation at the queue size and by group.
+//! * [`backtest`]: a rolling-origin backtest's record and its choice by
+//!   regret.
 //! * [`ModelArtifact`]: save and load with a SHA-256 over the content bytes.
 #![deny(missing_docs)]
 
 pub mod artifact;
+pub mod backtest;
 pub mod calibration;
 pub mod card;
 pub mod distribution;

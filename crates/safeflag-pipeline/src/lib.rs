@@ -13,12 +13,15 @@
 //!   scoring with review suppression, exports, report, publish, history.
 //! * [`training::train`] and [`training::evaluate_model`]: the training
 //!   procedure and a saved model's evaluation.
+//! * [`backtest::backtest`]: rolling-origin backtests of candidate models,
+//!   chosen by regret (`safeflag backtest`).
 //! * [`settings`]: the config file, and the one set of checks that flags and
 //!   config both go through.
 //! * [`Error`]: every failure with its [`ErrorKind`], which the binary maps
 //!   to an exit code in one place.
 #![deny(missing_docs)]
 
+pub mod backtest;
 pub mod error;
 pub mod extract;
 pub mod night;

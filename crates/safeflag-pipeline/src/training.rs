@@ -5,12 +5,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use polars::prelude::*;
+use safeflag_core::FeatureMatrix;
 use safeflag_core::FeatureSpec;
 use safeflag_core::contract::{COLUMNS, Presence};
 use safeflag_core::output::{sha256_file, write_bytes_atomic};
 use safeflag_features::{age_bands, build_matrix, labels, partition_by_case, split, text_column};
 use safeflag_ingest::Validated;
 use safeflag_model::artifact::{CARD_FILE, FORMAT_VERSION, MODEL_FILE};
+use safeflag_model::backtest::BacktestRecord;
 use safeflag_model::calibration::{Bands, Platt};
 use safeflag_model::distribution::FeatureDistribution;
 use safeflag_model::evaluate::{Evaluation, evaluate};
@@ -64,6 +66,8 @@ pub struct TrainOptions {
     /// Coaching prompts to ship in the model directory (checked against the
     /// model's features); without them the model uses the built-in prompts.
     pub prompts: Option<PathBuf>,
+    /// The backtest that chose these settings, for the model card.
+    pub backtest: Option<BacktestRecord>,
 }
 
 /// A trained, written model.
@@ -103,57 +107,28 @@ pub fn train(options: &TrainOptions) -> Result<Trained> {
     lap("read+validate", &mut stages);
 
     let sp = split(cases, &options.split)?;
-    let case_ids = cases.column("case_id")?.str()?.clone();
-    let seed = options.params.seed;
-    let (cal_rows, fit_rows) = partition_by_case(
-        &case_ids,
-        &sp.train,
-        options.calibration_fraction,
-        seed ^ 0x5eed,
-    );
     let spec = FeatureSpec::standard();
     let x = build_matrix(cases, &spec)?;
     let y = labels(cases)?;
-    let pick = |rows: &[usize]| rows.iter().map(|&i| y[i]).collect::<Vec<bool>>();
-    let (x_fit, y_fit) = (x.take_rows(&fit_rows), pick(&fit_rows));
-    let (x_cal, y_cal) = (x.take_rows(&cal_rows), pick(&cal_rows));
-    let (x_test, y_test) = (x.take_rows(&sp.test), pick(&sp.test));
     lap("split+features", &mut stages);
 
-    let estimator = fit(&x_fit, &y_fit, &options.params)?;
-    lap("fit", &mut stages);
+    let fitted = fit_calibrated(
+        cases,
+        (&x, &y),
+        &sp.train,
+        &options.params,
+        options.calibration_fraction,
+    )?;
+    lap("fit+calibrate", &mut stages);
 
-    let calibration = Platt::fit(&estimator.log_odds(&x_cal), &y_cal)?;
-    let p_cal = probabilities(&estimator, &calibration, &x_cal);
-    let bands = Bands::fit(&p_cal);
-    lap("calibrate", &mut stages);
-
-    let p_test = probabilities(&estimator, &calibration, &x_test);
+    let x_test = x.take_rows(&sp.test);
+    let y_test: Vec<bool> = sp.test.iter().map(|&i| y[i]).collect();
+    let p_test = fitted.probabilities(&x_test);
     let evaluation = evaluate(&p_test, &y_test, options.k)?;
     let test_cases = take(cases, &sp.test)?;
     let fairness = fairness_audits(&test_cases, &p_test, &y_test, &options.labelled.fairness)?;
     lap("evaluate", &mut stages);
 
-    let distributions = (0..x_fit.cols())
-        .map(|j| {
-            let column = x_fit.column(j);
-            let values = column
-                .as_slice()
-                .ok_or_else(|| Error::internal("the feature matrix is not column-major"))?;
-            Ok(FeatureDistribution::fit(&x_fit.names()[j], values))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let missing_rates = COLUMNS
-        .iter()
-        .filter(|c| c.presence == Presence::Optional || c.presence == Presence::RequiredColumn)
-        .filter_map(|c| {
-            let col = cases.column(c.name).ok()?;
-            Some((
-                c.name.to_string(),
-                col.null_count() as f64 / cases.height().max(1) as f64,
-            ))
-        })
-        .collect();
     let (first_date, last_date) = crate::snapshot_dates(cases)?;
     let training = TrainingInfo {
         input: options.input_name.clone().unwrap_or_else(|| {
@@ -167,8 +142,8 @@ pub fn train(options: &TrainOptions) -> Result<Trained> {
             .map_err(|e| Error::io("hashing", &options.input, e))?,
         rows_read: validated.report.rows_read,
         rows_quarantined: validated.report.rows_quarantined,
-        rows_fit: fit_rows.len(),
-        rows_calibration: cal_rows.len(),
+        rows_fit: fitted.rows_fit,
+        rows_calibration: fitted.rows_calibration,
         rows_test: sp.test.len(),
         rows_excluded: sp.excluded.len(),
         split: split_description(options, sp.cutoff),
@@ -176,24 +151,15 @@ pub fn train(options: &TrainOptions) -> Result<Trained> {
             first_date.unwrap_or_default(),
             last_date.unwrap_or_default(),
         ),
-        prevalence_fit: y_fit.iter().filter(|&&v| v).count() as f64 / y_fit.len().max(1) as f64,
+        prevalence_fit: fitted.prevalence_fit,
         synthetic: options.synthetic,
     };
-    let content = ModelContent {
-        format_version: FORMAT_VERSION,
+    let content = fitted.into_content(
         name,
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        feature_spec: spec,
-        params: options.params.clone(),
-        estimator,
-        calibration,
-        bands,
-        training,
-        distributions,
-        missing_rates,
-        evaluation,
-        fairness,
-    };
+        (options.params.clone(), training),
+        (evaluation, fairness),
+        options.backtest.clone(),
+    );
     // The prompts are checked before anything is written.
     let prompts = match &options.prompts {
         Some(path) => {
@@ -220,6 +186,107 @@ pub fn train(options: &TrainOptions) -> Result<Trained> {
     }
     lap("write", &mut stages);
     Ok(Trained { artifact, stages })
+}
+
+/// A model fitted and calibrated on its training rows, before it is
+/// evaluated and written: what `train` and a backtest's every candidate share.
+pub(crate) struct Fitted {
+    estimator: Estimator,
+    calibration: Platt,
+    bands: Bands,
+    distributions: Vec<FeatureDistribution>,
+    missing_rates: Vec<(String, f64)>,
+    /// Rows the estimator was fitted on.
+    pub rows_fit: usize,
+    /// Rows held out for calibration and bands.
+    pub rows_calibration: usize,
+    /// The outcome rate on the fitted rows.
+    pub prevalence_fit: f64,
+}
+
+/// Fits `params` on `rows` of `cases` (with their features and labels
+/// `xy`): the estimator on all but `calibration_fraction` of the rows'
+/// cases, the calibration and bands on the rest.
+pub(crate) fn fit_calibrated(
+    cases: &DataFrame,
+    (x, y): (&FeatureMatrix, &[bool]),
+    rows: &[usize],
+    params: &TrainParams,
+    calibration_fraction: f64,
+) -> Result<Fitted> {
+    let case_ids = cases.column("case_id")?.str()?.clone();
+    let (cal_rows, fit_rows) =
+        partition_by_case(&case_ids, rows, calibration_fraction, params.seed ^ 0x5eed);
+    let pick = |rows: &[usize]| rows.iter().map(|&i| y[i]).collect::<Vec<bool>>();
+    let (x_fit, y_fit) = (x.take_rows(&fit_rows), pick(&fit_rows));
+    let (x_cal, y_cal) = (x.take_rows(&cal_rows), pick(&cal_rows));
+    let estimator = fit(&x_fit, &y_fit, params)?;
+    let calibration = Platt::fit(&estimator.log_odds(&x_cal), &y_cal)?;
+    let p_cal = probabilities(&estimator, &calibration, &x_cal);
+    let bands = Bands::fit(&p_cal);
+    let distributions = (0..x_fit.cols())
+        .map(|j| {
+            let column = x_fit.column(j);
+            let values = column
+                .as_slice()
+                .ok_or_else(|| Error::internal("the feature matrix is not column-major"))?;
+            Ok(FeatureDistribution::fit(&x_fit.names()[j], values))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let missing_rates = COLUMNS
+        .iter()
+        .filter(|c| c.presence == Presence::Optional || c.presence == Presence::RequiredColumn)
+        .filter_map(|c| {
+            let col = cases.column(c.name).ok()?;
+            Some((
+                c.name.to_string(),
+                col.null_count() as f64 / cases.height().max(1) as f64,
+            ))
+        })
+        .collect();
+    Ok(Fitted {
+        estimator,
+        calibration,
+        bands,
+        distributions,
+        missing_rates,
+        rows_fit: fit_rows.len(),
+        rows_calibration: cal_rows.len(),
+        prevalence_fit: y_fit.iter().filter(|&&v| v).count() as f64 / y_fit.len().max(1) as f64,
+    })
+}
+
+impl Fitted {
+    /// Calibrated probabilities of `x`.
+    pub(crate) fn probabilities(&self, x: &FeatureMatrix) -> Vec<f64> {
+        probabilities(&self.estimator, &self.calibration, x)
+    }
+
+    /// The whole artifact content, with what the caller measured.
+    pub(crate) fn into_content(
+        self,
+        name: String,
+        (params, training): (TrainParams, TrainingInfo),
+        (evaluation, fairness): (Evaluation, Vec<FairnessTable>),
+        backtest: Option<BacktestRecord>,
+    ) -> ModelContent {
+        ModelContent {
+            format_version: FORMAT_VERSION,
+            name,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            feature_spec: FeatureSpec::standard(),
+            params,
+            estimator: self.estimator,
+            calibration: self.calibration,
+            bands: self.bands,
+            training,
+            distributions: self.distributions,
+            missing_rates: self.missing_rates,
+            evaluation,
+            fairness,
+            backtest,
+        }
+    }
 }
 
 fn split_description(options: &TrainOptions, cutoff: Option<chrono::NaiveDate>) -> String {
@@ -329,7 +396,7 @@ pub fn predict(model: &ModelArtifact, cases: &DataFrame) -> Result<Vec<f64>> {
 }
 
 /// Fairness audits by race/ethnicity and by age band, flagging the top 5%.
-fn fairness_audits(
+pub(crate) fn fairness_audits(
     cases: &DataFrame,
     probabilities: &[f64],
     labels: &[bool],
@@ -361,7 +428,7 @@ fn fairness_audits(
 }
 
 /// Rows `idx` of a frame.
-fn take(df: &DataFrame, idx: &[usize]) -> Result<DataFrame> {
+pub(crate) fn take(df: &DataFrame, idx: &[usize]) -> Result<DataFrame> {
     let idx: Vec<IdxSize> = idx.iter().map(|&i| i as IdxSize).collect();
     Ok(df.take(&IdxCa::from_vec("idx".into(), idx))?)
 }

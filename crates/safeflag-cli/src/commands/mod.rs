@@ -2,6 +2,7 @@
 //! commands another); each
 //! resolves its arguments, calls the pipeline and prints the result.
 
+pub mod backtest;
 pub mod evaluate;
 pub mod generate;
 pub mod history;

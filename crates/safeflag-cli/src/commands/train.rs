@@ -72,6 +72,7 @@ pub fn run(args: TrainArgs, printer: &Printer) -> Result<()> {
         labelled: labelled(&args.labelled),
         synthetic: args.synthetic,
         prompts: args.prompts.clone(),
+        backtest: None,
     };
     let trained = train(&options)?;
     let (artifact, c) = (&trained.artifact, &trained.artifact.content);

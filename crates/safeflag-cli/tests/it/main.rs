@@ -16,6 +16,7 @@
 //! * `report`: exports and reports read back with independent readers.
 //! * `snapshots`: insta snapshots of help, tables, JSON and one-line errors.
 
+mod backtest;
 mod corpus;
 mod errors;
 mod exits;
