@@ -68,6 +68,10 @@ pub enum Command {
     /// the best in any period. With --out the chosen settings are trained on
     /// every labelled row and the backtest goes in the model card.
     Backtest(BacktestArgs),
+    /// Two models on the same snapshot or stack, before a switch: queue
+    /// places that change, rank correlation, who enters and leaves (by
+    /// office and group), expected and realised precision.
+    Compare(CompareArgs),
     /// Score tonight's snapshot and write the ranked coaching queue.
     Score(ScoreArgs),
     /// Split a run's queue into one file per office or supervisor.
@@ -350,16 +354,9 @@ pub struct ReportArgs {
     pub html: Option<PathBuf>,
 }
 
+/// The queue's limits, for `score` and `compare`.
 #[derive(Debug, Args)]
-pub struct ScoreArgs {
-    /// Tonight's snapshot: `.csv`, `.parquet` or `.arrow`.
-    pub snapshot: PathBuf,
-    /// The model directory (or its model.json).
-    #[arg(long, value_name = "DIR")]
-    pub model: PathBuf,
-    /// The output directory (created if needed).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+pub struct QueueArgs {
     /// Queue at most this many cases (default 50 when no other limit is given).
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
@@ -375,6 +372,55 @@ pub struct ScoreArgs {
     /// Capacity of one office, overriding --office-capacity (repeatable): `--capacity Northside=8`.
     #[arg(long, value_name = "OFFICE=N", value_parser = office_capacity)]
     pub capacity: Vec<(String, usize)>,
+}
+
+impl QueueArgs {
+    /// The policy these limits make (checked, with the default applied).
+    pub fn policy(&self) -> safeflag_pipeline::Result<safeflag_score::QueuePolicy> {
+        safeflag_pipeline::settings::queue_policy(
+            self.top,
+            self.top_percent,
+            self.threshold,
+            self.office_capacity,
+            self.capacity.iter().cloned().collect(),
+        )
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The model in use (directory or model.json).
+    pub model_a: PathBuf,
+    /// The model that might replace it.
+    pub model_b: PathBuf,
+    /// A snapshot or a stack (`.csv`, `.parquet`, `.arrow`); with outcomes,
+    /// realised precision too.
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub queue: QueueArgs,
+    /// Agency column-mapping file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Fail (exit 3) when more than this share of rows is quarantined.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.05, value_parser = fraction)]
+    pub max_quarantine: f64,
+    /// Print the result as JSON (for computers).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Tonight's snapshot: `.csv`, `.parquet` or `.arrow`.
+    pub snapshot: PathBuf,
+    /// The model directory (or its model.json).
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+    /// The output directory (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub queue: QueueArgs,
     /// Coaching prompts (TOML); default: the model directory's own
     /// coaching-prompts.toml, else the prompts built into safeflag.
     #[arg(long, value_name = "FILE")]

@@ -48,6 +48,7 @@ fn main() -> std::process::ExitCode {
         Command::Train(args) => commands::train::run(args, &printer),
         Command::Evaluate(args) => commands::evaluate::run(args, &printer),
         Command::Backtest(args) => commands::backtest::run(args, &printer),
+        Command::Compare(args) => commands::compare::run(args, &printer),
         Command::Score(args) => commands::score::run(args, &printer),
         Command::Export(args) => commands::report::export(args, &printer),
         Command::Report(args) => commands::report::report(args, &printer),

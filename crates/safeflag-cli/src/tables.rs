@@ -447,3 +447,102 @@ pub fn backtest_table(b: &safeflag_model::backtest::BacktestRecord) -> String {
     s.push_str(&grid(&PERIOD_HEADERS, &b.period_rows()));
     s
 }
+
+/// The human table of a model comparison (`safeflag compare`).
+pub fn compare_table(c: &safeflag_pipeline::compare::Comparison) -> String {
+    let rate = |r: &Option<safeflag_model::metrics::Rate>| {
+        r.map_or("-".to_string(), |r| {
+            format!("{:.3} [{:.3}, {:.3}]", r.rate, r.low, r.high)
+        })
+    };
+    let corr = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+    let mut s = format!(
+        "A = {} (in use), B = {}, on {} ({} night(s){})\n\n",
+        c.model_a,
+        c.model_b,
+        c.input,
+        c.total.nights,
+        if c.labelled { ", with outcomes" } else { "" }
+    );
+    let headers = [
+        "night",
+        "cases",
+        "queued A",
+        "queued B",
+        "kept",
+        "entered",
+        "left",
+        "same place",
+        "rank corr. (all)",
+        "rank corr. (queued)",
+        "expected A",
+        "expected B",
+        "realised A",
+        "realised B",
+    ];
+    let mut rows: Vec<[String; 14]> = c
+        .nights
+        .iter()
+        .map(|n| {
+            let q = &n.queues;
+            [
+                n.date.clone(),
+                n.cases.to_string(),
+                q.queued_a.to_string(),
+                q.queued_b.to_string(),
+                q.kept.to_string(),
+                q.entered.to_string(),
+                q.left.to_string(),
+                q.same_place.to_string(),
+                corr(n.rank_correlation_all),
+                corr(n.rank_correlation_queued),
+                format!("{:.3}", q.expected_precision_a),
+                format!("{:.3}", q.expected_precision_b),
+                rate(&q.realised_a),
+                rate(&q.realised_b),
+            ]
+        })
+        .collect();
+    let t = &c.total.queues;
+    rows.push([
+        "all".into(),
+        String::new(),
+        t.queued_a.to_string(),
+        t.queued_b.to_string(),
+        t.kept.to_string(),
+        t.entered.to_string(),
+        t.left.to_string(),
+        t.same_place.to_string(),
+        String::new(),
+        String::new(),
+        format!("{:.3}", t.expected_precision_a),
+        format!("{:.3}", t.expected_precision_b),
+        rate(&t.realised_a),
+        rate(&t.realised_b),
+    ]);
+    s.push_str(&grid(&headers, &rows));
+    s.push_str(&format!(
+        "\nB less A: expected precision {:+.3}{}\n",
+        c.total.expected_difference,
+        c.total
+            .realised_difference
+            .map_or(String::new(), |d| format!(", realised precision {d:+.3}"))
+    ));
+    for (title, moves) in [("office", &c.by_office), ("race/ethnicity", &c.by_group)] {
+        if moves.is_empty() {
+            continue;
+        }
+        s.push_str(&format!(
+            "\ncases entering and leaving the queue, by {title}:\n"
+        ));
+        let rows: Vec<[String; 3]> = moves
+            .iter()
+            .map(|m| [fit(&m.key, 40), m.entered.to_string(), m.left.to_string()])
+            .collect();
+        s.push_str(&grid(&[title, "entered", "left"], &rows));
+    }
+    if c.by_office.is_empty() {
+        s.push_str("\nthe two queues hold the same cases every night\n");
+    }
+    s
+}

@@ -199,6 +199,45 @@ pub fn calibration_table(
         .collect()
 }
 
+/// Ranks from 1 (lowest) with ties given their average rank.
+pub fn average_ranks(values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let mut ranks = vec![0.0; values.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && values[order[j + 1]] == values[order[i]] {
+            j += 1;
+        }
+        let rank = (i + j) as f64 / 2.0 + 1.0;
+        for &o in &order[i..=j] {
+            ranks[o] = rank;
+        }
+        i = j + 1;
+    }
+    ranks
+}
+
+/// Spearman's rank correlation (Pearson's on average ranks); `None` with
+/// fewer than two values or when either side is constant.
+pub fn spearman(a: &[f64], b: &[f64]) -> Option<f64> {
+    assert_eq!(a.len(), b.len());
+    if a.len() < 2 {
+        return None;
+    }
+    let (ra, rb) = (average_ranks(a), average_ranks(b));
+    let n = a.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in ra.iter().zip(&rb) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    (saa > 0.0 && sbb > 0.0).then(|| sab / (saa * sbb).sqrt())
+}
+
 /// A share with its 95% Wilson score interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Rate {
@@ -374,6 +413,23 @@ pub fn flag_top_k(scores: &[f64], k: usize) -> Vec<bool> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn spearman_matches_the_textbook_formula_without_ties_and_averages_ties() {
+        // Without ties: 1 - 6 sum d^2 / (n (n^2 - 1)); d = (0, 1, -1, 0, 0) gives 1 - 12/120.
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let b = [10.0, 30.0, 20.0, 40.0, 50.0];
+        assert!((spearman(&a, &b).unwrap() - 0.9).abs() < 1e-12);
+        assert_eq!(spearman(&a, &a), Some(1.0));
+        let rev: Vec<f64> = a.iter().map(|v| -v).collect();
+        assert!((spearman(&a, &rev).unwrap() + 1.0).abs() < 1e-12);
+        assert_eq!(
+            average_ranks(&[5.0, 1.0, 5.0, 3.0]),
+            vec![3.5, 1.0, 3.5, 2.0]
+        );
+        assert_eq!(spearman(&a, &[1.0; 5]), None);
+    }
+
     use super::*;
 
     const T: bool = true;

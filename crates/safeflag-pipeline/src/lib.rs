@@ -15,6 +15,8 @@
 //!   procedure and a saved model's evaluation.
 //! * [`backtest::backtest`]: rolling-origin backtests of candidate models,
 //!   chosen by regret (`safeflag backtest`).
+//! * [`compare::compare`]: two models' queues on the same nights, before a
+//!   switch (`safeflag compare`).
 //! * [`settings`]: the config file, and the one set of checks that flags and
 //!   config both go through.
 //! * [`Error`]: every failure with its [`ErrorKind`], which the binary maps
@@ -22,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod backtest;
+pub mod compare;
 pub mod error;
 pub mod extract;
 pub mod night;

@@ -3,6 +3,7 @@
 //! resolves its arguments, calls the pipeline and prints the result.
 
 pub mod backtest;
+pub mod compare;
 pub mod evaluate;
 pub mod generate;
 pub mod history;

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use safeflag_pipeline::scoring::{NoHistory, Scored, ScoringOptions, reconciliation, score};
-use safeflag_pipeline::settings::{monitor_options, queue_policy};
+use safeflag_pipeline::settings::monitor_options;
 use safeflag_pipeline::{Model, Result, thousands};
 
 use crate::cli::ScoreArgs;
@@ -18,13 +18,7 @@ pub fn run(args: ScoreArgs, printer: &Printer) -> Result<()> {
         snapshot: args.snapshot.clone(),
         mapping: args.mapping.clone(),
         prompts: args.prompts.clone(),
-        policy: queue_policy(
-            args.top,
-            args.top_percent,
-            args.threshold,
-            args.office_capacity,
-            args.capacity.iter().cloned().collect(),
-        )?,
+        policy: args.queue.policy()?,
         max_quarantine: args.max_quarantine,
         monitor: monitor_options(args.psi_warning)?,
         out: args.out.clone(),

@@ -17,6 +17,7 @@
 //! * `snapshots`: insta snapshots of help, tables, JSON and one-line errors.
 
 mod backtest;
+mod compare;
 mod corpus;
 mod errors;
 mod exits;

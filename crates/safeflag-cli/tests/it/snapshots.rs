@@ -88,13 +88,15 @@ fn manifest_json(out: &Output) -> String {
 #[test]
 fn help_of_every_subcommand() {
     let dir = tempfile::tempdir().unwrap();
-    let commands: [&[&str]; 17] = [
+    let commands: [&[&str]; 22] = [
         &[],
         &["validate"],
         &["generate"],
         &["snapshot"],
         &["train"],
         &["evaluate"],
+        &["backtest"],
+        &["compare"],
         &["score"],
         &["export"],
         &["report"],
@@ -102,6 +104,9 @@ fn help_of_every_subcommand() {
         &["reviews"],
         &["reviews", "import"],
         &["reviews", "report"],
+        &["outcomes"],
+        &["outcomes", "import"],
+        &["outcomes", "report"],
         &["runs"],
         &["history"],
         &["completions"],
@@ -306,6 +311,25 @@ fn evaluate_table_and_json() {
         "30",
     ];
     settings(d).bind(|| table_and_json::<EvaluationJson>(d, &args, "evaluate"));
+}
+
+#[test]
+fn compare_table_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = repo().join("models/default");
+    let model = model.to_str().unwrap();
+    let snapshot = sample("snapshot.csv");
+    let args = [
+        "compare",
+        model,
+        model,
+        snapshot.to_str().unwrap(),
+        "--top",
+        "10",
+    ];
+    settings(d)
+        .bind(|| table_and_json::<safeflag_pipeline::compare::Comparison>(d, &args, "compare"));
 }
 
 /// Each error is one line on stderr, naming the file (and the row and
