@@ -293,6 +293,10 @@ pub struct OutcomesReportArgs {
     /// Also write the monthly series as CSV (for an interrupted-time-series analysis).
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
+    /// Also write the look back as a self-contained HTML page with charts
+    /// (realised precision and calibration month by month).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Print the look back as JSON.
     #[arg(long)]
     pub json: bool,

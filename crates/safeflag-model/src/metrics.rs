@@ -300,6 +300,11 @@ pub struct Calibration {
     pub z: f64,
     /// The two-sided p-value of `z`.
     pub p_value: f64,
+    /// `sqrt(sum p(1-p))`: the standard deviation of the observed count if
+    /// the probabilities were right (the interval of O/E is
+    /// `(observed +- 1.96 sd) / expected`).
+    #[serde(default)]
+    pub sd: f64,
     /// The slope of a logistic regression of the outcome on the logit of
     /// the probability (1 is perfect; below 1, the probabilities are too
     /// spread out). `None` without both outcomes or when the fit fails.
@@ -328,6 +333,7 @@ pub fn calibration(probabilities: &[f64], labels: &[bool]) -> Calibration {
         ratio: observed as f64 / expected,
         z,
         p_value: libm::erfc(z.abs() / std::f64::consts::SQRT_2),
+        sd: variance.sqrt(),
         slope: fit.map(|f| f.1),
         intercept: fit.map(|f| f.0),
     }

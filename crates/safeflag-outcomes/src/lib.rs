@@ -20,7 +20,10 @@
 pub mod look_back;
 pub mod read;
 
-pub use look_back::{LookBack, LookBackOptions, Night, ScoredChild, look_back};
+pub use look_back::{
+    GroupResult, LookBack, LookBackOptions, MonthResult, Night, NightResult, Pooled, QueueSize,
+    ScoredChild, look_back,
+};
 pub use read::{OutcomesRead, from_extract, read_file};
 
 use std::path::PathBuf;

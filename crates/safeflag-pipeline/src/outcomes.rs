@@ -210,3 +210,11 @@ pub fn write_monthly_csv(lb: &LookBack, path: &Path) -> Result<()> {
     safeflag_ingest::write_frame(&mut df, path)?;
     Ok(())
 }
+
+/// Writes the look back as a self-contained HTML page with its charts,
+/// atomically and owner-only.
+pub fn write_html(lb: &LookBack, path: &Path) -> Result<()> {
+    let page = safeflag_report::look_back::render(lb);
+    safeflag_core::output::write_bytes_atomic(path, page.as_bytes())?;
+    Ok(())
+}

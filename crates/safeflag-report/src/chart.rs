@@ -3,7 +3,8 @@
 //! The report must open from a file with no network and no scripts, so its
 //! charts are plain SVG written here: horizontal bars (with an optional
 //! marker per bar, a reference line and a shaded band), a histogram on a log
-//! axis with a cut-off line, and a calibration plot. Text is escaped; sizes
+//! axis with a cut-off line, a calibration plot, and a series over time
+//! with intervals on a linear or log axis with ticks. Text is escaped; sizes
 //! are fixed so the page lays out the same everywhere.
 
 use std::fmt::Write as _;
@@ -268,6 +269,188 @@ pub fn calibration(id: &str, title: &str, points: &[(f64, f64, usize)]) -> Strin
     s
 }
 
+/// One point of a series over time.
+#[derive(Debug, Clone, Default)]
+pub struct Point {
+    /// The x-axis label (a month, a night).
+    pub label: String,
+    /// The value; `None` draws nothing (e.g. a window not yet closed).
+    pub value: Option<f64>,
+    /// The interval around it.
+    pub interval: Option<(f64, f64)>,
+    /// Drawn in the warning colour, with a ring.
+    pub alert: bool,
+    /// Tooltip text.
+    pub note: String,
+}
+
+/// The y-axis of a series.
+#[derive(Debug, Clone)]
+pub struct SeriesOptions {
+    /// A log axis (for ratios: 0.5 and 2 the same distance from 1).
+    pub log: bool,
+    /// A horizontal reference line at this value, with its label.
+    pub reference: Option<(f64, String)>,
+    /// What the y-axis shows.
+    pub y_label: String,
+    /// How tick values are written.
+    pub format: fn(f64) -> String,
+}
+
+/// Tick values of a linear axis from 0 to at least `max`: 1, 2 or 5 times a
+/// power of ten, four to eight of them.
+fn linear_ticks(max: f64) -> Vec<f64> {
+    let max = if max > 0.0 && max.is_finite() {
+        max
+    } else {
+        1.0
+    };
+    let raw = max / 5.0;
+    let power = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|&s| s >= raw)
+        .unwrap_or(10.0 * power);
+    let n = (max / step).ceil() as usize;
+    (0..=n).map(|i| i as f64 * step).collect()
+}
+
+/// Tick values of a log axis covering `[lo, hi]`: powers of two.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let (a, b) = (lo.log2().floor() as i32, hi.log2().ceil() as i32);
+    (a..=b.max(a + 1)).map(|e| 2f64.powi(e)).collect()
+}
+
+/// A series over time: a point per label with its interval as a whisker,
+/// on a linear axis from zero or a log axis, with ticks, gridlines and an
+/// optional reference line; x labels are thinned so they never overlap.
+pub fn series(id: &str, title: &str, points: &[Point], opts: &SeriesOptions) -> String {
+    let (left, top, plot_w, plot_h) = (70.0, 34.0, WIDTH - 100.0, 200.0);
+    let mut s = open(id, title, top + plot_h + 62.0);
+    let values = points.iter().flat_map(|p| {
+        p.value
+            .into_iter()
+            .chain(p.interval.into_iter().flat_map(|(l, h)| [l, h]))
+    });
+    let values: Vec<f64> = values
+        .chain(opts.reference.as_ref().map(|r| r.0))
+        .filter(|v| v.is_finite() && (!opts.log || *v > 0.0))
+        .collect();
+    if points.is_empty() || values.is_empty() {
+        s.push_str(r#"<text x="20" y="60">nothing to draw yet</text></svg>"#);
+        return s;
+    }
+    let ticks = if opts.log {
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = values.iter().copied().fold(0.0, f64::max);
+        log_ticks(lo, hi)
+    } else {
+        linear_ticks(values.iter().copied().fold(0.0, f64::max))
+    };
+    let (t0, t1) = (ticks[0], ticks[ticks.len() - 1]);
+    let y = |v: f64| {
+        let f = if opts.log {
+            (v.max(t0).log2() - t0.log2()) / (t1.log2() - t0.log2())
+        } else {
+            v.clamp(t0, t1) / t1
+        };
+        top + plot_h - f * plot_h
+    };
+    for &t in &ticks {
+        let _ = write!(
+            s,
+            r##"<line class="grid" x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end">{}</text>"##,
+            left + plot_w,
+            y(t),
+            y(t),
+            left - 6.0,
+            y(t) + 4.0,
+            esc(&(opts.format)(t))
+        );
+    }
+    let _ = write!(
+        s,
+        r##"<line x1="{left}" x2="{left}" y1="{top}" y2="{:.1}" stroke="#444"/><line x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#444"/><text x="14" y="{:.1}" font-size="11" transform="rotate(-90 14 {:.1})" text-anchor="middle">{}</text>"##,
+        top + plot_h,
+        left + plot_w,
+        top + plot_h,
+        top + plot_h,
+        top + plot_h / 2.0,
+        top + plot_h / 2.0,
+        esc(&opts.y_label)
+    );
+    if let Some((v, label)) = &opts.reference {
+        let _ = write!(
+            s,
+            r##"<line class="reference" x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#888" stroke-dasharray="5 3"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#666" text-anchor="end">{}</text>"##,
+            left + plot_w,
+            y(*v),
+            y(*v),
+            left + plot_w,
+            y(*v) - 4.0,
+            esc(label)
+        );
+    }
+    let step = plot_w / points.len() as f64;
+    let x = |i: usize| left + step * (i as f64 + 0.5);
+    // Labels at least 64 px apart.
+    let every = (64.0 / step).ceil().max(1.0) as usize;
+    for (i, p) in points.iter().enumerate() {
+        if i % every == 0 {
+            let _ = write!(
+                s,
+                r##"<text class="xlabel" x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"##,
+                x(i),
+                top + plot_h + 16.0,
+                esc(&p.label)
+            );
+        }
+        let colour = if p.alert { "#c0392b" } else { "#3a6ea5" };
+        if let Some((lo, hi)) = p.interval {
+            let _ = write!(
+                s,
+                r##"<line class="interval" x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="{colour}" stroke-width="2"/>"##,
+                x(i),
+                x(i),
+                y(lo),
+                y(hi)
+            );
+        }
+        if let Some(v) = p.value {
+            let ring = if p.alert {
+                format!(
+                    r##"<circle cx="{:.1}" cy="{:.1}" r="8" fill="none" stroke="{colour}"/>"##,
+                    x(i),
+                    y(v)
+                )
+            } else {
+                String::new()
+            };
+            let _ = write!(
+                s,
+                r##"{ring}<circle class="point" cx="{:.1}" cy="{:.1}" r="4" fill="{colour}"><title>{}</title></circle>"##,
+                x(i),
+                y(v),
+                esc(&p.note)
+            );
+        }
+    }
+    let _ = write!(
+        s,
+        r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"##,
+        left + plot_w / 2.0,
+        top + plot_h + 40.0,
+        if opts.log {
+            "lines: 95% intervals; log scale; red, ringed: flagged"
+        } else {
+            "lines: 95% intervals; red, ringed: flagged"
+        }
+    );
+    s.push_str("</svg>");
+    s
+}
+
 fn open(id: &str, title: &str, height: f64) -> String {
     format!(
         r##"<svg id="{}" class="chart" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" role="img" aria-label="{}"><title>{}</title><text x="4" y="16" font-size="14" font-weight="bold">{}</text>"##,
@@ -311,6 +494,44 @@ mod tests {
         assert!(svg.contains("&lt;t&gt;"));
         assert!(svg.contains("&quot;1&quot;"));
         assert!(!svg.contains("<t>"));
+    }
+
+    #[test]
+    fn series_ticks_are_round_and_cover_the_values() {
+        assert_eq!(
+            linear_ticks(0.23),
+            vec![0.0, 0.05, 0.1, 0.15000000000000002, 0.2, 0.25]
+        );
+        assert_eq!(linear_ticks(7.0), vec![0.0, 2.0, 4.0, 6.0, 8.0]);
+        assert_eq!(log_ticks(0.3, 2.5), vec![0.25, 0.5, 1.0, 2.0, 4.0]);
+        let point = |label: &str, v: f64, alert: bool| Point {
+            label: label.into(),
+            value: Some(v),
+            interval: Some((v / 2.0, v * 2.0)),
+            alert,
+            note: "<n>".into(),
+        };
+        let pts: Vec<Point> = (0..24)
+            .map(|i| point(&format!("2024-{i:02}"), 1.0 + i as f64 / 10.0, i == 3))
+            .collect();
+        let opts = SeriesOptions {
+            log: true,
+            reference: Some((1.0, "O/E = 1".into())),
+            y_label: "observed / expected".into(),
+            format: |v| format!("{v}"),
+        };
+        let svg = series("s", "t", &pts, &opts);
+        assert_eq!(svg.matches(r#"class="point""#).count(), 24);
+        assert_eq!(svg.matches(r#"class="interval""#).count(), 24);
+        assert_eq!(svg.matches("r=\"8\"").count(), 1);
+        // 24 points over 780 px: a label every 2 points, none overlapping.
+        assert_eq!(svg.matches(r#"class="xlabel""#).count(), 12);
+        assert!(svg.contains("&lt;n&gt;") && !svg.contains("<n>"));
+        // Every point inside the plot area.
+        for cy in svg.split("cy=\"").skip(1) {
+            let v: f64 = cy.split('"').next().unwrap().parse().unwrap();
+            assert!((34.0..=234.0).contains(&v), "{v}");
+        }
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub fn report(args: OutcomesReportArgs, printer: &Printer) -> Result<()> {
     if let Some(path) = &args.csv {
         safeflag_pipeline::outcomes::write_monthly_csv(&lb, path)?;
     }
+    if let Some(path) = &args.html {
+        safeflag_pipeline::outcomes::write_html(&lb, path)?;
+    }
     if args.json {
         return printer.json(&lb);
     }

@@ -50,6 +50,8 @@ fn past_nights_are_judged_by_the_outcomes_known_and_open_windows_get_no_rate() {
             "--json",
             "--csv",
             "monthly.csv",
+            "--html",
+            "look-back.html",
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -74,6 +76,13 @@ fn past_nights_are_judged_by_the_outcomes_known_and_open_windows_get_no_rate() {
     );
     assert_eq!(csv.lines().count(), 3);
     assert_eq!(mode(&dir.path().join("monthly.csv")), 0o600);
+    // The page: both charts, the closed month drawn, the open one not.
+    let page = std::fs::read_to_string(dir.path().join("look-back.html")).unwrap();
+    for id in safeflag_report::look_back::CHARTS {
+        assert!(page.contains(&format!("id=\"{id}\"")), "{id}");
+    }
+    assert_eq!(page.matches(r#"class="point""#).count(), 2);
+    assert_eq!(mode(&dir.path().join("look-back.html")), 0o600);
     // The table a person reads names both windows.
     let out = safeflag(
         dir.path(),
