@@ -316,10 +316,31 @@ fn linear_ticks(max: f64) -> Vec<f64> {
     (0..=n).map(|i| i as f64 * step).collect()
 }
 
-/// Tick values of a log axis covering `[lo, hi]`: powers of two.
+/// The widest a log axis runs: 1/32 to 32 (a ratio beyond is drawn at the edge).
+const LOG_LIMIT: f64 = 32.0;
+
+/// Tick values of a log axis covering `[lo, hi]` (within 1/32 to 32): powers
+/// of two, every other one when there would be more than seven.
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let lo = lo.clamp(1.0 / LOG_LIMIT, 1.0);
+    let hi = hi.clamp(1.0, LOG_LIMIT);
     let (a, b) = (lo.log2().floor() as i32, hi.log2().ceil() as i32);
-    (a..=b.max(a + 1)).map(|e| 2f64.powi(e)).collect()
+    let b = b.max(a + 1);
+    let step = if b - a > 6 { 2 } else { 1 };
+    let a = if step == 2 && a % 2 != 0 { a - 1 } else { a };
+    (a..=b + (b - a) % step)
+        .step_by(step as usize)
+        .map(|e| 2f64.powi(e))
+        .collect()
+}
+
+/// A ratio as a tick label: `4`, `1`, `1/4`.
+pub fn ratio_label(v: f64) -> String {
+    if v >= 1.0 {
+        format!("{v}")
+    } else {
+        format!("1/{}", (1.0 / v).round())
+    }
 }
 
 /// A series over time: a point per label with its interval as a whisker,
@@ -337,6 +358,7 @@ pub fn series(id: &str, title: &str, points: &[Point], opts: &SeriesOptions) -> 
         .chain(opts.reference.as_ref().map(|r| r.0))
         .filter(|v| v.is_finite() && (!opts.log || *v > 0.0))
         .collect();
+    // A log axis places a zero (no outcome at all) at its bottom edge.
     if points.is_empty() || values.is_empty() {
         s.push_str(r#"<text x="20" y="60">nothing to draw yet</text></svg>"#);
         return s;
@@ -351,7 +373,7 @@ pub fn series(id: &str, title: &str, points: &[Point], opts: &SeriesOptions) -> 
     let (t0, t1) = (ticks[0], ticks[ticks.len() - 1]);
     let y = |v: f64| {
         let f = if opts.log {
-            (v.max(t0).log2() - t0.log2()) / (t1.log2() - t0.log2())
+            (v.clamp(t0, t1).log2() - t0.log2()) / (t1.log2() - t0.log2())
         } else {
             v.clamp(t0, t1) / t1
         };
@@ -463,7 +485,9 @@ fn open(id: &str, title: &str, height: f64) -> String {
 
 /// A probability as a short percentage.
 pub fn pct(p: f64) -> String {
-    if p >= 0.1 {
+    if p == 0.0 {
+        "0%".to_string()
+    } else if p >= 0.1 {
         format!("{:.0}%", p * 100.0)
     } else if p >= 0.001 {
         format!("{:.1}%", p * 100.0)
@@ -504,6 +528,17 @@ mod tests {
         );
         assert_eq!(linear_ticks(7.0), vec![0.0, 2.0, 4.0, 6.0, 8.0]);
         assert_eq!(log_ticks(0.3, 2.5), vec![0.25, 0.5, 1.0, 2.0, 4.0]);
+        // A zero's interval reaching towards 0: the axis stops at 1/32,
+        // and wide ranges tick every other power.
+        assert_eq!(log_ticks(1e-3, 1.5).len(), 7);
+        assert_eq!(log_ticks(1e-3, 1.5)[0], 1.0 / 32.0);
+        assert_eq!(
+            log_ticks(1e-3, 100.0),
+            vec![1.0 / 64.0, 1.0 / 16.0, 0.25, 1.0, 4.0, 16.0, 64.0]
+        );
+        assert_eq!(ratio_label(0.125), "1/8");
+        assert_eq!(ratio_label(4.0), "4");
+        assert_eq!(pct(0.0), "0%");
         let point = |label: &str, v: f64, alert: bool| Point {
             label: label.into(),
             value: Some(v),

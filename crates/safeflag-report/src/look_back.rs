@@ -9,7 +9,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use safeflag_model::metrics::Rate;
 use safeflag_outcomes::{GroupResult, LookBack};
 
-use crate::chart::{Point, SeriesOptions, pct, series};
+use crate::chart::{Point, SeriesOptions, pct, ratio_label, series};
 use crate::html::STYLE;
 
 /// The ids of the page's charts, in page order.
@@ -135,7 +135,7 @@ fn calibration_chart(lb: &LookBack) -> String {
             log: true,
             reference: Some((1.0, "calibrated".into())),
             y_label: "observed / expected".into(),
-            format: |v| format!("{v}"),
+            format: ratio_label,
         },
     )
 }
