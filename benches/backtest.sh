@@ -26,22 +26,9 @@ echo "date: $(date -u +%Y-%m-%d), commit: $(git rev-parse --short HEAD 2>/dev/nu
 echo
 echo "| run | median wall s | min s | max s | peak RSS MiB | x one train |"
 echo "|---|---|---|---|---|---|"
-floor=""
-run() {
-  local name=$1; shift
-  local walls=() rss=0
-  for _ in $(seq "$REPS"); do
-    rm -rf "$DIR/model"
-    out=$( { /usr/bin/time -f "%e %M" "$B" -q "$@" >/dev/null; } 2>&1 | tail -1)
-    walls+=("${out% *}")
-    r=${out#* }; [ "$r" -gt "$rss" ] && rss=$r
-  done
-  sorted=($(printf '%s\n' "${walls[@]}" | sort -n))
-  med=${sorted[$(( (REPS - 1) / 2 ))]}
-  [ -z "$floor" ] && floor=$med
-  ratio=$(awk -v a="$med" -v b="$floor" 'BEGIN { printf "%.1f", a / b }')
-  echo "| $name | $med | ${sorted[0]} | ${sorted[-1]} | $((rss / 1024)) | $ratio |"
-}
-run "train (default settings, whole stack)" train "$DIR/x" "${STACK[@]}" --out "$DIR/model"
-run "backtest, 5 candidates x 8 cut-offs" backtest "$DIR/x" "${STACK[@]}" --period 56 --cutoffs 8
-run "backtest, logistic-l2-1 x 8 cut-offs" backtest "$DIR/x" "${STACK[@]}" --period 56 --cutoffs 8 --candidate logistic-l2-1
+FLOOR=""
+BEFORE_EACH='rm -rf "$DIR/model"'
+. benches/rows.sh
+row "train (default settings, whole stack)" "$B" -q train "$DIR/x" "${STACK[@]}" --out "$DIR/model"
+row "backtest, 5 candidates x 8 cut-offs" "$B" -q backtest "$DIR/x" "${STACK[@]}" --period 56 --cutoffs 8
+row "backtest, logistic-l2-1 x 8 cut-offs" "$B" -q backtest "$DIR/x" "${STACK[@]}" --period 56 --cutoffs 8 --candidate logistic-l2-1

@@ -27,17 +27,8 @@ echo "date: $(date -u +%Y-%m-%d), commit: $(git rev-parse --short HEAD 2>/dev/nu
 echo
 echo "| mode | median wall s | min s | max s | peak RSS MiB | x the read |"
 echo "|---|---|---|---|---|---|"
-floor=""
+FLOOR=""
+. benches/rows.sh
 for mode in read load snapshot stack; do
-  walls=(); rss=0
-  for _ in $(seq "$REPS"); do
-    out=$( { /usr/bin/time -f "%e %M" "$X" "$mode" "$DIR/x" >/dev/null; } 2>&1 | tail -1)
-    walls+=("${out% *}")
-    r=${out#* }; [ "$r" -gt "$rss" ] && rss=$r
-  done
-  sorted=($(printf '%s\n' "${walls[@]}" | sort -n))
-  med=${sorted[$(( (REPS - 1) / 2 ))]}
-  [ -z "$floor" ] && floor=$med
-  ratio=$(awk -v a="$med" -v b="$floor" 'BEGIN { printf "%.1f", a / b }')
-  echo "| $mode | $med | ${sorted[0]} | ${sorted[-1]} | $((rss / 1024)) | $ratio |"
+  row "$mode" "$X" "$mode" "$DIR/x"
 done
