@@ -92,6 +92,9 @@ pub enum Command {
     /// past queues (realised precision, recall, calibration over time).
     #[command(subcommand)]
     Outcomes(OutcomesCommand),
+    /// The model for other engines: one SQL query for a warehouse.
+    #[command(subcommand)]
+    Model(ModelCommand),
     /// The nightly runs recorded in the flag history.
     Runs(RunsArgs),
     /// One case's flags, suppressions and reviews.
@@ -233,6 +236,34 @@ pub struct ReviewsImportArgs {
     /// Print what was recorded as JSON (workbooks).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// The model as one SQL query over a table in the contract's shape:
+    /// every row's log-odds, probability, band and tier (and, for the
+    /// logistic model, each feature's contribution), the same numbers as
+    /// `safeflag score` (docs/warehouse.md).
+    Sql(ModelSqlArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelSqlArgs {
+    /// The model directory (or its model.json).
+    pub model: PathBuf,
+    /// The SQL dialect.
+    #[arg(long, value_enum)]
+    pub dialect: safeflag_sql::Dialect,
+    /// The table (or view) holding the contract's columns, clean.
+    #[arg(long, value_name = "NAME", default_value = "safeflag_cases")]
+    pub table: String,
+    /// Write `CREATE TABLE` for the contract's columns in the dialect's types
+    /// instead of the query.
+    #[arg(long)]
+    pub ddl: bool,
+    /// Write the SQL to this file (atomically, owner-only) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -65,6 +65,7 @@ fn main() -> std::process::ExitCode {
         Command::Outcomes(cli::OutcomesCommand::Report(args)) => {
             commands::outcomes::report(args, &printer)
         }
+        Command::Model(cli::ModelCommand::Sql(args)) => commands::model::sql(args, &printer),
         Command::Runs(args) => commands::history::runs(args, &printer),
         Command::History(args) => commands::history::history(args, &printer),
         Command::Completions(args) => commands::shell::completions(args, &printer),

@@ -15,6 +15,9 @@
 //! on held-out cases.
 
 use forust_ml::gradientbooster::ContributionsMethod;
+/// One fitted tree of a gradient-boosting model (its nodes are public: the
+/// SQL writer walks them).
+pub use forust_ml::tree::Tree;
 use forust_ml::{GradientBooster, Matrix};
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;

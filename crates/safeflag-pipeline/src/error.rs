@@ -107,6 +107,7 @@ kinded!(
     safeflag_history::LockHeld,
     safeflag_history::lock::LockError,
     safeflag_outcomes::Error,
+    safeflag_sql::Error,
 );
 
 /// A failure inside the dataframe engine is never the input's.

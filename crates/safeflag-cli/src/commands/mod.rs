@@ -7,6 +7,7 @@ pub mod compare;
 pub mod evaluate;
 pub mod generate;
 pub mod history;
+pub mod model;
 pub mod nightly;
 pub mod outcomes;
 pub mod report;

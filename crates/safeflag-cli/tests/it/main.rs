@@ -31,6 +31,7 @@ mod report;
 mod review;
 mod score;
 mod snapshots;
+mod sql;
 mod validate;
 
 use std::path::{Path, PathBuf};

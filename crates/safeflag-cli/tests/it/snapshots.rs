@@ -88,7 +88,7 @@ fn manifest_json(out: &Output) -> String {
 #[test]
 fn help_of_every_subcommand() {
     let dir = tempfile::tempdir().unwrap();
-    let commands: [&[&str]; 22] = [
+    let commands: [&[&str]; 24] = [
         &[],
         &["validate"],
         &["generate"],
@@ -104,6 +104,8 @@ fn help_of_every_subcommand() {
         &["reviews"],
         &["reviews", "import"],
         &["reviews", "report"],
+        &["model"],
+        &["model", "sql"],
         &["outcomes"],
         &["outcomes", "import"],
         &["outcomes", "report"],

@@ -1,0 +1,455 @@
+//! The model as SQL, run in real engines on the shipped sample: SQLite (in
+//! process), DuckDB (its Python package) and PostgreSQL (a server started
+//! for the test from the system's binaries). Every row's probability within
+//! 1e-9 of `safeflag score`'s, the same band, the same top of the ranking.
+//! An engine that is not installed says so and is skipped, never passed.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use polars::prelude::*;
+use safeflag_sql::{Dialect, create_table};
+
+use crate::*;
+
+/// What the engines did, on stderr (shown with `--nocapture`): which ran,
+/// which skipped, the largest difference seen.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!($($t)*);
+        }
+    }};
+}
+
+const TABLE: &str = "safeflag_cases";
+
+/// `(child_id, snapshot_date) -> (probability, band)`.
+type Scores = HashMap<(String, String), (f64, i64)>;
+
+/// What `safeflag score` wrote for the sample with `model`.
+fn reference(d: &Path, model: &str) -> Scores {
+    let sample = sample("snapshot.csv");
+    let out = safeflag(
+        d,
+        &[
+            "score",
+            sample.to_str().unwrap(),
+            "--model",
+            model,
+            "--out",
+            "run",
+            "-q",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let file = std::fs::File::open(d.join("run/scores.parquet")).unwrap();
+    let df = ParquetReader::new(file).finish().unwrap();
+    scores(&df)
+}
+
+/// Scores from a frame with `child_id, snapshot_date, probability, band`.
+fn scores(df: &DataFrame) -> Scores {
+    let df = df
+        .clone()
+        .lazy()
+        .select([
+            col("child_id").cast(DataType::String),
+            col("snapshot_date").cast(DataType::String),
+            col("probability").cast(DataType::Float64),
+            col("band").cast(DataType::Int64),
+        ])
+        .collect()
+        .unwrap();
+    let (c, s, p, b) = (
+        df.column("child_id").unwrap().str().unwrap().clone(),
+        df.column("snapshot_date").unwrap().str().unwrap().clone(),
+        df.column("probability").unwrap().f64().unwrap().clone(),
+        df.column("band").unwrap().i64().unwrap().clone(),
+    );
+    (0..df.height())
+        .map(|i| {
+            let date = s.get(i).unwrap();
+            // SQLite returns the date as written; others may add a time.
+            (
+                (c.get(i).unwrap().to_string(), date[..10].to_string()),
+                (p.get(i).unwrap(), b.get(i).unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// Every row agrees: probability within 1e-9, the same band, and the top 100
+/// in the same order.
+fn assert_agree(engine: &str, ours: &Scores, theirs: &Scores) {
+    assert_eq!(ours.len(), theirs.len(), "{engine}: rows");
+    let mut worst: f64 = 0.0;
+    for (k, (p, band)) in ours {
+        let (q, qb) = theirs
+            .get(k)
+            .unwrap_or_else(|| panic!("{engine}: no row {k:?}"));
+        worst = worst.max((p - q).abs());
+        assert_eq!(band, qb, "{engine}: band of {k:?}");
+    }
+    assert!(worst <= 1e-9, "{engine}: a probability differs by {worst}");
+    say!(
+        "{engine}: {} rows, largest probability difference {worst:e}",
+        ours.len()
+    );
+    let top = |s: &Scores| {
+        let mut v: Vec<(&(String, String), f64)> = s.iter().map(|(k, v)| (k, v.0)).collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        v.into_iter()
+            .take(100)
+            .map(|(k, _)| k.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(top(ours), top(theirs), "{engine}: the top 100 differ");
+}
+
+/// The sample's valid rows, clean: the table the query reads.
+fn clean_cases() -> DataFrame {
+    let v = safeflag_pipeline::ingest_mapped(&sample("snapshot.csv"), None, false).unwrap();
+    let columns: Vec<&str> = safeflag_core::contract::COLUMNS
+        .iter()
+        .filter(|c| c.presence != safeflag_core::contract::Presence::Outcome)
+        .map(|c| c.name)
+        .collect();
+    v.cases.select(columns).unwrap()
+}
+
+fn sql(d: &Path, model: &str, dialect: &str) -> String {
+    let out = safeflag(d, &["model", "sql", model, "--dialect", dialect]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stdout(&out)
+}
+
+fn run_sqlite(d: &Path, model: &str, cases: &DataFrame) -> Scores {
+    let con = rusqlite::Connection::open_in_memory().unwrap();
+    con.execute_batch(&create_table(Dialect::Sqlite, TABLE).unwrap())
+        .unwrap();
+    let names: Vec<String> = cases
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let insert = format!(
+        "INSERT INTO {TABLE} ({}) VALUES ({})",
+        names.join(", "),
+        vec!["?"; names.len()].join(", ")
+    );
+    {
+        let mut stmt = con.prepare(&insert).unwrap();
+        let columns = cases.columns();
+        for r in 0..cases.height() {
+            let row: Vec<rusqlite::types::Value> = columns
+                .iter()
+                .map(|c| match c.get(r).unwrap() {
+                    AnyValue::Null => rusqlite::types::Value::Null,
+                    AnyValue::Boolean(b) => rusqlite::types::Value::Integer(i64::from(b)),
+                    AnyValue::Date(_) => rusqlite::types::Value::Text(
+                        c.get(r).unwrap().to_string().trim_matches('"').to_string(),
+                    ),
+                    v if v.is_integer() => rusqlite::types::Value::Integer(v.extract().unwrap()),
+                    v => rusqlite::types::Value::Text(v.get_str().unwrap().to_string()),
+                })
+                .collect();
+            stmt.execute(rusqlite::params_from_iter(row)).unwrap();
+        }
+    }
+    let query = sql(d, model, "sqlite");
+    let mut stmt = con
+        .prepare(&query)
+        .unwrap_or_else(|e| panic!("sqlite: {e}"));
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                (
+                    r.get::<_, String>("child_id")?,
+                    r.get::<_, String>("snapshot_date")?,
+                ),
+                (r.get::<_, f64>("probability")?, r.get::<_, i64>("band")?),
+            ))
+        })
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+fn python_has(module: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn run_duckdb(d: &Path, model: &str, cases: &DataFrame) -> Option<Scores> {
+    if !python_has("duckdb") {
+        say!("SKIPPED DuckDB: the duckdb Python package is not installed");
+        return None;
+    }
+    let input = d.join("cases.parquet");
+    safeflag_ingest::write_frame(&mut cases.clone(), &input).unwrap();
+    std::fs::write(
+        d.join("ddl.sql"),
+        create_table(Dialect::Duckdb, TABLE).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(d.join("query.sql"), sql(d, model, "duckdb")).unwrap();
+    let script = format!(
+        "import duckdb\n\
+         con = duckdb.connect()\n\
+         con.execute(open('ddl.sql').read())\n\
+         con.execute(\"INSERT INTO {TABLE} BY NAME SELECT * FROM read_parquet('cases.parquet')\")\n\
+         con.execute('COPY (' + open('query.sql').read() + \") TO 'duckdb.parquet' (FORMAT parquet)\")\n"
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "duckdb: {}", stderr(&out));
+    let file = std::fs::File::open(d.join("duckdb.parquet")).unwrap();
+    Some(scores(&ParquetReader::new(file).finish().unwrap()))
+}
+
+/// A PostgreSQL server of the system's, started for one test in its own
+/// folder on a local socket (as the `postgres` user when the test runs as
+/// root, which PostgreSQL refuses), stopped when dropped.
+struct Postgres {
+    bin: PathBuf,
+    data: PathBuf,
+    root: PathBuf,
+    as_postgres: bool,
+}
+
+impl Postgres {
+    fn start() -> Option<Postgres> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .find(|b| b.join("initdb").is_file())?;
+        let as_postgres = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+        let root = std::env::temp_dir().join(format!(
+            "safeflag-pg-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&root).unwrap();
+        if as_postgres {
+            let ok = Command::new("chown")
+                .args(["postgres", root.to_str().unwrap()])
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                say!("SKIPPED PostgreSQL: running as root and there is no postgres user");
+                return None;
+            }
+        }
+        let pg = Postgres {
+            bin,
+            data: root.join("data"),
+            root,
+            as_postgres,
+        };
+        let data = pg.data.to_str().unwrap().to_string();
+        let sock = pg.root.to_str().unwrap().to_string();
+        pg.run(
+            "initdb",
+            &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
+        );
+        let opts = format!("-k {sock} -p 54329 -c listen_addresses= -c fsync=off");
+        pg.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data,
+                "-o",
+                &opts,
+                "-w",
+                "-l",
+                &format!("{sock}/log"),
+                "start",
+            ],
+        );
+        Some(pg)
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let exe = self.bin.join(tool);
+        let out = if self.as_postgres {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--", exe.to_str().unwrap()])
+                .args(args)
+                .output()
+        } else {
+            Command::new(&exe).args(args).output()
+        }
+        .unwrap();
+        assert!(out.status.success(), "{tool}: {}", stderr(&out));
+    }
+
+    fn psql(&self, dir: &Path, script: &str) {
+        let out = Command::new(self.bin.join("psql"))
+            .args([
+                "-h",
+                self.root.to_str().unwrap(),
+                "-p",
+                "54329",
+                "-U",
+                "postgres",
+            ])
+            .args(["-v", "ON_ERROR_STOP=1", "-q", "-f", "-"])
+            .current_dir(dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write as _;
+                c.stdin.take().unwrap().write_all(script.as_bytes())?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        assert!(out.status.success(), "psql: {}", stderr(&out));
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.data.to_str().unwrap().to_string();
+        self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+fn run_postgres(d: &Path, model: &str, cases: &DataFrame) -> Option<Scores> {
+    let Some(pg) = Postgres::start() else {
+        say!("SKIPPED PostgreSQL: no server binaries under /usr/lib/postgresql");
+        return None;
+    };
+    let mut csv = std::fs::File::create(d.join("cases.csv")).unwrap();
+    CsvWriter::new(&mut csv)
+        .include_header(true)
+        .finish(&mut cases.clone())
+        .unwrap();
+    let names: Vec<String> = cases
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let names = names.join(", ");
+    let script = format!(
+        "{}\n\\copy {TABLE} ({names}) FROM 'cases.csv' CSV HEADER\nCREATE VIEW scored AS\n{};\n\\copy (SELECT child_id, snapshot_date, probability, band FROM scored) TO 'postgres.csv' CSV HEADER\n",
+        create_table(Dialect::Postgres, TABLE).unwrap(),
+        sql(d, model, "postgres")
+    );
+    pg.psql(d, &script);
+    let df = CsvReadOptions::default()
+        .with_has_header(true)
+        .try_into_reader_with_file_path(Some(d.join("postgres.csv")))
+        .unwrap()
+        .finish()
+        .unwrap();
+    Some(scores(&df))
+}
+
+/// Runs the model's SQL in every engine there is and checks each against
+/// `safeflag score`; returns the engines run.
+fn check_engines(d: &Path, model: &str) -> Vec<&'static str> {
+    let ours = reference(d, model);
+    let cases = clean_cases();
+    assert_eq!(cases.height(), ours.len());
+    let mut ran = vec!["sqlite"];
+    assert_agree("sqlite", &ours, &run_sqlite(d, model, &cases));
+    if let Some(theirs) = run_duckdb(d, model, &cases) {
+        assert_agree("duckdb", &ours, &theirs);
+        ran.push("duckdb");
+    }
+    if let Some(theirs) = run_postgres(d, model, &cases) {
+        assert_agree("postgres", &ours, &theirs);
+        ran.push("postgres");
+    }
+    ran
+}
+
+#[test]
+fn the_logistic_model_as_sql_gives_safeflags_scores_in_real_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = repo().join("models/default");
+    let ran = check_engines(dir.path(), model.to_str().unwrap());
+    say!("engines run: {}", ran.join(", "));
+}
+
+#[test]
+fn the_boosted_trees_as_sql_give_safeflags_scores_in_real_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = sample("training.parquet");
+    let out = safeflag(
+        d,
+        &[
+            "train",
+            stack.to_str().unwrap(),
+            "--model",
+            "gbm",
+            "--gbm-trees",
+            "40",
+            "--gbm-max-depth",
+            "3",
+            "--out",
+            "gbm",
+            "-q",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let model = d.join("gbm");
+    let ran = check_engines(d, model.to_str().unwrap());
+    say!("engines run: {}", ran.join(", "));
+}
+
+#[test]
+fn the_sql_goes_to_a_file_owner_only_and_a_bad_table_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = repo().join("models/default");
+    let m = model.to_str().unwrap();
+    let out = safeflag(
+        dir.path(),
+        &[
+            "model",
+            "sql",
+            m,
+            "--dialect",
+            "snowflake",
+            "--out",
+            "q.sql",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(mode(&dir.path().join("q.sql")), 0o600);
+    let out = safeflag(
+        dir.path(),
+        &[
+            "model",
+            "sql",
+            m,
+            "--dialect",
+            "postgres",
+            "--table",
+            "x; DROP TABLE y",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not a plain identifier"),
+        "{}",
+        stderr(&out)
+    );
+}
