@@ -24,7 +24,8 @@
 use std::fmt::Write as _;
 
 use safeflag_core::contract::{COLUMNS, ColumnType, Presence};
-use safeflag_core::feature_spec::{FeatureSpec, Transform};
+use safeflag_core::feature_spec::{FeatureDef, FeatureSpec, Transform};
+use safeflag_model::estimator::Tree;
 use safeflag_model::{Estimator, ModelArtifact};
 
 /// Errors of writing a model as SQL.
@@ -156,6 +157,14 @@ impl Dialect {
         }
     }
 
+    /// The CTE hint that keeps a step's rows instead of inlining it.
+    fn materialize(self) -> &'static str {
+        match self {
+            Dialect::Sqlite | Dialect::Postgres => "MATERIALIZED ",
+            _ => "",
+        }
+    }
+
     fn ln(self) -> &'static str {
         match self {
             Dialect::Sqlserver => "LOG",
@@ -203,10 +212,14 @@ pub fn query(model: &ModelArtifact, dialect: Dialect, table: &str) -> Result<Str
             ""
         }
     );
+    // SQLite and PostgreSQL inline a CTE into each place that reads it, so
+    // the band's twenty comparisons would each recompute the probability,
+    // and it every feature: there each step is computed once and kept.
+    let m = d.materialize();
     // 1. The features, from the contract columns.
     let _ = writeln!(
         s,
-        "WITH features AS (\n  SELECT child_id, snapshot_date, case_id,"
+        "WITH features AS {m}(\n  SELECT child_id, snapshot_date, case_id,"
     );
     let names = spec.names();
     let exprs: Vec<String> = spec
@@ -214,11 +227,20 @@ pub fn query(model: &ModelArtifact, dialect: Dialect, table: &str) -> Result<Str
         .iter()
         .map(|f| feature(d, spec, &f.transform))
         .collect::<Result<_>>()?;
-    let lines: Vec<String> = exprs
+    let mut lines: Vec<String> = exprs
         .iter()
         .zip(&names)
         .map(|(e, n)| format!("    {e} AS {}", d.ident(&format!("f_{n}"))))
         .collect();
+    // The counts whose logarithm a tree may split on, as counts (`goes_left`).
+    for f in &spec.features {
+        if let Some(column) = count_of(f) {
+            lines.push(format!(
+                "    COALESCE({column}, 0) AS {}",
+                d.ident(&format!("n_{}", f.name))
+            ));
+        }
+    }
     let _ = writeln!(s, "{}\n  FROM {table}\n),", lines.join(",\n"));
     // 2. The log-odds (and the contributions).
     let f = |n: &str| d.ident(&format!("f_{n}"));
@@ -252,14 +274,14 @@ pub fn query(model: &ModelArtifact, dialect: Dialect, table: &str) -> Result<Str
             // The base score, then each tree in order, as forust sums them.
             let mut z = d.num(b.base_score);
             for tree in &b.trees {
-                let _ = write!(z, "\n      + {}", tree_case(d, tree, 0, &names)?);
+                let _ = write!(z, "\n      + {}", tree_case(d, tree, 0, spec)?);
             }
             items.push(format!("{z} AS log_odds"));
         }
     }
     let _ = writeln!(
         s,
-        "scored AS (\n  SELECT {}\n  FROM features\n),",
+        "scored AS {m}(\n  SELECT {}\n  FROM features\n),",
         items.join(",\n    ")
     );
     // 3. The calibrated probability.
@@ -267,7 +289,7 @@ pub fn query(model: &ModelArtifact, dialect: Dialect, table: &str) -> Result<Str
     let carried: String = contributions.iter().map(|n| format!(", {n}")).collect();
     let _ = writeln!(
         s,
-        "calibrated AS (\n  SELECT child_id, snapshot_date, case_id, log_odds,\n    {} / ({} + EXP(-({} * log_odds + {}))) AS probability{carried}\n  FROM scored\n),",
+        "calibrated AS {m}(\n  SELECT child_id, snapshot_date, case_id, log_odds,\n    {} / ({} + EXP(-({} * log_odds + {}))) AS probability{carried}\n  FROM scored\n),",
         d.num(1.0),
         d.num(1.0),
         d.num(a),
@@ -286,7 +308,7 @@ pub fn query(model: &ModelArtifact, dialect: Dialect, table: &str) -> Result<Str
     band.push_str("\n      ELSE 1 END");
     let _ = writeln!(
         s,
-        "banded AS (\n  SELECT child_id, snapshot_date, case_id, log_odds, probability,\n    {band} AS band{carried}\n  FROM calibrated\n)"
+        "banded AS {m}(\n  SELECT child_id, snapshot_date, case_id, log_odds, probability,\n    {band} AS band{carried}\n  FROM calibrated\n)"
     );
     let _ = writeln!(
         s,
@@ -345,10 +367,13 @@ fn feature(d: Dialect, spec: &FeatureSpec, t: &Transform) -> Result<String> {
             d.num(0.0)
         ),
         Transform::Capped { column, cap } => {
+            // Times the reciprocal, as safeflag's kernel computes it (x / cap
+            // can differ from it in the last bit, and a tree may split there).
             let v = as_double(column);
             format!(
-                "COALESCE(CASE WHEN {v} > {cap} THEN {cap} ELSE {v} END / {cap}, {zero})",
+                "COALESCE(CASE WHEN {v} > {cap} THEN {cap} ELSE {v} END * {scale}, {zero})",
                 cap = d.num(*cap),
+                scale = d.num(1.0 / cap),
                 zero = d.num(0.0)
             )
         }
@@ -369,12 +394,7 @@ fn feature(d: Dialect, spec: &FeatureSpec, t: &Transform) -> Result<String> {
 /// A tree as nested `CASE` expressions: a row goes left when its feature is
 /// below the split value, as forust's `get_child_idx` sends it (the features
 /// are never missing: the spec fills every gap).
-fn tree_case(
-    d: Dialect,
-    tree: &safeflag_model::estimator::Tree,
-    node: usize,
-    names: &[String],
-) -> Result<String> {
+fn tree_case(d: Dialect, tree: &Tree, node: usize, spec: &FeatureSpec) -> Result<String> {
     let n = tree
         .nodes
         .get(node)
@@ -382,16 +402,62 @@ fn tree_case(
     if n.is_leaf {
         return Ok(d.num(f64::from(n.weight_value)));
     }
-    let feature = names
+    let feature = spec
+        .features
         .get(n.split_feature)
         .ok_or_else(|| Error::Model(format!("a tree splits on feature {}", n.split_feature)))?;
     Ok(format!(
-        "(CASE WHEN {} < {} THEN {} ELSE {} END)",
-        d.ident(&format!("f_{feature}")),
-        d.num(n.split_value),
-        tree_case(d, tree, n.left_child, names)?,
-        tree_case(d, tree, n.right_child, names)?
+        "(CASE WHEN {} THEN {} ELSE {} END)",
+        goes_left(d, feature, n.split_value),
+        tree_case(d, tree, n.left_child, spec)?,
+        tree_case(d, tree, n.right_child, spec)?
     ))
+}
+
+/// The condition `feature < split`. A tree's split values are feature values
+/// seen in training, so a value one bit off in the engine would take the
+/// other branch: `ln(1 + x)` in SQL can differ from safeflag's `ln_1p` in
+/// the last bit, so a split on a count's logarithm is tested on the count
+/// itself, against the smallest count whose `ln_1p` reaches the split
+/// (computed here with the function safeflag's features use).
+fn goes_left(d: Dialect, feature: &FeatureDef, split: f64) -> String {
+    if count_of(feature).is_some() {
+        let count = d.ident(&format!("n_{}", feature.name));
+        return format!("{count} < {}", count_threshold(split));
+    }
+    format!(
+        "{} < {}",
+        d.ident(&format!("f_{}", feature.name)),
+        d.num(split)
+    )
+}
+
+/// The count column of a feature that is the logarithm of a count.
+fn count_of(feature: &FeatureDef) -> Option<&str> {
+    match &feature.transform {
+        Transform::Log1p { column }
+            if matches!(
+                safeflag_core::contract::column(column).map(|c| c.ty),
+                Some(ColumnType::Int { .. })
+            ) =>
+        {
+            Some(column)
+        }
+        _ => None,
+    }
+}
+
+/// The smallest count `n >= 0` with `ln_1p(n) >= split`: for a count `x`,
+/// `ln_1p(x) < split` exactly when `x < n`.
+fn count_threshold(split: f64) -> i64 {
+    if split.is_nan() || split <= 0.0 {
+        return 0;
+    }
+    let mut n = (split.exp_m1().floor() as i64 - 2).max(0);
+    while ((n as f64).ln_1p()) < split {
+        n += 1;
+    }
+    n
 }
 
 /// A text literal with its quotes doubled.
