@@ -245,6 +245,19 @@ pub enum ModelCommand {
     /// logistic model, each feature's contribution), the same numbers as
     /// `safeflag score` (docs/warehouse.md).
     Sql(ModelSqlArgs),
+    /// The feature matrix -> calibrated probability part of the model as an
+    /// ONNX graph (ONNX 13, ONNX-ML 3), with its feature spec beside it
+    /// (FILE.features.json) saying how each input column is computed.
+    Onnx(ModelOnnxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelOnnxArgs {
+    /// The model directory (or its model.json).
+    pub model: PathBuf,
+    /// The ONNX file to write (atomically, owner-only).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -66,6 +66,7 @@ fn main() -> std::process::ExitCode {
             commands::outcomes::report(args, &printer)
         }
         Command::Model(cli::ModelCommand::Sql(args)) => commands::model::sql(args, &printer),
+        Command::Model(cli::ModelCommand::Onnx(args)) => commands::model::onnx(args, &printer),
         Command::Runs(args) => commands::history::runs(args, &printer),
         Command::History(args) => commands::history::history(args, &printer),
         Command::Completions(args) => commands::shell::completions(args, &printer),

@@ -108,6 +108,7 @@ kinded!(
     safeflag_history::lock::LockError,
     safeflag_outcomes::Error,
     safeflag_sql::Error,
+    safeflag_onnx::Error,
 );
 
 /// A failure inside the dataframe engine is never the input's.

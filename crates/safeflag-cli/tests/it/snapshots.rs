@@ -88,7 +88,7 @@ fn manifest_json(out: &Output) -> String {
 #[test]
 fn help_of_every_subcommand() {
     let dir = tempfile::tempdir().unwrap();
-    let commands: [&[&str]; 24] = [
+    let commands: [&[&str]; 25] = [
         &[],
         &["validate"],
         &["generate"],
@@ -106,6 +106,7 @@ fn help_of_every_subcommand() {
         &["reviews", "report"],
         &["model"],
         &["model", "sql"],
+        &["model", "onnx"],
         &["outcomes"],
         &["outcomes", "import"],
         &["outcomes", "report"],

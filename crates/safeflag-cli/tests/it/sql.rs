@@ -1,8 +1,10 @@
-//! The model as SQL, run in real engines on the shipped sample: SQLite (in
-//! process), DuckDB (its Python package) and PostgreSQL (a server started
-//! for the test from the system's binaries). Every row's probability within
-//! 1e-9 of `safeflag score`'s, the same band, the same top of the ranking.
-//! An engine that is not installed says so and is skipped, never passed.
+//! The model for other engines, run in them on the shipped sample. As SQL:
+//! SQLite (in process), DuckDB (its Python package) and PostgreSQL (a
+//! server started for the test from the system's binaries), every row's
+//! probability within 1e-9 of `safeflag score`'s, the same band, the same
+//! top of the ranking. As ONNX: onnxruntime (its Python package), within
+//! 1e-6. An engine that is not installed says so and is skipped, never
+//! passed.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -361,6 +363,83 @@ fn run_postgres(d: &Path, model: &str, cases: &DataFrame) -> Option<Scores> {
     Some(scores(&df))
 }
 
+/// The ONNX graph run by onnxruntime on the sample's feature matrix.
+fn run_onnx(d: &Path, model: &str) -> Option<Scores> {
+    if !python_has("onnxruntime") {
+        say!("SKIPPED onnxruntime: the onnxruntime Python package is not installed");
+        return None;
+    }
+    let out = safeflag(d, &["model", "onnx", model, "--out", "model.onnx"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(mode(&d.join("model.onnx")), 0o600);
+    assert!(d.join("model.onnx.features.json").is_file());
+    let artifact = safeflag_model::ModelArtifact::load(Path::new(model)).unwrap();
+    let v = safeflag_pipeline::ingest_mapped(&sample("snapshot.csv"), None, false).unwrap();
+    let x = safeflag_features::build_matrix(&v.cases, &artifact.content.feature_spec).unwrap();
+    let (rows, cols) = (x.rows(), x.cols());
+    let cm = x.column_major();
+    let bytes: Vec<u8> = (0..rows)
+        .flat_map(|r| (0..cols).map(move |j| cm[j * rows + r]))
+        .flat_map(f64::to_le_bytes)
+        .collect();
+    std::fs::write(d.join("features.bin"), bytes).unwrap();
+    let script = format!(
+        "import numpy as np, onnxruntime as ort\n\
+         x = np.fromfile('features.bin', dtype='<f8').reshape(-1, {cols})\n\
+         s = ort.InferenceSession('model.onnx', providers=['CPUExecutionProvider'])\n\
+         s.run(['probability'], {{'features': x}})[0].astype('<f8').tofile('p.bin')\n"
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "onnxruntime: {}", stderr(&out));
+    let p: Vec<f64> = std::fs::read(d.join("p.bin"))
+        .unwrap()
+        .chunks(8)
+        .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    assert_eq!(p.len(), rows);
+    let ids = v.cases.column("child_id").unwrap().str().unwrap().clone();
+    let dates = v
+        .cases
+        .column("snapshot_date")
+        .unwrap()
+        .cast(&DataType::String)
+        .unwrap();
+    let dates = dates.str().unwrap();
+    let bands = &artifact.content.bands;
+    Some(
+        (0..rows)
+            .map(|r| {
+                let key = (
+                    ids.get(r).unwrap().to_string(),
+                    dates.get(r).unwrap().to_string(),
+                );
+                (key, (p[r], i64::from(bands.band(p[r]))))
+            })
+            .collect(),
+    )
+}
+
+/// Every row within `tolerance` of safeflag's probability.
+fn assert_close(engine: &str, ours: &Scores, theirs: &Scores, tolerance: f64) {
+    assert_eq!(ours.len(), theirs.len(), "{engine}: rows");
+    let worst = ours
+        .iter()
+        .map(|(k, (p, _))| (p - theirs[k].0).abs())
+        .fold(0.0, f64::max);
+    assert!(
+        worst <= tolerance,
+        "{engine}: a probability differs by {worst}"
+    );
+    say!(
+        "{engine}: {} rows, largest probability difference {worst:e}",
+        ours.len()
+    );
+}
+
 /// Runs the model's SQL in every engine there is and checks each against
 /// `safeflag score`; returns the engines run.
 fn check_engines(d: &Path, model: &str) -> Vec<&'static str> {
@@ -376,6 +455,10 @@ fn check_engines(d: &Path, model: &str) -> Vec<&'static str> {
     if let Some(theirs) = run_postgres(d, model, &cases) {
         assert_agree("postgres", &ours, &theirs);
         ran.push("postgres");
+    }
+    if let Some(theirs) = run_onnx(d, model) {
+        assert_close("onnxruntime", &ours, &theirs, 1e-6);
+        ran.push("onnxruntime");
     }
     ran
 }
