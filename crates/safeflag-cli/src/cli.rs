@@ -469,6 +469,12 @@ pub struct ScoreArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub queue: QueueArgs,
+    /// Probabilities computed elsewhere (the model as SQL in the warehouse):
+    /// child_id, snapshot_date, probability for every scored row. Each must
+    /// be within 1e-6 of safeflag's own or the run is refused; the queue,
+    /// reasons and exports then use them (docs/warehouse.md).
+    #[arg(long, value_name = "FILE")]
+    pub scores: Option<PathBuf>,
     /// Coaching prompts (TOML); default: the model directory's own
     /// coaching-prompts.toml, else the prompts built into safeflag.
     #[arg(long, value_name = "FILE")]

@@ -33,6 +33,7 @@ pub mod reports;
 pub mod scoring;
 pub mod settings;
 pub mod training;
+pub mod warehouse;
 
 use std::path::{Path, PathBuf};
 

@@ -171,6 +171,7 @@ impl Staged<'_> {
             max_quarantine: config.input.max_quarantine,
             monitor: config.monitor.clone(),
             out: staging.to_path_buf(),
+            scores: None,
         };
         let mut hooks = NightHooks {
             store: &*store,

@@ -39,6 +39,9 @@ pub struct ScoringOptions {
     pub monitor: MonitorOptions,
     /// The directory to write.
     pub out: PathBuf,
+    /// Probabilities computed in the warehouse, taken instead of safeflag's
+    /// own after checking them ([`crate::warehouse`]).
+    pub scores: Option<PathBuf>,
 }
 
 /// Where the nightly run plugs its history into a scoring run.
@@ -163,6 +166,10 @@ pub fn score(
     let mut rows = safeflag_score::score_rows(artifact, cases)?;
     for (stage, s) in rows.seconds {
         manifest.time(stage, s);
+    }
+    if let Some(path) = &options.scores {
+        let from = crate::warehouse::take_scores(&mut rows, &artifact.content.bands, path)?;
+        manifest.scores_from = Some(from);
     }
     progress.done();
 
@@ -392,6 +399,7 @@ mod tests {
             max_quarantine: 0.05,
             monitor: MonitorOptions::default(),
             out: out.to_path_buf(),
+            scores: None,
         }
     }
 

@@ -104,6 +104,9 @@ pub struct RunManifest {
     /// The relational extract the snapshot was built from, when it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extract: Option<PathBuf>,
+    /// The warehouse's scores the run used instead of its own, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scores_from: Option<ScoresFrom>,
     /// The settings the run used.
     pub settings: RunSettings,
     /// The reconciliation of rows and cases.
@@ -146,6 +149,19 @@ pub struct InputRef {
     pub sha256: String,
     /// `csv`, `parquet` or `ipc`.
     pub format: String,
+}
+
+/// Probabilities computed elsewhere (the model as SQL in the warehouse) and
+/// taken for the queue, after checking them against safeflag's own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoresFrom {
+    /// The scores file as given.
+    pub path: PathBuf,
+    /// Its sha256.
+    pub sha256: String,
+    /// The largest difference from safeflag's own probability for the row.
+    pub largest_difference: f64,
 }
 
 /// The settings a run used, as resolved from flags or the config file.
@@ -253,6 +269,7 @@ impl RunManifest {
             model,
             input,
             extract: None,
+            scores_from: None,
             settings,
             counts: RunCounts::default(),
             monitoring: None,

@@ -22,6 +22,7 @@ pub fn run(args: ScoreArgs, printer: &Printer) -> Result<()> {
         max_quarantine: args.max_quarantine,
         monitor: monitor_options(args.psi_warning)?,
         out: args.out.clone(),
+        scores: args.scores.clone(),
     };
     let model = Model::load(&args.model)?;
     let bar = Bar::new(!printer.is_quiet());

@@ -532,3 +532,86 @@ fn the_sql_goes_to_a_file_owner_only_and_a_bad_table_name_is_refused() {
         stderr(&out)
     );
 }
+
+/// The warehouse's scores taken back: the SQL's probabilities from SQLite
+/// give the same queue as safeflag's own; a score off by more than 1e-6, a
+/// missing row and a second score for a row are each refused whole, naming
+/// the file and the row.
+#[test]
+fn scores_from_the_warehouse_give_the_same_queue_and_bad_ones_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = repo().join("models/default");
+    let m = model.to_str().unwrap();
+    let ours = reference(d, m);
+    let theirs = run_sqlite(d, m, &clean_cases());
+    let write = |name: &str, rows: &[(&(String, String), f64)]| {
+        let mut s = String::from("child_id,snapshot_date,probability\n");
+        for ((c, date), p) in rows {
+            s.push_str(&format!("{c},{date},{p:?}\n"));
+        }
+        std::fs::write(d.join(name), s).unwrap();
+    };
+    let mut rows: Vec<(&(String, String), f64)> = theirs.iter().map(|(k, v)| (k, v.0)).collect();
+    rows.sort_by(|a, b| a.0.cmp(b.0));
+    write("warehouse.csv", &rows);
+    let sample = sample("snapshot.csv");
+    let s = sample.to_str().unwrap();
+    let score = |scores: &str, out: &str| {
+        safeflag(
+            d,
+            &[
+                "score", s, "--model", m, "--scores", scores, "--out", out, "--json",
+            ],
+        )
+    };
+    let out = score("warehouse.csv", "wh");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let manifest: safeflag_report::RunManifest = serde_json::from_slice(&out.stdout).unwrap();
+    let from = manifest.scores_from.unwrap();
+    assert!(
+        from.largest_difference <= 1e-9,
+        "{}",
+        from.largest_difference
+    );
+    // The same cases in the same order; the probabilities shown are the
+    // warehouse's (they may differ from safeflag's in the last digits).
+    let (q0, q1) = (
+        read_csv(&d.join("run/queue.csv")),
+        read_csv(&d.join("wh/queue.csv")),
+    );
+    let ids = |q: &DataFrame| -> Vec<String> {
+        let c = q
+            .column("case_id")
+            .unwrap()
+            .cast(&DataType::String)
+            .unwrap();
+        c.str()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&q0), ids(&q1));
+    assert_eq!(q0.column("reasons").unwrap(), q1.column("reasons").unwrap());
+    assert_eq!(ours.len(), rows.len());
+
+    // One score moved by 0.01, a row left out, a row given twice.
+    let mut moved = rows.clone();
+    moved[7].1 += 0.01;
+    write("moved.csv", &moved);
+    write("short.csv", &rows[1..]);
+    let mut twice = rows.clone();
+    twice.insert(3, rows[2]);
+    write("twice.csv", &twice);
+    for (file, says) in [
+        ("moved.csv", "moved.csv` row 8: the probability differs"),
+        ("short.csv", "has no score for 1 of the night's"),
+        ("twice.csv", "twice.csv` row 4: a second score"),
+    ] {
+        let out = score(file, &format!("bad-{file}"));
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        assert!(stderr(&out).contains(says), "{file}: {}", stderr(&out));
+        assert!(!d.join(format!("bad-{file}/queue.csv")).exists());
+    }
+}
