@@ -274,6 +274,12 @@ pub struct ModelSqlArgs {
     /// instead of the query.
     #[arg(long)]
     pub ddl: bool,
+    /// Write `CREATE VIEW` (named --table) over this raw table of text
+    /// columns instead of the query: the contract's cleaning (trimming,
+    /// missing spellings, codes and booleans in any spelling, casts), without
+    /// the quarantine.
+    #[arg(long, value_name = "RAW_TABLE", conflicts_with = "ddl")]
+    pub clean_view: Option<String>,
     /// Write the SQL to this file (atomically, owner-only) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

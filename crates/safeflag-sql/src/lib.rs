@@ -157,6 +157,36 @@ impl Dialect {
         }
     }
 
+    /// `text` cast to `ty`, `NULL` when it is not one (an integer, or a
+    /// `YYYY-MM-DD` date).
+    fn try_cast(self, text: &str, ty: &str, date: bool) -> String {
+        let pattern_pg = if date {
+            "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+        } else {
+            "^-?[0-9]+$"
+        };
+        match self {
+            Dialect::Duckdb | Dialect::Sqlserver | Dialect::Snowflake | Dialect::Spark => {
+                format!("TRY_CAST({text} AS {ty})")
+            }
+            Dialect::Postgres => {
+                format!("CASE WHEN {text} ~ '{pattern_pg}' THEN CAST({text} AS {ty}) END")
+            }
+            Dialect::Oracle if date => format!(
+                "CASE WHEN REGEXP_LIKE({text}, '{pattern_pg}') THEN TO_DATE({text}, 'YYYY-MM-DD') END"
+            ),
+            Dialect::Oracle => format!(
+                "CASE WHEN REGEXP_LIKE({text}, '{pattern_pg}') THEN CAST({text} AS {ty}) END"
+            ),
+            Dialect::Sqlite if date => format!(
+                "CASE WHEN glob('[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]', {text}) AND date({text}) = {text} THEN {text} END"
+            ),
+            Dialect::Sqlite => format!(
+                "CASE WHEN glob('[0-9]*', {text}) AND NOT glob('*[^0-9]*', {text}) THEN CAST({text} AS INTEGER) END"
+            ),
+        }
+    }
+
     /// The CTE hint that keeps a step's rows instead of inlining it.
     fn materialize(self) -> &'static str {
         match self {
@@ -478,6 +508,73 @@ fn check_table(table: &str) -> Result<()> {
     } else {
         Err(Error::TableName(table.to_string()))
     }
+}
+
+/// `CREATE VIEW table AS ...` over `raw`, a table holding the contract's
+/// columns as text the way an extract delivers them: each value trimmed, the
+/// missing spellings (empty, `NA`, `N/A`, `null`, in any case) made `NULL`,
+/// codes matched to their canonical spelling in any case, booleans from
+/// their accepted spellings, numbers and dates cast. This is the cleaning
+/// safeflag's validation does, without its quarantine: a value the contract
+/// refuses becomes `NULL` here, where safeflag would set the row aside, so
+/// `safeflag validate` on the same extract finds the rows to look at.
+pub fn clean_view(dialect: Dialect, table: &str, raw: &str) -> Result<String> {
+    use safeflag_core::contract::{FALSE_SPELLINGS, MISSING_SPELLINGS, TRUE_SPELLINGS};
+    check_table(table)?;
+    check_table(raw)?;
+    let d = dialect;
+    let list = |v: &[&str]| {
+        v.iter()
+            .map(|s| text_literal(&s.to_lowercase()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let missing = list(MISSING_SPELLINGS);
+    let columns: Vec<String> = COLUMNS
+        .iter()
+        .filter(|c| c.presence != Presence::Outcome)
+        .map(|c| {
+            let n = c.name;
+            let t = format!(
+                "CASE WHEN TRIM({n}) = '' OR LOWER(TRIM({n})) IN ({missing}) THEN NULL ELSE TRIM({n}) END"
+            );
+            let e = match c.ty {
+                ColumnType::Text => t,
+                ColumnType::Enum { codes } => {
+                    let arms: String = codes
+                        .iter()
+                        .map(|code| {
+                            format!(
+                                " WHEN {} THEN {}",
+                                text_literal(&code.to_lowercase()),
+                                text_literal(code)
+                            )
+                        })
+                        .collect();
+                    format!("CASE LOWER({t}){arms} END")
+                }
+                ColumnType::Bool => {
+                    let (yes, no) = if d.native_bool() {
+                        ("TRUE", "FALSE")
+                    } else {
+                        ("1", "0")
+                    };
+                    format!(
+                        "CASE WHEN LOWER({t}) IN ({}) THEN {yes} WHEN LOWER({t}) IN ({}) THEN {no} END",
+                        list(TRUE_SPELLINGS),
+                        list(FALSE_SPELLINGS)
+                    )
+                }
+                ColumnType::Int { .. } => d.try_cast(&t, d.integer(), false),
+                ColumnType::Date => d.try_cast(&t, d.date(), true),
+            };
+            format!("  {e} AS {n}")
+        })
+        .collect();
+    Ok(format!(
+        "CREATE VIEW {table} AS\nSELECT\n{}\nFROM {raw};\n",
+        columns.join(",\n")
+    ))
 }
 
 /// `CREATE TABLE` for the contract's columns in `dialect`'s types: the

@@ -47,6 +47,9 @@ fn every_dialect_parses_and_names_every_feature() {
         for n in &names {
             assert!(sql.contains(&format!("AS contribution_{n}")), "{n}");
         }
+        let view = clean_view(d, "cases", "raw_cases").unwrap();
+        Parser::parse_sql(dialect.as_ref(), &view)
+            .unwrap_or_else(|e| panic!("{} view: {e}\n{view}", d.as_str()));
         let ddl = create_table(d, "cases").unwrap();
         Parser::parse_sql(dialect.as_ref(), &ddl)
             .unwrap_or_else(|e| panic!("{} DDL: {e}\n{ddl}", d.as_str()));

@@ -8,6 +8,8 @@ use crate::printer::Printer;
 pub fn sql(args: ModelSqlArgs, printer: &Printer) -> Result<()> {
     let sql = if args.ddl {
         safeflag_sql::create_table(args.dialect, &args.table)
+    } else if let Some(raw) = &args.clean_view {
+        safeflag_sql::clean_view(args.dialect, &args.table, raw)
     } else {
         let model = Model::load(&args.model)?;
         safeflag_sql::query(&model.artifact, args.dialect, &args.table)

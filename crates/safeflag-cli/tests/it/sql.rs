@@ -615,3 +615,175 @@ fn scores_from_the_warehouse_give_the_same_queue_and_bad_ones_are_refused() {
         assert!(!d.join(format!("bad-{file}/queue.csv")).exists());
     }
 }
+
+/// The sample spelled the ways an extract spells it: codes in capitals and
+/// padded, booleans as `Yes` / `n`, missing values as `NA` and `null`.
+fn respelled(d: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(sample("snapshot.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let mut out = header.join(",") + "\n";
+    for (i, line) in lines.enumerate() {
+        let fields: Vec<String> = line
+            .split(',')
+            .zip(&header)
+            .map(|(v, h)| match (*h, v) {
+                ("case_type" | "sleep_environment" | "parental_substance_use", v)
+                    if !v.is_empty() =>
+                {
+                    format!(" {} ", v.to_uppercase())
+                }
+                ("child_sex", v) => v.to_lowercase(),
+                ("child_disability" | "domestic_violence" | "unrelated_adult_in_home", "true") => {
+                    "Yes".into()
+                }
+                ("child_disability" | "domestic_violence" | "unrelated_adult_in_home", "false") => {
+                    if i % 2 == 0 {
+                        "n".into()
+                    } else {
+                        " FALSE".into()
+                    }
+                }
+                ("sleep_environment", "") => "NA".into(),
+                ("caregiver_age" | "days_since_last_visit", "") => "null".into(),
+                ("prior_reports", v) => format!(" {v} "),
+                (_, v) => v.to_string(),
+            })
+            .collect();
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    let path = d.join("respelled.csv");
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+/// The cleaning view over raw text columns, then the query over the view,
+/// in SQLite, DuckDB and PostgreSQL: the same probabilities as `safeflag
+/// score` on the same file, which safeflag cleans the same way.
+#[test]
+fn the_cleaning_view_reads_an_extracts_spellings_as_safeflag_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = respelled(d);
+    let model = repo().join("models/default");
+    let m = model.to_str().unwrap();
+    let out = safeflag(
+        d,
+        &[
+            "score",
+            file.to_str().unwrap(),
+            "--model",
+            m,
+            "--out",
+            "run",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let manifest: safeflag_report::RunManifest = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(manifest.counts.rows_quarantined, 0);
+    let rf = std::fs::File::open(d.join("run/scores.parquet")).unwrap();
+    let ours = scores(&ParquetReader::new(rf).finish().unwrap());
+    let text = std::fs::read_to_string(&file).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let raw_ddl = format!(
+        "CREATE TABLE raw_cases ({});",
+        header
+            .iter()
+            .map(|h| format!("{h} TEXT"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let view = |dialect: &str| {
+        let out = safeflag(
+            d,
+            &[
+                "model",
+                "sql",
+                m,
+                "--dialect",
+                dialect,
+                "--clean-view",
+                "raw_cases",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
+    };
+
+    // SQLite, in process.
+    let con = rusqlite::Connection::open_in_memory().unwrap();
+    con.execute_batch(&raw_ddl).unwrap();
+    {
+        let insert = format!(
+            "INSERT INTO raw_cases VALUES ({})",
+            vec!["?"; header.len()].join(", ")
+        );
+        let mut stmt = con.prepare(&insert).unwrap();
+        for line in text.lines().skip(1) {
+            stmt.execute(rusqlite::params_from_iter(line.split(',')))
+                .unwrap();
+        }
+    }
+    con.execute_batch(&view("sqlite")).unwrap();
+    let mut stmt = con.prepare(&sql(d, m, "sqlite")).unwrap();
+    let theirs: Scores = stmt
+        .query_map([], |r| {
+            Ok((
+                (
+                    r.get::<_, String>("child_id")?,
+                    r.get::<_, String>("snapshot_date")?,
+                ),
+                (r.get::<_, f64>("probability")?, r.get::<_, i64>("band")?),
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_agree("sqlite view", &ours, &theirs);
+
+    // DuckDB, reading every column as text.
+    if python_has("duckdb") {
+        std::fs::write(d.join("view.sql"), view("duckdb")).unwrap();
+        std::fs::write(d.join("query.sql"), sql(d, m, "duckdb")).unwrap();
+        let script = "import duckdb\n\
+             con = duckdb.connect()\n\
+             con.execute(\"CREATE TABLE raw_cases AS SELECT * FROM read_csv('respelled.csv', header = true, all_varchar = true)\")\n\
+             con.execute(open('view.sql').read())\n\
+             con.execute('COPY (' + open('query.sql').read() + \") TO 'view.parquet' (FORMAT parquet)\")\n";
+        let out = Command::new("python3")
+            .args(["-c", script])
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "duckdb: {}", stderr(&out));
+        let f = std::fs::File::open(d.join("view.parquet")).unwrap();
+        assert_agree(
+            "duckdb view",
+            &ours,
+            &scores(&ParquetReader::new(f).finish().unwrap()),
+        );
+    } else {
+        say!("SKIPPED DuckDB: the duckdb Python package is not installed");
+    }
+
+    // PostgreSQL.
+    if let Some(pg) = Postgres::start() {
+        let script = format!(
+            "{raw_ddl}\n\\copy raw_cases FROM 'respelled.csv' CSV HEADER\n{}\nCREATE VIEW scored AS\n{};\n\\copy (SELECT child_id, snapshot_date, probability, band FROM scored) TO 'view.csv' CSV HEADER\n",
+            view("postgres"),
+            sql(d, m, "postgres")
+        );
+        pg.psql(d, &script);
+        let df = CsvReadOptions::default()
+            .with_has_header(true)
+            .try_into_reader_with_file_path(Some(d.join("view.csv")))
+            .unwrap()
+            .finish()
+            .unwrap();
+        assert_agree("postgres view", &ours, &scores(&df));
+    } else {
+        say!("SKIPPED PostgreSQL: no server binaries under /usr/lib/postgresql");
+    }
+}
