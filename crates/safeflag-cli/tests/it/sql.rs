@@ -193,18 +193,26 @@ fn run_duckdb(d: &Path, model: &str, cases: &DataFrame) -> Option<Scores> {
     }
     let input = d.join("cases.parquet");
     safeflag_ingest::write_frame(&mut cases.clone(), &input).unwrap();
-    std::fs::write(
-        d.join("ddl.sql"),
+    let setup = [
         create_table(Dialect::Duckdb, TABLE).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(d.join("query.sql"), sql(d, model, "duckdb")).unwrap();
+        format!("INSERT INTO {TABLE} BY NAME SELECT * FROM read_parquet('cases.parquet')"),
+    ];
+    Some(duckdb_scores(d, &setup, &sql(d, model, "duckdb")))
+}
+
+/// Runs each `setup` statement in DuckDB (its Python package), then the
+/// query, and reads its scores.
+fn duckdb_scores(d: &Path, setup: &[String], query: &str) -> Scores {
+    for (i, statement) in setup.iter().enumerate() {
+        std::fs::write(d.join(format!("setup{i}.sql")), statement).unwrap();
+    }
+    std::fs::write(d.join("query.sql"), query).unwrap();
     let script = format!(
         "import duckdb\n\
          con = duckdb.connect()\n\
-         con.execute(open('ddl.sql').read())\n\
-         con.execute(\"INSERT INTO {TABLE} BY NAME SELECT * FROM read_parquet('cases.parquet')\")\n\
-         con.execute('COPY (' + open('query.sql').read() + \") TO 'duckdb.parquet' (FORMAT parquet)\")\n"
+         for i in range({}):\n    con.execute(open(f'setup{{i}}.sql').read())\n\
+         con.execute('COPY (' + open('query.sql').read() + \") TO 'duckdb.parquet' (FORMAT parquet)\")\n",
+        setup.len()
     );
     let out = Command::new("python3")
         .args(["-c", &script])
@@ -213,7 +221,7 @@ fn run_duckdb(d: &Path, model: &str, cases: &DataFrame) -> Option<Scores> {
         .unwrap();
     assert!(out.status.success(), "duckdb: {}", stderr(&out));
     let file = std::fs::File::open(d.join("duckdb.parquet")).unwrap();
-    Some(scores(&ParquetReader::new(file).finish().unwrap()))
+    scores(&ParquetReader::new(file).finish().unwrap())
 }
 
 /// A PostgreSQL server of the system's, started for one test in its own
@@ -298,6 +306,21 @@ impl Postgres {
         assert!(out.status.success(), "{tool}: {}", stderr(&out));
     }
 
+    /// Runs `setup`, then `query` as the view `scored`, and reads its scores.
+    fn scores(&self, dir: &Path, setup: &str, query: &str) -> Scores {
+        let script = format!(
+            "{setup}\nCREATE VIEW scored AS\n{query};\n\\copy (SELECT child_id, snapshot_date, probability, band FROM scored) TO 'postgres.csv' CSV HEADER\n"
+        );
+        self.psql(dir, &script);
+        let df = CsvReadOptions::default()
+            .with_has_header(true)
+            .try_into_reader_with_file_path(Some(dir.join("postgres.csv")))
+            .unwrap()
+            .finish()
+            .unwrap();
+        scores(&df)
+    }
+
     fn psql(&self, dir: &Path, script: &str) {
         let out = Command::new(self.bin.join("psql"))
             .args([
@@ -348,19 +371,11 @@ fn run_postgres(d: &Path, model: &str, cases: &DataFrame) -> Option<Scores> {
         .map(|n| n.to_string())
         .collect();
     let names = names.join(", ");
-    let script = format!(
-        "{}\n\\copy {TABLE} ({names}) FROM 'cases.csv' CSV HEADER\nCREATE VIEW scored AS\n{};\n\\copy (SELECT child_id, snapshot_date, probability, band FROM scored) TO 'postgres.csv' CSV HEADER\n",
-        create_table(Dialect::Postgres, TABLE).unwrap(),
-        sql(d, model, "postgres")
+    let setup = format!(
+        "{}\n\\copy {TABLE} ({names}) FROM 'cases.csv' CSV HEADER",
+        create_table(Dialect::Postgres, TABLE).unwrap()
     );
-    pg.psql(d, &script);
-    let df = CsvReadOptions::default()
-        .with_has_header(true)
-        .try_into_reader_with_file_path(Some(d.join("postgres.csv")))
-        .unwrap()
-        .finish()
-        .unwrap();
-    Some(scores(&df))
+    Some(pg.scores(d, &setup, &sql(d, model, "postgres")))
 }
 
 /// The ONNX graph run by onnxruntime on the sample's feature matrix.
@@ -745,44 +760,24 @@ fn the_cleaning_view_reads_an_extracts_spellings_as_safeflag_does() {
 
     // DuckDB, reading every column as text.
     if python_has("duckdb") {
-        std::fs::write(d.join("view.sql"), view("duckdb")).unwrap();
-        std::fs::write(d.join("query.sql"), sql(d, m, "duckdb")).unwrap();
-        let script = "import duckdb\n\
-             con = duckdb.connect()\n\
-             con.execute(\"CREATE TABLE raw_cases AS SELECT * FROM read_csv('respelled.csv', header = true, all_varchar = true)\")\n\
-             con.execute(open('view.sql').read())\n\
-             con.execute('COPY (' + open('query.sql').read() + \") TO 'view.parquet' (FORMAT parquet)\")\n";
-        let out = Command::new("python3")
-            .args(["-c", script])
-            .current_dir(d)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "duckdb: {}", stderr(&out));
-        let f = std::fs::File::open(d.join("view.parquet")).unwrap();
-        assert_agree(
-            "duckdb view",
-            &ours,
-            &scores(&ParquetReader::new(f).finish().unwrap()),
-        );
+        let setup = [
+            "CREATE TABLE raw_cases AS SELECT * FROM read_csv('respelled.csv', header = true, all_varchar = true)".to_string(),
+            view("duckdb"),
+        ];
+        let theirs = duckdb_scores(d, &setup, &sql(d, m, "duckdb"));
+        assert_agree("duckdb view", &ours, &theirs);
     } else {
         say!("SKIPPED DuckDB: the duckdb Python package is not installed");
     }
 
     // PostgreSQL.
     if let Some(pg) = Postgres::start() {
-        let script = format!(
-            "{raw_ddl}\n\\copy raw_cases FROM 'respelled.csv' CSV HEADER\n{}\nCREATE VIEW scored AS\n{};\n\\copy (SELECT child_id, snapshot_date, probability, band FROM scored) TO 'view.csv' CSV HEADER\n",
-            view("postgres"),
-            sql(d, m, "postgres")
+        let setup = format!(
+            "{raw_ddl}\n\\copy raw_cases FROM 'respelled.csv' CSV HEADER\n{}",
+            view("postgres")
         );
-        pg.psql(d, &script);
-        let df = CsvReadOptions::default()
-            .with_has_header(true)
-            .try_into_reader_with_file_path(Some(d.join("view.csv")))
-            .unwrap()
-            .finish()
-            .unwrap();
-        assert_agree("postgres view", &ours, &scores(&df));
+        let theirs = pg.scores(d, &setup, &sql(d, m, "postgres"));
+        assert_agree("postgres view", &ours, &theirs);
     } else {
         say!("SKIPPED PostgreSQL: no server binaries under /usr/lib/postgresql");
     }
