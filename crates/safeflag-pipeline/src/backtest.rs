@@ -1,11 +1,14 @@
 //! Rolling-origin backtests: at each cut-off, every candidate is trained on
 //! what was known by then and scores the period after it.
 //!
-//! From an extract, the training rows at a cut-off are the stack built from
-//! the extract as it stood that day ([`Extract::known_on`]), so a label
-//! counts only when its window had closed (with the recording lag) by the
-//! cut-off and only with the incidents recorded by then; the rows scored
-//! are the whole extract's labelled stack, the best truth there is. From a
+//! From an extract, the training rows at a cut-off are the stack as the
+//! agency could have built it that day: only dates whose window had closed
+//! (with the recording lag) by the cut-off, labelled with only the incidents
+//! recorded by then. The snapshots are the same whenever they are built
+//! (the extract builder's time-travel property), so only the labels are
+//! redrawn; a property test holds this to rebuilding everything from
+//! [`Extract::known_on`]. The rows scored are the whole extract's labelled
+//! stack, the best truth there is. From a
 //! stack file the same window rule is applied to its rows, but a stack's
 //! labels were drawn with everything its builder knew, so incidents
 //! recorded after a cut-off cannot be told apart: the extract is the exact
