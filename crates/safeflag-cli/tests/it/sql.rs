@@ -132,14 +132,10 @@ fn run_sqlite(d: &Path, model: &str, cases: &DataFrame) -> Scores {
     let con = rusqlite::Connection::open_in_memory().unwrap();
     con.execute_batch(&create_table(Dialect::Sqlite, TABLE).unwrap())
         .unwrap();
-    let names: Vec<String> = cases
-        .get_column_names()
-        .iter()
-        .map(|n| n.to_string())
-        .collect();
+    let names = cases.get_column_names();
     let insert = format!(
         "INSERT INTO {TABLE} ({}) VALUES ({})",
-        names.join(", "),
+        column_list(cases),
         vec!["?"; names.len()].join(", ")
     );
     {
@@ -161,10 +157,12 @@ fn run_sqlite(d: &Path, model: &str, cases: &DataFrame) -> Scores {
             stmt.execute(rusqlite::params_from_iter(row)).unwrap();
         }
     }
-    let query = sql(d, model, "sqlite");
-    let mut stmt = con
-        .prepare(&query)
-        .unwrap_or_else(|e| panic!("sqlite: {e}"));
+    sqlite_scores(&con, &sql(d, model, "sqlite"))
+}
+
+/// The scores `query` gives in an open SQLite database.
+fn sqlite_scores(con: &rusqlite::Connection, query: &str) -> Scores {
+    let mut stmt = con.prepare(query).unwrap_or_else(|e| panic!("sqlite: {e}"));
     let rows = stmt
         .query_map([], |r| {
             Ok((
@@ -177,6 +175,16 @@ fn run_sqlite(d: &Path, model: &str, cases: &DataFrame) -> Scores {
         })
         .unwrap();
     rows.map(Result::unwrap).collect()
+}
+
+/// A frame's column names, comma-separated.
+fn column_list(df: &DataFrame) -> String {
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    names.join(", ")
 }
 
 fn python_has(module: &str) -> bool {
@@ -365,12 +373,7 @@ fn run_postgres(d: &Path, model: &str, cases: &DataFrame) -> Option<Scores> {
         .include_header(true)
         .finish(&mut cases.clone())
         .unwrap();
-    let names: Vec<String> = cases
-        .get_column_names()
-        .iter()
-        .map(|n| n.to_string())
-        .collect();
-    let names = names.join(", ");
+    let names = column_list(cases);
     let setup = format!(
         "{}\n\\copy {TABLE} ({names}) FROM 'cases.csv' CSV HEADER",
         create_table(Dialect::Postgres, TABLE).unwrap()
@@ -742,20 +745,7 @@ fn the_cleaning_view_reads_an_extracts_spellings_as_safeflag_does() {
         }
     }
     con.execute_batch(&view("sqlite")).unwrap();
-    let mut stmt = con.prepare(&sql(d, m, "sqlite")).unwrap();
-    let theirs: Scores = stmt
-        .query_map([], |r| {
-            Ok((
-                (
-                    r.get::<_, String>("child_id")?,
-                    r.get::<_, String>("snapshot_date")?,
-                ),
-                (r.get::<_, f64>("probability")?, r.get::<_, i64>("band")?),
-            ))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let theirs = sqlite_scores(&con, &sql(d, m, "sqlite"));
     assert_agree("sqlite view", &ours, &theirs);
 
     // DuckDB, reading every column as text.
