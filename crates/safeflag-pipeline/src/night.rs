@@ -171,7 +171,7 @@ impl Staged<'_> {
             max_quarantine: config.input.max_quarantine,
             monitor: config.monitor.clone(),
             out: staging.to_path_buf(),
-            scores: None,
+            scores: config.scores(date_arg.as_deref())?,
         };
         let mut hooks = NightHooks {
             store: &*store,

@@ -63,6 +63,10 @@ pub struct InputConfig {
     /// The data-quality gate.
     #[serde(default = "default_max_quarantine")]
     pub max_quarantine: f64,
+    /// Probabilities computed in the warehouse for tonight, taken for the
+    /// queue after checking them (`crate::warehouse`); `{date}` in it is
+    /// replaced by `--date`.
+    pub scores: Option<String>,
 }
 
 fn default_max_quarantine() -> f64 {
@@ -254,6 +258,11 @@ impl Config {
             .snapshot
             .as_deref()
             .map(|s| rel(Path::new(s)).display().to_string());
+        c.input.scores = c
+            .input
+            .scores
+            .as_deref()
+            .map(|s| rel(Path::new(s)).display().to_string());
         c.input.extract = c.input.extract.as_deref().map(rel);
         c.input.mapping = c.input.mapping.as_deref().map(rel);
         c.model.dir = rel(&c.model.dir);
@@ -330,6 +339,21 @@ impl Config {
             Ok(PathBuf::from(s.replace("{date}", d)))
         } else {
             Ok(PathBuf::from(s))
+        }
+    }
+
+    /// Tonight's warehouse scores file, if the config names one.
+    pub fn scores(&self, date: Option<&str>) -> Result<Option<PathBuf>> {
+        let Some(s) = &self.input.scores else {
+            return Ok(None);
+        };
+        if s.contains("{date}") {
+            let d = date.ok_or_else(|| {
+                Error::input("config: `input.scores` contains {date}, so --date is required")
+            })?;
+            Ok(Some(PathBuf::from(s.replace("{date}", d))))
+        } else {
+            Ok(Some(PathBuf::from(s)))
         }
     }
 

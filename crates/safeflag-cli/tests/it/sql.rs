@@ -632,6 +632,27 @@ fn scores_from_the_warehouse_give_the_same_queue_and_bad_ones_are_refused() {
         assert!(stderr(&out).contains(says), "{file}: {}", stderr(&out));
         assert!(!d.join(format!("bad-{file}/queue.csv")).exists());
     }
+
+    // The nightly job takes them from its config; a refused file publishes nothing.
+    for (name, scores, code) in [("good", "warehouse.csv", 0), ("moved", "moved.csv", 1)] {
+        let night = d.join(name);
+        std::fs::create_dir_all(&night).unwrap();
+        let config = format!(
+            "[input]\nsnapshot = \"{s}\"\nscores = \"{}\"\n[model]\ndir = \"{m}\"\n",
+            d.join(scores).display()
+        );
+        std::fs::write(night.join("safeflag.toml"), config).unwrap();
+        let out = safeflag(&night, &["nightly"]);
+        assert_eq!(out.status.code(), Some(code), "{name}: {}", stderr(&out));
+        let run = night.join("out/runs/2025-11-21");
+        if code == 0 {
+            let m: safeflag_report::RunManifest =
+                serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+            assert!(m.scores_from.is_some());
+        } else {
+            assert!(!run.join("queue.csv").exists());
+        }
+    }
 }
 
 /// The sample spelled the ways an extract spells it: codes in capitals and
