@@ -396,9 +396,10 @@ fn build_queue(
 
     let mut reasons_col = Vec::with_capacity(leads.len());
     let mut prompt_col = Vec::with_capacity(leads.len());
+    let sides = reasons::interaction_sides(&model.content.feature_spec);
     for (q, _) in leads.iter().enumerate() {
         let row: Vec<f64> = contrib.row(q).to_vec();
-        let top = top_reasons(&row);
+        let top = top_reasons(&row, &sides);
         reasons_col.push(
             top.iter()
                 .map(|&j| features[j].label.as_str())

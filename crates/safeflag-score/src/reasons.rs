@@ -91,8 +91,12 @@ impl Prompts {
 }
 
 /// Indices of the up-to-three largest positive contributions, largest first
-/// (ties by feature order).
-pub fn top_reasons(contributions: &[f64]) -> Vec<usize> {
+/// (ties by feature order), never naming a factor twice: `sides[j]` lists
+/// the features an interaction `j` names (its two sides, and theirs), and
+/// once an interaction is a reason its sides are not ("infant under 6
+/// months sleeping on a sofa" replaces "infant under 6 months"), which
+/// leaves their places to the next factors.
+pub fn top_reasons(contributions: &[f64], sides: &[Vec<usize>]) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..contributions.len())
         .filter(|&j| contributions[j] > 0.0)
         .collect();
@@ -101,8 +105,37 @@ pub fn top_reasons(contributions: &[f64]) -> Vec<usize> {
             .total_cmp(&contributions[a])
             .then(a.cmp(&b))
     });
-    idx.truncate(TOP_REASONS);
-    idx
+    let named = |j: usize| sides.get(j).map_or(&[][..], Vec::as_slice);
+    let mut chosen: Vec<usize> = Vec::with_capacity(TOP_REASONS);
+    for j in idx {
+        if chosen.len() == TOP_REASONS {
+            break;
+        }
+        if chosen.iter().any(|&k| named(k).contains(&j)) {
+            continue;
+        }
+        chosen.retain(|k| !named(j).contains(k));
+        chosen.push(j);
+    }
+    chosen
+}
+
+/// For each feature of `spec`, the features it names as an interaction (its
+/// sides and, for an interaction of interactions, theirs); empty otherwise.
+pub fn interaction_sides(spec: &safeflag_core::FeatureSpec) -> Vec<Vec<usize>> {
+    let mut sides = vec![Vec::new(); spec.features.len()];
+    if let Ok(products) = spec.interactions() {
+        // Each product comes after both of its sides, so theirs are known.
+        for (j, l, r) in products {
+            let mut s = vec![l, r];
+            s.extend(sides[l].clone());
+            s.extend(sides[r].clone());
+            s.sort_unstable();
+            s.dedup();
+            sides[j] = s;
+        }
+    }
+    sides
 }
 
 #[cfg(test)]
@@ -111,8 +144,39 @@ mod tests {
 
     #[test]
     fn top_three_positive_only() {
-        assert_eq!(top_reasons(&[0.1, -2.0, 0.5, 0.5, 0.0, 0.3]), vec![2, 3, 5]);
-        assert_eq!(top_reasons(&[-0.1, 0.0]), Vec::<usize>::new());
+        assert_eq!(
+            top_reasons(&[0.1, -2.0, 0.5, 0.5, 0.0, 0.3], &[]),
+            vec![2, 3, 5]
+        );
+        assert_eq!(top_reasons(&[-0.1, 0.0], &[]), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn an_interaction_replaces_the_factors_it_names() {
+        // 0 = infant, 1 = sofa, 2 = infant x sofa, 3 = visit gap, 4 = reports.
+        let sides = vec![vec![], vec![], vec![0, 1], vec![], vec![]];
+        // The infant ranks first, the product second: the product stays, the
+        // infant goes, and the next factors fill the places.
+        assert_eq!(
+            top_reasons(&[0.9, 0.1, 0.5, 0.3, 0.2], &sides),
+            vec![2, 3, 4]
+        );
+        // A side ranked below the product is never added after it.
+        assert_eq!(top_reasons(&[0.2, 0.6, 0.8, 0.1, 0.0], &sides), vec![2, 3]);
+        // Without the product among the positive factors, both sides stay.
+        assert_eq!(
+            top_reasons(&[0.9, 0.5, -0.1, 0.3, 0.0], &sides),
+            vec![0, 1, 3]
+        );
+        let spec = safeflag_core::FeatureSpec::standard();
+        let sides = interaction_sides(&spec);
+        let names = spec.names();
+        let j = names
+            .iter()
+            .position(|n| n == "age_under_6m_x_sofa_chair")
+            .unwrap();
+        let named: Vec<&str> = sides[j].iter().map(|&k| names[k].as_str()).collect();
+        assert_eq!(named, ["age_under_6m", "sleep_sofa_chair"]);
     }
 
     #[test]
