@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 
 pub mod contract;
+pub mod days;
 pub mod error;
 pub mod extract_contract;
 pub mod fault;

@@ -328,9 +328,7 @@ pub(crate) fn date_lit(d: NaiveDate) -> Expr {
 }
 
 /// Days since 1970-01-01, as polars stores a date.
-pub(crate) fn days(d: NaiveDate) -> i32 {
-    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
-}
+pub(crate) use safeflag_core::days::to_days as days;
 
 /// A flag over a table's valid rows, from an expression.
 fn flag(df: &DataFrame, e: Expr) -> Result<BooleanChunked> {

@@ -45,7 +45,7 @@ pub struct Split {
     pub cutoff: Option<NaiveDate>,
 }
 
-const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+use safeflag_core::days::{EPOCH, to_days};
 
 fn dates(cases: &DataFrame) -> Result<Vec<i32>> {
     let c = cases.column("snapshot_date")?.cast(&DataType::Int32)?;
@@ -59,7 +59,7 @@ pub fn split(cases: &DataFrame, plan: &SplitPlan) -> Result<Split> {
         SplitPlan::ByTime { cutoff } => {
             let d = dates(cases)?;
             let cutoff_day = match cutoff {
-                Some(c) => (*c - EPOCH).num_days() as i32,
+                Some(c) => to_days(*c),
                 None => default_cutoff(&d)?,
             };
             let mut train = Vec::new();

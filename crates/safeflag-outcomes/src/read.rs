@@ -32,7 +32,7 @@ pub struct OutcomesRead {
 
 /// Days since 1970-01-01 to a date.
 fn date(days: i32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::TimeDelta::days(i64::from(days))
+    safeflag_core::days::from_days(days.into()).expect("an i32 day number is a date")
 }
 
 /// A date column's values.

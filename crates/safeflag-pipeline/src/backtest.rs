@@ -26,6 +26,7 @@ use chrono::{Days, NaiveDate};
 use polars::prelude::*;
 use rayon::prelude::*;
 use safeflag_core::FeatureSpec;
+use safeflag_core::days::to_days as epoch_days;
 use safeflag_core::output::{create_private_dir_all, sha256_file, write_bytes_atomic};
 use safeflag_extract::{Extract, LabelOptions};
 use safeflag_features::{build_matrix, labels};
@@ -535,17 +536,8 @@ fn day_numbers(frame: &DataFrame) -> Result<Vec<i32>> {
     Ok(dates.into_no_null_iter().collect())
 }
 
-fn epoch() -> NaiveDate {
-    NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")
-}
-
-fn epoch_days(d: NaiveDate) -> i32 {
-    (d - epoch()).num_days() as i32
-}
-
 fn from_epoch_days(days: i64) -> Result<NaiveDate> {
-    epoch()
-        .checked_add_signed(chrono::Duration::days(days))
+    safeflag_core::days::from_days(days)
         .ok_or_else(|| Error::input("a cut-off falls outside the calendar"))
 }
 

@@ -347,7 +347,7 @@ fn add(total: &mut QueueChange, night: &QueueChange) {
 }
 
 fn date_string(day: i32) -> String {
-    chrono::NaiveDate::from_num_days_from_ce_opt(day + 719_163)
+    safeflag_core::days::from_days(day.into())
         .map(|d| d.to_string())
         .unwrap_or_default()
 }

@@ -140,9 +140,8 @@ pub fn snapshot_dates(
         .as_materialized_series()
         .date()?;
     let days = dates.physical();
-    // Polars counts days from 1970-01-01, chrono from 0001-01-01: 719,163 days earlier.
     let iso = |d: Option<i32>| {
-        d.and_then(|d| chrono::NaiveDate::from_num_days_from_ce_opt(d + 719_163))
+        d.and_then(|d| safeflag_core::days::from_days(d.into()))
             .map(|d| d.to_string())
     };
     Ok((

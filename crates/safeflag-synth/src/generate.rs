@@ -146,8 +146,7 @@ pub fn generate(params: &SynthParams) -> Synthetic {
 }
 
 fn plan_snapshots(params: &SynthParams) -> Vec<SnapshotPlan> {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-    let first = (params.first_date - epoch).num_days() as i32;
+    let first = safeflag_core::days::to_days(params.first_date);
     let snapshots = params.snapshots.max(1);
     let mut plans = Vec::with_capacity(snapshots);
     let mut first_family = 0u64;

@@ -80,9 +80,7 @@ pub struct World {
     pub truth: DataFrame,
 }
 
-fn epoch_days(d: NaiveDate) -> i32 {
-    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
-}
+use safeflag_core::days::to_days as epoch_days;
 
 /// An exponential draw with the given mean, in whole days, capped.
 fn lag(r: &mut Pcg64Mcg, mean: f64, cap: i32) -> i32 {
