@@ -78,6 +78,14 @@ pub enum Command {
     Export(ExportArgs),
     /// Report on a run: tables, JSON or a self-contained HTML page.
     Report(ReportArgs),
+    /// Any scored child of a run explained, queued or not: probability and
+    /// band, rank against tonight's cut-off, every factor's contribution in
+    /// plain words, and what a worker could change.
+    ///
+    /// The child's row is read again from the run's input and scored with
+    /// the run's model, both checked against the sha256 the manifest
+    /// recorded; a case id explains the case's highest-risk child.
+    Explain(ExplainArgs),
     /// The nightly job: score, queue, suppress, export, report and record, from a config file.
     ///
     /// Writes ROOT/runs/DATE/ (queue, scores, exports, report, manifest) and
@@ -439,6 +447,34 @@ impl QueueArgs {
             self.capacity.iter().cloned().collect(),
         )
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A child id, or a case id (its highest-risk child is explained).
+    #[arg(value_name = "CASE_ID|CHILD_ID")]
+    pub id: String,
+    /// The run directory (`out/runs/DATE`, or a `score --out` directory).
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Read the id as a child id only.
+    #[arg(long, conflicts_with = "case")]
+    pub child: bool,
+    /// Read the id as a case id only.
+    #[arg(long)]
+    pub case: bool,
+    /// The run's input, if it has moved since the run (checked by its sha256).
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// The run's model directory, if it has moved (checked by its sha256).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Also write the explanation as a small self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Print the explanation as JSON (for computers).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -52,6 +52,7 @@ fn main() -> std::process::ExitCode {
         Command::Score(args) => commands::score::run(args, &printer),
         Command::Export(args) => commands::report::export(args, &printer),
         Command::Report(args) => commands::report::report(args, &printer),
+        Command::Explain(args) => commands::explain::run(args, &printer),
         Command::Nightly(args) => commands::nightly::run(args, &printer),
         Command::Reviews(cli::ReviewsCommand::Import(args)) => {
             commands::reviews::import_reviews(args, &printer)

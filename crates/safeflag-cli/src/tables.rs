@@ -99,45 +99,55 @@ pub fn fairness_table(tables: &[FairnessTable]) -> String {
             "\nfairness by {} at the top 5% (reference {}; ! = ratio outside 0.8-1.25):",
             t.grouping, t.reference
         );
-        let _ = writeln!(
-            s,
-            "  {:<34} {:>8} {:>6} {:>9} {:>8} {:>8} {:>8} {:>10} {:>10}",
-            "group", "rows", "pos", "flag rate", "FNR", "FOR", "FDR", "flag ratio", "FNR ratio"
-        );
-        for g in &t.groups {
-            let r = |m: &str| {
-                let v = g
-                    .ratios
-                    .get(m)
-                    .copied()
-                    .flatten()
-                    .map_or("-".into(), |v| format!("{v:.2}"));
-                if g.outside_band.iter().any(|x| x == m) {
-                    format!("{v} !")
+        let rows: Vec<[String; 9]> = t
+            .groups
+            .iter()
+            .map(|g| {
+                let r = |m: &str| {
+                    let v = g
+                        .ratios
+                        .get(m)
+                        .copied()
+                        .flatten()
+                        .map_or("-".into(), |v| format!("{v:.2}"));
+                    if g.outside_band.iter().any(|x| x == m) {
+                        format!("{v} !")
+                    } else {
+                        v
+                    }
+                };
+                let name = if g.too_small {
+                    format!("{} (small)", g.group)
                 } else {
-                    v
-                }
-            };
-            let o = opt;
-            let name = if g.too_small {
-                format!("{} (small)", g.group)
-            } else {
-                g.group.clone()
-            };
-            let _ = writeln!(
-                s,
-                "  {:<34} {:>8} {:>6} {:>9} {:>8} {:>8} {:>8} {:>10} {:>10}",
-                name,
-                g.n,
-                g.positives.map_or("-".into(), |p| p.to_string()),
-                pct(g.flag_rate),
-                o(g.fnr),
-                o(g.r#for),
-                o(g.fdr),
-                r("flag_rate"),
-                r("fnr")
-            );
-        }
+                    g.group.clone()
+                };
+                [
+                    name,
+                    g.n.to_string(),
+                    g.positives.map_or("-".into(), |p| p.to_string()),
+                    pct(g.flag_rate),
+                    opt(g.fnr),
+                    opt(g.r#for),
+                    opt(g.fdr),
+                    r("flag_rate"),
+                    r("fnr"),
+                ]
+            })
+            .collect();
+        s.push_str(&grid(
+            &[
+                "group",
+                "rows",
+                "pos",
+                "flag rate",
+                "FNR",
+                "FOR",
+                "FDR",
+                "flag ratio",
+                "FNR ratio",
+            ],
+            &rows,
+        ));
     }
     s
 }
@@ -166,25 +176,29 @@ pub fn practice_table(m: &PracticeMeasures, review_days: u32, consultation_days:
         "practice measures, nights {} to {}, as of {} ({} business day(s) to review, {} to consult)\n\n",
         m.from, m.to, m.as_of, review_days, consultation_days
     );
-    s.push_str(&format!(
-        "{:<24} {:>8} {:>9} {:>8} {:>8} {:>8}\n",
-        "flagged cases", "flagged", "reviewed", "on time", "share", "pending"
-    ));
-    let mut flag_line = |name: &str, c: &FlagCounts| {
-        s.push_str(&format!(
-            "{:<24} {:>8} {:>9} {:>8} {:>8} {:>8}\n",
-            fit(name, 24),
-            c.flagged,
-            c.reviewed,
-            c.reviewed_on_time,
+    let flag_row = |name: &str, c: &FlagCounts| {
+        [
+            name.to_string(),
+            c.flagged.to_string(),
+            c.reviewed.to_string(),
+            c.reviewed_on_time.to_string(),
             pct(c.reviewed_on_time, c.flagged - c.pending),
-            c.pending
-        ));
+            c.pending.to_string(),
+        ]
     };
-    flag_line("all offices", &m.flags);
-    for (office, c) in &m.flags_by_office {
-        flag_line(office, c);
-    }
+    let mut rows = vec![flag_row("all offices", &m.flags)];
+    rows.extend(m.flags_by_office.iter().map(|(o, c)| flag_row(o, c)));
+    s.push_str(&grid(
+        &[
+            "flagged cases",
+            "flagged",
+            "reviewed",
+            "on time",
+            "share",
+            "pending",
+        ],
+        &rows,
+    ));
     let c = &m.consultations;
     s.push_str(&format!(
         "\nconsultations: {} reviews, {} with a consultation, {} within the deadline ({})\n",
@@ -198,29 +212,35 @@ pub fn practice_table(m: &PracticeMeasures, review_days: u32, consultation_days:
         "action items: {} in all; {} open ({} overdue), {} done on time, {} done late, {} dropped\n",
         a.total, a.open, a.overdue, a.done_on_time, a.done_late, a.dropped
     ));
-    s.push_str(&format!(
-        "\n{:<24} {:>8} {:>10} {:>8}\n",
-        "overrides", "reviews", "overrides", "share"
-    ));
-    let mut line = |name: &str, c: &OverrideCounts| {
-        s.push_str(&format!(
-            "{:<24} {:>8} {:>10} {:>8}\n",
-            fit(name, 24),
-            c.reviews,
-            c.overrides,
-            pct(c.overrides, c.reviews)
-        ));
+    let line = |name: String, c: &OverrideCounts| {
+        [
+            name,
+            c.reviews.to_string(),
+            c.overrides.to_string(),
+            pct(c.overrides, c.reviews),
+        ]
     };
-    line("all", &m.overrides);
-    for (r, c) in &m.overrides_by_reviewer {
-        line(&format!("reviewer {r}"), c);
-    }
-    for (o, c) in &m.overrides_by_office {
-        line(&format!("office {o}"), c);
-    }
-    for (g, c) in &m.overrides_by_group {
-        line(&format!("group {g}"), c);
-    }
+    let mut rows = vec![line("all".into(), &m.overrides)];
+    rows.extend(
+        m.overrides_by_reviewer
+            .iter()
+            .map(|(r, c)| line(format!("reviewer {r}"), c)),
+    );
+    rows.extend(
+        m.overrides_by_office
+            .iter()
+            .map(|(o, c)| line(format!("office {o}"), c)),
+    );
+    rows.extend(
+        m.overrides_by_group
+            .iter()
+            .map(|(g, c)| line(format!("group {g}"), c)),
+    );
+    s.push('\n');
+    s.push_str(&grid(
+        &["overrides", "reviews", "overrides", "share"],
+        &rows,
+    ));
     let r = &m.second_reviews;
     s.push_str(&format!(
         "\nsecond reviews ({:.0}% of each month's cases): {} sampled, {} reviewed again, same disposition {} ({}), items agreed {} of {} ({}); {} waiting\n",
@@ -361,26 +381,31 @@ pub fn outcomes_table(lb: &safeflag_outcomes::LookBack) -> String {
         ("race/ethnicity", &p.by_group),
         ("age band", &p.by_age_band),
     ] {
-        s.push_str(&format!(
-            "\n{:<18} {:>8} {:<22} {:<22} {:<22} {:>6}\n",
-            fit(title, 18),
-            "children",
-            "flagged: outcome rate",
-            "not flagged",
-            "recall",
-            "O/E"
+        let rows: Vec<[String; 6]> = rows
+            .iter()
+            .map(|g| {
+                [
+                    g.group.clone(),
+                    g.children.to_string(),
+                    rate(g.flagged.as_ref()),
+                    rate(g.not_flagged.as_ref()),
+                    rate(g.recall.as_ref()),
+                    g.ratio.map_or("-".into(), |r| format!("{r:.2}")),
+                ]
+            })
+            .collect();
+        s.push('\n');
+        s.push_str(&grid(
+            &[
+                title,
+                "children",
+                "flagged: outcome rate",
+                "not flagged",
+                "recall",
+                "O/E",
+            ],
+            &rows,
         ));
-        for g in rows {
-            s.push_str(&format!(
-                "{:<18} {:>8} {:<22} {:<22} {:<22} {:>6}\n",
-                fit(&g.group, 18),
-                g.children,
-                rate(g.flagged.as_ref()),
-                rate(g.not_flagged.as_ref()),
-                rate(g.recall.as_ref()),
-                g.ratio.map_or("-".into(), |r| format!("{r:.2}"))
-            ));
-        }
     }
     s.push_str(&format!(
         "\nflagged and reviewed: {}; flagged, not reviewed: {}\n",
@@ -402,30 +427,55 @@ pub fn outcomes_table(lb: &safeflag_outcomes::LookBack) -> String {
     s
 }
 
-/// A left-aligned text grid: each column as wide as its widest cell.
+/// A text grid from comfy-table: columns as wide as their cells, and when the
+/// whole is wider than the terminal (100 columns when stdout is not one, so
+/// files and tests see the same text), the widest cells wrap instead of
+/// running off the edge.
 pub fn grid<const N: usize>(headers: &[&str; N], rows: &[[String; N]]) -> String {
-    let mut widths = headers.map(str::len);
+    let mut t = comfy_table::Table::new();
+    // No outer border, a rule under the header, bars between columns.
+    t.load_preset("     -+ |          ")
+        .set_header(headers.to_vec());
     for r in rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
+        t.add_row(r.to_vec());
     }
-    let line = |cells: Vec<&str>| {
-        let mut l = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ");
-        l.truncate(l.trim_end().len());
-        l.push('\n');
-        l
-    };
-    let mut s = line(headers.to_vec());
-    for r in rows {
-        s.push_str(&line(r.iter().map(String::as_str).collect()));
+    // A table that fits is drawn as it is; one that does not wraps, between
+    // words only: no column narrower than its longest word.
+    let natural: usize = t
+        .column_max_content_widths()
+        .iter()
+        .map(|&w| usize::from(w) + 3)
+        .sum();
+    let width = width();
+    if natural <= usize::from(width) {
+        return t.lines().map(|l| format!("{}\n", l.trim_end())).collect();
     }
-    s
+    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_width(width);
+    for (j, column) in t.column_iter_mut().enumerate() {
+        let longest = std::iter::once(headers[j])
+            .chain(rows.iter().map(|r| r[j].as_str()))
+            .flat_map(str::split_whitespace)
+            .map(|w| w.chars().count())
+            .max()
+            .unwrap_or(1);
+        column.set_constraint(comfy_table::ColumnConstraint::LowerBoundary(
+            // The width counts the cell's padding, one space each side.
+            comfy_table::Width::Fixed(u16::try_from(longest + 2).unwrap_or(u16::MAX)),
+        ));
+    }
+    t.lines().map(|l| format!("{}\n", l.trim_end())).collect()
+}
+
+/// The width tables wrap at: the terminal's when stdout is one, else 100.
+fn width() -> u16 {
+    const FILE_WIDTH: u16 = 100;
+    let term = console::Term::stdout();
+    if term.is_term() {
+        term.size_checked().map_or(FILE_WIDTH, |(_, w)| w.max(40))
+    } else {
+        FILE_WIDTH
+    }
 }
 
 /// The human table of a backtest (`safeflag backtest`).
@@ -464,7 +514,9 @@ pub fn compare_table(c: &safeflag_pipeline::compare::Comparison) -> String {
         c.total.nights,
         if c.labelled { ", with outcomes" } else { "" }
     );
-    let headers = [
+    // Two grids, so each fits a terminal: the queues, then the ranking and
+    // precision.
+    let queues = [
         "night",
         "cases",
         "queued A",
@@ -473,6 +525,9 @@ pub fn compare_table(c: &safeflag_pipeline::compare::Comparison) -> String {
         "entered",
         "left",
         "same place",
+    ];
+    let ranking = [
+        "night",
         "rank corr. (all)",
         "rank corr. (queued)",
         "expected A",
@@ -480,31 +535,32 @@ pub fn compare_table(c: &safeflag_pipeline::compare::Comparison) -> String {
         "realised A",
         "realised B",
     ];
-    let mut rows: Vec<[String; 14]> = c
-        .nights
-        .iter()
-        .map(|n| {
-            let q = &n.queues;
-            [
-                n.date.clone(),
-                n.cases.to_string(),
-                q.queued_a.to_string(),
-                q.queued_b.to_string(),
-                q.kept.to_string(),
-                q.entered.to_string(),
-                q.left.to_string(),
-                q.same_place.to_string(),
-                corr(n.rank_correlation_all),
-                corr(n.rank_correlation_queued),
-                format!("{:.3}", q.expected_precision_a),
-                format!("{:.3}", q.expected_precision_b),
-                rate(&q.realised_a),
-                rate(&q.realised_b),
-            ]
-        })
-        .collect();
+    let mut queue_rows: Vec<[String; 8]> = Vec::new();
+    let mut ranking_rows: Vec<[String; 7]> = Vec::new();
+    for n in &c.nights {
+        let q = &n.queues;
+        queue_rows.push([
+            n.date.clone(),
+            n.cases.to_string(),
+            q.queued_a.to_string(),
+            q.queued_b.to_string(),
+            q.kept.to_string(),
+            q.entered.to_string(),
+            q.left.to_string(),
+            q.same_place.to_string(),
+        ]);
+        ranking_rows.push([
+            n.date.clone(),
+            corr(n.rank_correlation_all),
+            corr(n.rank_correlation_queued),
+            format!("{:.3}", q.expected_precision_a),
+            format!("{:.3}", q.expected_precision_b),
+            rate(&q.realised_a),
+            rate(&q.realised_b),
+        ]);
+    }
     let t = &c.total.queues;
-    rows.push([
+    queue_rows.push([
         "all".into(),
         String::new(),
         t.queued_a.to_string(),
@@ -513,6 +569,9 @@ pub fn compare_table(c: &safeflag_pipeline::compare::Comparison) -> String {
         t.entered.to_string(),
         t.left.to_string(),
         t.same_place.to_string(),
+    ]);
+    ranking_rows.push([
+        "all".into(),
         String::new(),
         String::new(),
         format!("{:.3}", t.expected_precision_a),
@@ -520,7 +579,9 @@ pub fn compare_table(c: &safeflag_pipeline::compare::Comparison) -> String {
         rate(&t.realised_a),
         rate(&t.realised_b),
     ]);
-    s.push_str(&grid(&headers, &rows));
+    s.push_str(&grid(&queues, &queue_rows));
+    s.push('\n');
+    s.push_str(&grid(&ranking, &ranking_rows));
     s.push_str(&format!(
         "\nB less A: expected precision {:+.3}{}\n",
         c.total.expected_difference,
@@ -537,12 +598,80 @@ pub fn compare_table(c: &safeflag_pipeline::compare::Comparison) -> String {
         ));
         let rows: Vec<[String; 3]> = moves
             .iter()
-            .map(|m| [fit(&m.key, 40), m.entered.to_string(), m.left.to_string()])
+            .map(|m| [m.key.clone(), m.entered.to_string(), m.left.to_string()])
             .collect();
         s.push_str(&grid(&[title, "entered", "left"], &rows));
     }
     if c.by_office.is_empty() {
         s.push_str("\nthe two queues hold the same cases every night\n");
+    }
+    s
+}
+
+/// The human table of one child explained (`safeflag explain`).
+pub fn explanation_table(e: &safeflag_report::explain::Explanation) -> String {
+    use safeflag_report::explain::signed;
+    let mut s = String::new();
+    let p = |v: f64| format!("{:.1}%", 100.0 * v);
+    let _ = writeln!(
+        s,
+        "child {} (case {}, office {}), snapshot {}, model {}",
+        e.child_id,
+        e.case_id,
+        e.office,
+        e.run.snapshot_date.as_deref().unwrap_or("-"),
+        e.run.model_id
+    );
+    let _ = writeln!(
+        s,
+        "probability {} ({}), band {}, tier {}; log-odds {:.3} = base {:.3} + the contributions below",
+        p(e.probability),
+        e.likelihood,
+        e.band,
+        e.tier,
+        e.log_odds,
+        e.base
+    );
+    let st = &e.standing;
+    let _ = writeln!(
+        s,
+        "case rank {} of {} (by its highest child, {}); {}",
+        st.case_rank, st.cases, st.lead_child_id, st.why
+    );
+    s.push('\n');
+    let rows: Vec<[String; 3]> = e
+        .contributions
+        .iter()
+        .map(|c| [c.label.clone(), c.value.clone(), signed(c.contribution)])
+        .collect();
+    s.push_str(&grid(&["factor", "this child", "contribution"], &rows));
+    s.push('\n');
+    if e.what_if.is_empty() {
+        s.push_str("what a worker can change: nothing the model reads applies to this child\n");
+    } else {
+        let rows: Vec<[String; 3]> = e
+            .what_if
+            .iter()
+            .map(|w| {
+                [
+                    w.action.clone(),
+                    p(w.probability),
+                    format!("{:+.1} points", 100.0 * w.change),
+                ]
+            })
+            .collect();
+        s.push_str(&grid(
+            &["what a worker can change", "probability after", "change"],
+            &rows,
+        ));
+    }
+    if !e.other_children.is_empty() {
+        let others: Vec<String> = e
+            .other_children
+            .iter()
+            .map(|o| format!("{} ({})", o.child_id, p(o.probability)))
+            .collect();
+        let _ = writeln!(s, "\nother children in the case: {}", others.join("; "));
     }
     s
 }

@@ -17,6 +17,8 @@
 //!   chosen by regret (`safeflag backtest`).
 //! * [`compare::compare`]: two models' queues on the same nights, before a
 //!   switch (`safeflag compare`).
+//! * [`explain::explain`]: any scored child of a finished run explained
+//!   (`safeflag explain`).
 //! * [`settings`]: the config file, and the one set of checks that flags and
 //!   config both go through.
 //! * [`Error`]: every failure with its [`ErrorKind`], which the binary maps
@@ -26,6 +28,7 @@
 pub mod backtest;
 pub mod compare;
 pub mod error;
+pub mod explain;
 pub mod extract;
 pub mod night;
 pub mod outcomes;

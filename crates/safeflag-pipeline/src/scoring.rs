@@ -120,6 +120,7 @@ pub fn score(
             id: artifact.id(),
             sha256: artifact.sha256.clone(),
             synthetic: artifact.content.training.synthetic,
+            dir: Some(model.dir.clone()),
         },
         InputRef {
             path: options.snapshot.clone(),

@@ -11,11 +11,14 @@
 //!   reasons, quarantine, counts, fairness and drift; as tables or JSON.
 //! * [`html::render`]: the same summary as one self-contained HTML page with
 //!   SVG charts (no scripts, no network).
+//! * [`explain::render`]: one scored child explained (`safeflag explain
+//!   --html`).
 //! * [`look_back::render`]: the look back at past queues (`safeflag
 //!   outcomes report --html`) as the same kind of page.
 #![deny(missing_docs)]
 
 pub mod chart;
+pub mod explain;
 pub mod export;
 pub mod html;
 pub mod look_back;

@@ -137,6 +137,9 @@ pub struct ModelRef {
     pub sha256: String,
     /// Whether it was trained on synthetic data.
     pub synthetic: bool,
+    /// The model directory as given (what `safeflag explain` loads again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
 }
 
 /// The input a run read.
@@ -338,6 +341,7 @@ mod tests {
                 id: "m@abc".into(),
                 sha256: "abc".into(),
                 synthetic: true,
+                dir: None,
             },
             InputRef {
                 path: "s.csv".into(),

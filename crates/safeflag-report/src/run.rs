@@ -83,6 +83,27 @@ impl RunDir {
         Ok(reader.with_columns(Some(columns)).finish()?)
     }
 
+    /// The named columns of `scores.parquet`, refused when the file does not
+    /// match the sha256 the manifest recorded.
+    pub fn score_columns(&self, columns: &[&str]) -> Result<DataFrame> {
+        let path = self.dir.join(SCORES_PARQUET);
+        let recorded = self.manifest.sha256_of(SCORES_PARQUET);
+        let actual = safeflag_core::output::sha256_file(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if recorded != Some(actual.as_str()) {
+            return Err(Error::Run {
+                dir: self.dir.clone(),
+                message: format!("{SCORES_PARQUET} does not match the sha256 in {MANIFEST_FILE}"),
+            });
+        }
+        let columns = columns.iter().map(|c| c.to_string()).collect();
+        Ok(ParquetReader::new(self.file(&path)?)
+            .with_columns(Some(columns))
+            .finish()?)
+    }
+
     /// `quarantine.csv` with every column as text.
     pub fn quarantine(&self) -> Result<DataFrame> {
         self.csv(QUARANTINE_CSV)

@@ -5,6 +5,7 @@
 pub mod backtest;
 pub mod compare;
 pub mod evaluate;
+pub mod explain;
 pub mod generate;
 pub mod history;
 pub mod model;

@@ -7,6 +7,7 @@
 //! * `errors`: one-line errors and exit codes for inputs that cannot be read.
 //! * `exits`: one test per exit code, and the defects of the run-as-a-library
 //!   review (each failed on the code before it).
+//! * `explain`: any scored child explained, checked against the run and a rescoring.
 //! * `generate`: determinism and the committed data samples.
 //! * `hostile`: stray quotes, formula payloads, colliding recipient names, a
 //!   hostile umask.
@@ -21,6 +22,7 @@ mod compare;
 mod corpus;
 mod errors;
 mod exits;
+mod explain;
 mod extract;
 mod generate;
 mod hostile;

@@ -88,7 +88,7 @@ fn manifest_json(out: &Output) -> String {
 #[test]
 fn help_of_every_subcommand() {
     let dir = tempfile::tempdir().unwrap();
-    let commands: [&[&str]; 25] = [
+    let commands: [&[&str]; 26] = [
         &[],
         &["validate"],
         &["generate"],
@@ -100,6 +100,7 @@ fn help_of_every_subcommand() {
         &["score"],
         &["export"],
         &["report"],
+        &["explain"],
         &["nightly"],
         &["reviews"],
         &["reviews", "import"],
@@ -245,6 +246,14 @@ fn score_report_and_export_tables_and_json() {
         table_and_json::<Summary>(d, &["report", "run"], "report");
         let export = ["export", "run", "--format", "csv", "--out", "ex"];
         table_and_json::<ExportManifest>(d, &export, "export");
+
+        // A queued child as a table; a case that was not queued as JSON.
+        let out = run(d, &["explain", "K00009880", "--run", "run"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        insta::assert_snapshot!("explain_table", stdout(&out));
+        let out = run(d, &["explain", "C0000001", "--run", "run", "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        insta::assert_snapshot!("explain_json", stdout(&out));
     });
 }
 
