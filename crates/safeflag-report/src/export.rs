@@ -101,25 +101,48 @@ pub struct ExportManifest {
 /// The export manifest's file name.
 pub const EXPORT_MANIFEST: &str = "export-manifest.json";
 
-/// The columns exported, in order: (queue column, header for people, width).
+/// The columns exported, in order: (queue column, header for people, width
+/// in a workbook).
 const COLUMNS: [(&str, &str, f64); 16] = [
-    ("file_rank", "#", 5.0),
-    ("rank", "Rank tonight", 9.0),
-    ("case_id", "Case", 12.0),
-    ("child_id", "Lead child", 12.0),
+    ("file_rank", "#", 4.0),
+    ("rank", "Rank tonight", 8.0),
+    ("case_id", "Case", 11.0),
+    ("child_id", "Lead child", 11.0),
     ("worker_id", "Worker", 10.0),
     ("supervisor_id", "Supervisor", 11.0),
     ("office", "Office", 12.0),
-    ("likelihood", "Likelihood", 16.0),
-    ("probability", "Probability", 11.0),
-    ("band", "Band (1-20)", 10.0),
-    ("tier", "Tier", 8.0),
-    ("reasons", "Why this case (top reasons)", 48.0),
-    ("prompt", "Coaching prompt", 60.0),
-    ("other_children", "Other children in the case", 28.0),
-    ("status", "History", 11.0),
-    ("since_review", "Changed since review", 30.0),
+    ("likelihood", "Likelihood", 13.0),
+    ("probability", "Probability", 10.0),
+    ("band", "Band (1-20)", 9.0),
+    ("tier", "Tier", 7.0),
+    ("reasons", "Why this case (top reasons)", 32.0),
+    ("prompt", "Coaching prompt", 46.0),
+    ("other_children", "Other children in the case", 20.0),
+    ("status", "History", 10.0),
+    ("since_review", "Changed since review", 22.0),
 ];
+
+/// The workbook's queue sheet, left to right: what is printed, then what an
+/// analyst may want on screen, past the print area (the same facts in
+/// numbers: the likelihood in words and the tier's colour are printed). The
+/// office and supervisor columns are left out when they hold one value in a
+/// file (the title names it), and `Changed since review` when it is empty.
+const PRINTED: [&str; 13] = [
+    "file_rank",
+    "case_id",
+    "child_id",
+    "worker_id",
+    "office",
+    "supervisor_id",
+    "likelihood",
+    "tier",
+    "reasons",
+    "prompt",
+    "other_children",
+    "status",
+    "since_review",
+];
+const ON_SCREEN: [&str; 3] = ["rank", "probability", "band"];
 
 /// Splits the run's queue by recipient and writes one file each into `out`.
 /// Files an earlier export into `out` listed and tonight's does not are
@@ -164,7 +187,7 @@ pub fn export(
     let mut files = Vec::new();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     for (recipient, rows) in &groups {
-        let file = file_name(by, recipient, format);
+        let file = file_name(by, recipient, format, run.manifest.snapshot_date.as_deref());
         if let Some(other) = names.insert(file.clone(), recipient.clone()) {
             return Err(Error::Run {
                 dir: run.dir.clone(),
@@ -245,16 +268,36 @@ fn remove_stale(out: &Path, written: &BTreeMap<String, String>) {
 /// The longest readable part of a file name.
 pub const SLUG_CHARS: usize = 48;
 
-/// A recipient's file: `office-northside-1a2b3c4d.xlsx`. The readable part
-/// is the name in lowercase ASCII letters and digits (at most 48 of them);
-/// the 8 hex digits are the start of the sha256 of the exact name, so two
-/// recipients whose names differ only in case, punctuation or non-ASCII
-/// letters, or in what lies past the 48th character, still get files of
-/// their own, and a recipient gets the same name every night.
-pub fn file_name(by: Recipient, recipient: &str, format: ExportFormat) -> String {
+/// A recipient's file: `office-northside-1a2b3c4d-2025-11-21.xlsx`. The
+/// readable part is the name in lowercase ASCII letters and digits (at most
+/// 48 of them); the 8 hex digits are the start of the sha256 of the exact
+/// name, so two recipients whose names differ only in case, punctuation or
+/// non-ASCII letters, or in what lies past the 48th character, still get
+/// files of their own, and a recipient's files sort by night. The date is
+/// the snapshot's (left out when the run has none); it is checked to be a
+/// plain `YYYY-MM-DD`, so nothing else can enter the name.
+pub fn file_name(
+    by: Recipient,
+    recipient: &str,
+    format: ExportFormat,
+    snapshot_date: Option<&str>,
+) -> String {
     let hash = safeflag_core::output::sha256_bytes(recipient.as_bytes());
+    let date = snapshot_date
+        .filter(|d| {
+            d.len() == 10
+                && d.bytes().enumerate().all(|(i, b)| {
+                    if i == 4 || i == 7 {
+                        b == b'-'
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                })
+        })
+        .map(|d| format!("-{d}"))
+        .unwrap_or_default();
     format!(
-        "{}-{}-{}.{}",
+        "{}-{}-{}{date}.{}",
         by.as_str(),
         slug(recipient),
         &hash[..8],
@@ -304,6 +347,69 @@ pub fn tier_colour(tier: &str) -> u32 {
     }
 }
 
+/// The columns of a recipient's queue sheet, and how many of them print.
+fn sheet_columns(part: &DataFrame) -> Result<(Vec<&'static str>, usize)> {
+    let constant = |name: &str| -> Result<bool> {
+        Ok(match part.column(name) {
+            Ok(c) => part.height() > 0 && c.as_materialized_series().n_unique()? == 1,
+            Err(_) => true,
+        })
+    };
+    let empty = |name: &str| -> Result<bool> {
+        Ok(match part.column(name) {
+            Ok(c) => c.str()?.iter().all(|v| v.is_none_or(str::is_empty)),
+            Err(_) => true,
+        })
+    };
+    let mut printed = Vec::new();
+    for name in PRINTED {
+        let skip = part.column(name).is_err()
+            || (matches!(name, "office" | "supervisor_id") && constant(name)?)
+            || (name == "since_review" && empty(name)?);
+        if !skip {
+            printed.push(name);
+        }
+    }
+    let n = printed.len();
+    printed.extend(ON_SCREEN.iter().filter(|c| part.column(c).is_ok()));
+    Ok((printed, n))
+}
+
+/// A header or footer's text: `&` doubled (it starts a code there) and cut
+/// to Excel's 255 characters.
+fn header_text(s: &str) -> String {
+    s.replace('&', "&&").chars().take(120).collect()
+}
+
+/// The printed header and footer every sheet of a workbook carries.
+pub(crate) fn confidential(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    from: &crate::review_sheets::Provenance<'_>,
+) {
+    let (by, recipient) = from.recipient;
+    let who: String = recipient.chars().take(60).collect();
+    ws.set_header(&format!(
+        "&L&\"-,Bold\"CONFIDENTIAL&C{}&RPage &P of &N",
+        header_text(&format!(
+            "safeflag queue: {by} {who}, snapshot {}",
+            from.snapshot_date
+        ))
+    ));
+    ws.set_footer(&format!(
+        "&LConfidential child-welfare case information: do not forward or leave printed copies out.&R{}",
+        header_text(from.snapshot_date)
+    ));
+    ws.set_margins(0.4, 0.4, 0.7, 0.7, 0.3, 0.3);
+}
+
+/// Lines a text takes in a column `width` characters wide (at least one).
+fn lines(text: &str, width: f64) -> u32 {
+    let per_line = (width * 1.2).max(1.0) as usize;
+    text.split('\n')
+        .map(|l| l.chars().count().div_ceil(per_line).max(1))
+        .sum::<usize>() as u32
+}
+
 fn workbook(
     part: &DataFrame,
     full: &DataFrame,
@@ -313,52 +419,78 @@ fn workbook(
     from: &crate::review_sheets::Provenance<'_>,
 ) -> Result<Vec<u8>> {
     let (by, recipient) = from.recipient;
+    let date = from.snapshot_date;
     let mut wb = Workbook::new();
     wb.set_properties(
         &DocProperties::new()
-            .set_title(format!("safeflag queue for {by} {recipient}"))
+            .set_title(format!(
+                "safeflag queue for {by} {recipient}, snapshot {date} (confidential)"
+            ))
             .set_creation_datetime(created),
     );
     let header = Format::new()
         .set_bold()
         .set_text_wrap()
+        .set_align(FormatAlign::Top)
         .set_background_color(0x1F3A5F)
         .set_font_color(0xFFFFFF)
         .set_border(FormatBorder::Thin);
+    let title = Format::new().set_bold().set_font_size(13);
     let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
     let pct = Format::new()
         .set_num_format("0.0%")
         .set_align(FormatAlign::Top);
     let int = Format::new().set_align(FormatAlign::Top);
 
+    let (names, printed) = sheet_columns(part)?;
+    let constant_of = |name: &str| -> Option<String> {
+        let kept = names.contains(&name) || part.column(name).is_err() || part.height() == 0;
+        (!kept && name != by_column(by))
+            .then(|| {
+                part.column(name)
+                    .ok()?
+                    .str()
+                    .ok()?
+                    .get(0)
+                    .map(str::to_string)
+            })
+            .flatten()
+    };
+    let mut heading = format!(
+        "CONFIDENTIAL: safeflag queue for {by} {recipient}, snapshot {date}: {} case(s), highest risk first",
+        part.height()
+    );
+    for (name, what) in [("office", "office"), ("supervisor_id", "supervisor")] {
+        if let Some(v) = constant_of(name) {
+            heading.push_str(&format!("; {what} {v}"));
+        }
+    }
+
     let ws = wb.add_worksheet();
     ws.set_name("Queue")?;
-    let names: Vec<&str> = part.get_column_names().iter().map(|c| c.as_str()).collect();
+    ws.write_string_with_format(0, 0, fit_cell(&heading).as_ref(), &title)?;
+    ws.set_row_height(0, 20)?;
+    const HEAD: u32 = 1;
+    let width_of = |name: &str| COLUMNS.iter().find(|c| c.0 == name).map_or(12.0, |c| c.2);
     for (j, name) in names.iter().enumerate() {
-        let (_, title, width) = COLUMNS
-            .iter()
-            .find(|c| c.0 == *name)
-            .copied()
-            .unwrap_or((name, name, 12.0));
-        ws.write_string_with_format(0, j as u16, title, &header)?;
-        ws.set_column_width(j as u16, width)?;
+        let title = COLUMNS.iter().find(|c| c.0 == *name).map_or(*name, |c| c.1);
+        ws.write_string_with_format(HEAD, j as u16, title, &header)?;
+        ws.set_column_width(j as u16, width_of(name))?;
     }
-    ws.set_freeze_panes(1, 0)?;
+    ws.set_freeze_panes(HEAD + 1, 0)?;
     // Row heights are set, not left to the reader: LibreOffice and some Excel
     // versions do not grow a row for wrapped text they did not write.
-    ws.set_row_height(0, 30)?;
+    ws.set_row_height(HEAD, 30)?;
     let tiers = part.column("tier")?.str()?.clone();
     for i in 0..part.height() {
-        let row = (i + 1) as u32;
-        let mut lines = 1usize;
+        let row = HEAD + 1 + i as u32;
+        let mut most = 1u32;
         for name in &names {
-            let width = COLUMNS.iter().find(|c| c.0 == *name).map_or(12.0, |c| c.2);
             if let Ok(v) = part.column(name).and_then(|c| c.str().cloned()) {
-                let chars = v.get(i).map_or(0, |t| t.chars().count());
-                lines = lines.max(chars.div_ceil((width * 1.1) as usize).max(1));
+                most = most.max(lines(v.get(i).unwrap_or_default(), width_of(name)));
             }
         }
-        ws.set_row_height(row, 15 * lines as u32)?;
+        ws.set_row_height(row, 15 * most)?;
         let colour = tier_colour(tiers.get(i).unwrap_or_default());
         let band = Format::new()
             .set_background_color(colour)
@@ -389,28 +521,38 @@ fn workbook(
             }
         }
     }
+    let last_row = HEAD + part.height() as u32;
     if part.height() > 0 {
-        ws.autofilter(0, 0, part.height() as u32, (names.len() - 1) as u16)?;
+        ws.autofilter(HEAD, 0, last_row, (names.len() - 1) as u16)?;
     }
+    // On paper: landscape, the printed columns one page wide, the title and
+    // header on every page.
     ws.set_landscape();
     ws.set_print_fit_to_pages(1, 0);
-    ws.set_repeat_rows(0, 0)?;
+    ws.set_repeat_rows(0, HEAD)?;
+    ws.set_print_area(0, 0, last_row, (printed.max(1) - 1) as u16)?;
+    confidential(ws, from);
 
     let help = wb.add_worksheet();
     help.set_name("How to read")?;
-    help.set_column_width(0, 110)?;
-    let title = Format::new().set_bold().set_font_size(14);
+    // Narrow enough for a portrait page at full size, whatever the font.
+    const HELP_WIDTH: f64 = 80.0;
+    help.set_column_width(0, HELP_WIDTH)?;
+    let big = Format::new().set_bold().set_font_size(14).set_text_wrap();
     let para = Format::new().set_text_wrap().set_align(FormatAlign::Top);
-    help.write_string_with_format(0, 0, "How to read this queue", &title)?;
+    let heading = format!("How to read this queue: {by} {recipient}, snapshot {date}");
+    help.write_string_with_format(0, 0, fit_cell(&heading).as_ref(), &big)?;
+    help.set_row_height(0, 20 * lines(&heading, HELP_WIDTH * 0.75))?;
     let model = &run.manifest.model.id;
     let synthetic = run.manifest.model.synthetic;
-    let mut lines: Vec<String> = vec![
+    let mut paragraphs: Vec<String> = vec![
+        "CONFIDENTIAL: this file holds child-welfare case information. Keep it on agency systems, do not forward it, and do not leave printed copies out.".into(),
         format!(
-            "These are tonight's flagged cases for {by} {recipient}, highest risk first. Each case appears once, led by its highest-risk child; its other children are listed with their own likelihood."
+            "These are the flagged cases for {by} {recipient} on {date}, highest risk first. Each case appears once, led by its highest-risk child; its other children are listed with their own likelihood."
         ),
         "What to do: a reviewer discusses each case with the worker and supervisor within one business day, using the coaching prompt as the starting point. The prompt is a suggestion for practice, not an instruction.".into(),
-        "Likelihood is the model's estimate of the chance of a critical incident in this case, for children like this one in cases like this one. Band 1-20 places the case among all scored children (20 = the highest twentieth); tier groups the bands: high (red), medium (amber), low (green).".into(),
-        "The reasons are the three factors that raised this child's score the most, computed exactly from the model; they are facts already in the case record, not findings.".into(),
+        "Likelihood is the model's estimate of the chance of a critical incident in this case, for children like this one in cases like this one. Tier groups the cases: high (red), medium (amber), low (green). On screen, past the printed columns, are the case's rank among all cases tonight, the probability as a number and its band (1-20; 20 = the highest twentieth of all scored children).".into(),
+        "The reasons are the three factors that raised this child's score the most, computed exactly from the model; they are facts already in the case record, not findings. An analyst can show every factor of any child, flagged or not, with safeflag explain.".into(),
         "What the score is NOT: it is not evidence of maltreatment, not a finding about the family, and not a certainty. Most flagged cases will never have a critical incident; some cases that are not flagged will. It must never be used on its own to open, escalate or close a case, or to remove a child.".into(),
         "Professional judgement comes first: if what you know of the family disagrees with the score, record why in the review.".into(),
         format!(
@@ -420,13 +562,27 @@ fn workbook(
         ),
     ];
     if synthetic {
-        lines.push("This run used a model trained on SYNTHETIC data; its scores are for demonstration only.".into());
+        paragraphs.push("This run used a model trained on SYNTHETIC data; its scores are for demonstration only.".into());
     }
-    for (i, line) in lines.iter().enumerate() {
-        help.write_string_with_format((i + 2) as u32, 0, line, &para)?;
+    for (i, text) in paragraphs.iter().enumerate() {
+        let row = (i + 2) as u32;
+        help.write_string_with_format(row, 0, fit_cell(text).as_ref(), &para)?;
+        help.set_row_height(row, 15 * lines(text, HELP_WIDTH) + 6)?;
     }
+    help.set_portrait();
+    help.set_print_fit_to_pages(1, 0);
+    confidential(help, from);
     crate::review_sheets::add(&mut wb, full, instrument, from)?;
     Ok(wb.save_to_buffer()?)
+}
+
+/// The queue column a recipient is chosen by.
+fn by_column(by: &str) -> &'static str {
+    if by == "supervisor" {
+        "supervisor_id"
+    } else {
+        "office"
+    }
 }
 
 #[cfg(test)]
@@ -452,7 +608,7 @@ mod tests {
         ];
         let files: Vec<String> = names
             .iter()
-            .map(|n| file_name(Recipient::Office, n, ExportFormat::Xlsx))
+            .map(|n| file_name(Recipient::Office, n, ExportFormat::Xlsx, Some("2025-11-21")))
             .collect();
         let unique: std::collections::BTreeSet<&String> = files.iter().collect();
         assert_eq!(unique.len(), names.len(), "{files:?}");
@@ -466,8 +622,17 @@ mod tests {
         }
         assert_eq!(
             files[0],
-            file_name(Recipient::Office, "Northside", ExportFormat::Xlsx)
+            file_name(
+                Recipient::Office,
+                "Northside",
+                ExportFormat::Xlsx,
+                Some("2025-11-21")
+            )
         );
+        assert!(files[0].ends_with("-2025-11-21.xlsx"), "{}", files[0]);
+        // A date that is not a plain date never enters the name.
+        let odd = file_name(Recipient::Office, "N", ExportFormat::Csv, Some("../x"));
+        assert!(!odd.contains(".."), "{odd}");
         assert!(files[0].starts_with("office-northside-"), "{}", files[0]);
         assert!(files[4].starts_with("office-unnamed-"), "{}", files[4]);
     }

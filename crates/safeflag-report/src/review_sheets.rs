@@ -70,6 +70,7 @@ fn headers(
     columns: &[(String, String, f64)],
     header: &Format,
     key: &Format,
+    from: &Provenance<'_>,
 ) -> Result<()> {
     for (j, (k, title, width)) in columns.iter().enumerate() {
         let j = j as u16;
@@ -82,6 +83,7 @@ fn headers(
     ws.set_repeat_rows(0, KEY_ROW)?;
     ws.set_landscape();
     ws.set_print_fit_to_pages(1, 0);
+    crate::export::confidential(ws, from);
     Ok(())
 }
 
@@ -147,7 +149,7 @@ pub fn add(
 
     let ws = wb.add_worksheet();
     ws.set_name(REVIEW_SHEET)?;
-    headers(ws, &columns, &header, &key)?;
+    headers(ws, &columns, &header, &key, from)?;
     let labels: Vec<&str> = instrument.scale.iter().map(|r| r.label.trim()).collect();
     let na = instrument.not_applicable().label.trim();
     let rating = list_rule(&labels, "Not a rating on the scale")?;
@@ -220,7 +222,7 @@ pub fn add(
         .iter()
         .map(|(k, h, w)| (k.to_string(), h.to_string(), *w))
         .collect();
-    headers(ws, &columns, &header, &key)?;
+    headers(ws, &columns, &header, &key, from)?;
     let rows = (n * ACTIONS_PER_CASE).max(20);
     let (top, bottom) = (KEY_ROW + 1, KEY_ROW + rows);
     for r in top..=bottom {
@@ -347,5 +349,6 @@ fn instructions(
     }
     ws.set_portrait();
     ws.set_print_fit_to_pages(1, 0);
+    crate::export::confidential(ws, from);
     Ok(())
 }

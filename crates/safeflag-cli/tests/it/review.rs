@@ -192,7 +192,12 @@ fn review_sheets_ask_each_case_the_items_that_apply_with_drop_downs_and_date_che
         let v = validations(&path, 3);
         // The queue sheet's cases, in order, are the review sheet's.
         let queue = wb.worksheet_range("Queue").unwrap();
-        let queued: Vec<String> = queue.rows().skip(1).map(|r| r[2].to_string()).collect();
+        // Its title row, its header, then the cases (the case in column 2).
+        let mut q = queue.rows();
+        assert!(q.next().unwrap()[0].to_string().starts_with("CONFIDENTIAL"));
+        let header = q.next().unwrap();
+        assert_eq!(header[1].to_string(), "Case");
+        let queued: Vec<String> = q.map(|r| r[1].to_string()).collect();
         let reviewed: Vec<String> = rows[2..].iter().map(|r| r[0].to_string()).collect();
         assert_eq!(reviewed, queued, "{name}");
         for (r, row) in rows.iter().enumerate().skip(2) {
