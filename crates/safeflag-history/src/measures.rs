@@ -86,6 +86,46 @@ fn day(s: &str) -> Option<NaiveDate> {
 }
 
 impl Store {
+    /// Each office's queue on each published night from `from` to `to`
+    /// (`YYYY-MM-DD`, inclusive), nights in order, offices by name.
+    pub fn queue_over_time(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<safeflag_review::measures::QueueNight>> {
+        let mut nights: BTreeMap<(String, String), safeflag_review::measures::QueueNight> =
+            BTreeMap::new();
+        let flags: Vec<(String, String, String)> = self.rows(
+            "SELECT f.run_date, f.office, f.status FROM flags f
+             JOIN runs r ON r.run_id = f.run_id
+             WHERE r.status = 'ok' AND f.run_date BETWEEN ?1 AND ?2",
+            params![from, to],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        for (night, office, status) in flags {
+            let n = nights.entry((night.clone(), office.clone())).or_default();
+            (n.night, n.office) = (night, office);
+            n.add(&status);
+        }
+        // A suppressed case is counted under the office of its latest flag
+        // up to that night.
+        let suppressed: Vec<(String, String)> = self.rows(
+            "SELECT r.run_date, COALESCE((SELECT f.office FROM flags f
+                 WHERE f.case_id = s.case_id AND f.run_date <= r.run_date
+                 ORDER BY f.run_date DESC LIMIT 1), '(unknown)')
+             FROM suppressions s JOIN runs r ON r.run_id = s.run_id
+             WHERE r.status = 'ok' AND r.run_date BETWEEN ?1 AND ?2",
+            params![from, to],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        for (night, office) in suppressed {
+            let n = nights.entry((night.clone(), office.clone())).or_default();
+            (n.night, n.office) = (night, office);
+            n.suppressed += 1;
+        }
+        Ok(nights.into_values().collect())
+    }
+
     /// The practice measures over the window of `o`.
     pub fn practice_measures(&self, o: &MeasureOptions) -> Result<PracticeMeasures> {
         let (from, to, as_of) = (o.from.to_string(), o.to.to_string(), o.as_of.to_string());

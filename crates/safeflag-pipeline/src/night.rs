@@ -124,6 +124,50 @@ pub fn run_night(
     result
 }
 
+/// The nights the nightly report's queue over time shows, tonight included.
+pub const QUEUE_NIGHTS: u64 = 28;
+
+/// Each office's queue on the `QUEUE_NIGHTS` nights up to tonight: the
+/// earlier nights from the history, tonight from its own queue (it is
+/// recorded in the history only once published).
+fn queue_over_time(
+    store: &Store,
+    date: &str,
+    queue: &polars::prelude::DataFrame,
+    suppressed: &polars::prelude::DataFrame,
+) -> Result<Vec<safeflag_review::measures::QueueNight>> {
+    let night: NaiveDate = date
+        .parse()
+        .map_err(|_| Error::internal(format!("run date `{date}` is not a date")))?;
+    let first = night - chrono::Days::new(QUEUE_NIGHTS - 1);
+    let before = night - chrono::Days::new(1);
+    let mut nights = store.queue_over_time(&first.to_string(), &before.to_string())?;
+    let mut tonight = std::collections::BTreeMap::new();
+    fn entry<'a>(
+        tonight: &'a mut std::collections::BTreeMap<String, safeflag_review::measures::QueueNight>,
+        date: &str,
+        office: &str,
+    ) -> &'a mut safeflag_review::measures::QueueNight {
+        tonight
+            .entry(office.to_string())
+            .or_insert_with(|| safeflag_review::measures::QueueNight {
+                night: date.to_string(),
+                office: office.to_string(),
+                ..Default::default()
+            })
+    }
+    let offices = queue.column("office")?.str()?;
+    let status = queue.column("status")?.str()?;
+    for (o, st) in offices.iter().zip(status.iter()) {
+        entry(&mut tonight, date, o.unwrap_or_default()).add(st.unwrap_or_default());
+    }
+    for o in suppressed.column("office")?.str()?.iter() {
+        entry(&mut tonight, date, o.unwrap_or_default()).suppressed += 1;
+    }
+    nights.extend(tonight.into_values());
+    Ok(nights)
+}
+
 /// The window of nights the nightly report's practice measures look back on.
 pub const PRACTICE_NIGHTS: u64 = 91;
 
@@ -245,6 +289,7 @@ impl Staged<'_> {
         let t = Instant::now();
         let mut summary = Summary::of(&run)?;
         summary.practice = Some(self.practice(store, &date)?);
+        summary.queue_over_time = queue_over_time(store, &date, &done.queue, &done.suppressed)?;
         let mut report_json = serde_json::to_vec_pretty(&summary)?;
         report_json.push(b'\n');
         write_bytes_atomic(&staging.join(REPORT_JSON), &report_json)?;

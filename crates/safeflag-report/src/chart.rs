@@ -49,43 +49,112 @@ pub struct BarOptions {
     pub band: Option<(f64, f64, String)>,
     /// Label of the marker ticks, for the legend.
     pub marker_label: Option<String>,
+    /// A ratio axis: log scale (powers of two) around 1, bars drawn from 1
+    /// to the value, so 1/2 and 2 are as far from parity.
+    pub log_ratio: bool,
 }
 
 const WIDTH: f64 = 880.0;
 const LABEL_W: f64 = 340.0;
 const ROW_H: f64 = 22.0;
 
-/// A horizontal bar chart.
+/// A horizontal bar chart with an x axis (ticks and light gridlines): linear
+/// from zero, or with [`BarOptions::log_ratio`] a log ratio axis around 1.
 pub fn bars(id: &str, title: &str, bars: &[Bar], opts: &BarOptions) -> String {
     let plot_w = WIDTH - LABEL_W - 200.0;
     let top = 34.0;
-    let height = top + ROW_H * bars.len().max(1) as f64 + 30.0;
-    let mut max = bars
+    let rows_h = ROW_H * bars.len().max(1) as f64;
+    let axis_y = top + rows_h;
+    let height = axis_y
+        + 30.0
+        + if opts.marker_label.is_some() {
+            20.0
+        } else {
+            0.0
+        };
+    let mut extent: Vec<f64> = bars
         .iter()
-        .map(|b| b.value.max(b.marker.unwrap_or(0.0)))
-        .fold(0.0f64, f64::max);
-    if let Some((x, _)) = &opts.line {
-        max = max.max(*x);
-    }
-    if let Some((_, hi, _)) = &opts.band {
-        max = max.max(*hi);
-    }
-    let max = if max > 0.0 { max * 1.08 } else { 1.0 };
-    let x = |v: f64| LABEL_W + v / max * plot_w;
+        .flat_map(|b| [b.value, b.marker.unwrap_or(b.value)])
+        .collect();
+    extent.extend(opts.line.iter().map(|l| l.0));
+    extent.extend(opts.band.iter().flat_map(|b| [b.0, b.1]));
+    // The ticks, and where a value sits between the first and the last.
+    let (ticks, labels): (Vec<f64>, Vec<String>) = if opts.log_ratio {
+        let positive = extent.iter().copied().filter(|v| *v > 0.0 && v.is_finite());
+        let lo = positive.clone().fold(1.0_f64, f64::min);
+        let hi = positive.fold(1.0_f64, f64::max);
+        let ticks = log_ticks(lo, hi);
+        let labels = ticks.iter().map(|&t| ratio_label(t)).collect();
+        (ticks, labels)
+    } else {
+        let ticks = linear_ticks(extent.iter().copied().fold(0.0_f64, f64::max));
+        let step = ticks.get(1).copied().unwrap_or(1.0);
+        let labels = ticks.iter().map(|&t| tick_label(t, step)).collect();
+        (ticks, labels)
+    };
+    let (first, last) = (ticks[0], ticks[ticks.len() - 1]);
+    let scale = |v: f64| {
+        if opts.log_ratio {
+            (v.clamp(first, last).log2() - first.log2()) / (last.log2() - first.log2())
+        } else {
+            v.max(0.0) / last.max(f64::MIN_POSITIVE)
+        }
+    };
+    let x = |v: f64| LABEL_W + scale(v) * plot_w;
+    let origin = if opts.log_ratio { x(1.0) } else { LABEL_W };
     let mut s = open(id, title, height);
+    // The axis first, so bars and text lie over its gridlines.
+    for (t, label) in ticks.iter().zip(&labels) {
+        let _ = write!(
+            s,
+            r##"<line x1="{0:.1}" x2="{0:.1}" y1="{top}" y2="{1:.1}" stroke="#e3e3e3"/><text x="{0:.1}" y="{2:.1}" font-size="11" text-anchor="middle" fill="#444">{3}</text>"##,
+            x(*t),
+            axis_y,
+            axis_y + 15.0,
+            esc(label)
+        );
+    }
+    let _ = write!(
+        s,
+        r##"<line x1="{LABEL_W}" x2="{:.1}" y1="{axis_y:.1}" y2="{axis_y:.1}" stroke="#444"/>"##,
+        LABEL_W + plot_w
+    );
+    if let Some((lo, hi, label)) = &opts.band {
+        let _ = write!(
+            s,
+            r##"<rect class="band" x="{:.1}" y="{top}" width="{:.1}" height="{rows_h:.1}" fill="#5cb85c" fill-opacity="0.25"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#2e6b2e">{}</text>"##,
+            x(*lo),
+            x(*hi) - x(*lo),
+            x(*lo),
+            top - 4.0,
+            esc(label)
+        );
+    }
     for (i, b) in bars.iter().enumerate() {
         let y = top + ROW_H * i as f64;
         let colour = if b.highlight { "#c0392b" } else { "#3a6ea5" };
+        let end = x(b.value);
         let _ = write!(
             s,
-            r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="end">{}</text><rect class="bar" x="{LABEL_W}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{colour}"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"##,
+            r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="end">{}</text>"##,
             LABEL_W - 6.0,
             y + 15.0,
             esc(&b.label),
-            y + 3.0,
-            (x(b.value) - LABEL_W).max(0.5),
-            ROW_H - 6.0,
-            x(b.value) + 4.0,
+        );
+        if b.value > 0.0 || !opts.log_ratio {
+            let _ = write!(
+                s,
+                r##"<rect class="bar" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{colour}"/>"##,
+                origin.min(end),
+                y + 3.0,
+                (end - origin).abs().max(0.5),
+                ROW_H - 6.0,
+            );
+        }
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" font-size="11">{}</text>"##,
+            origin.max(end) + 4.0,
             y + 15.0,
             esc(&b.text)
         );
@@ -100,28 +169,15 @@ pub fn bars(id: &str, title: &str, bars: &[Bar], opts: &BarOptions) -> String {
             );
         }
     }
-    if let Some((lo, hi, label)) = &opts.band {
-        let _ = write!(
-            s,
-            r##"<rect class="band" x="{:.1}" y="{top}" width="{:.1}" height="{:.1}" fill="#5cb85c" fill-opacity="0.25"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#2e6b2e">{}</text>"##,
-            x(*lo),
-            x(*hi) - x(*lo),
-            ROW_H * bars.len() as f64,
-            x(*lo),
-            top - 4.0,
-            esc(label)
-        );
-    }
     if let Some((v, label)) = &opts.line {
         let _ = write!(
             s,
-            r##"<line class="ref" x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#c0392b" stroke-dasharray="4 3"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#c0392b">{}</text>"##,
+            r##"<line class="ref" x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{axis_y:.1}" stroke="#c0392b" stroke-dasharray="4 3"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#c0392b">{}</text>"##,
             x(*v),
             x(*v),
-            top - 2.0,
-            top + ROW_H * bars.len() as f64,
+            top - 14.0,
             x(*v) + 3.0,
-            top + ROW_H * bars.len() as f64 + 14.0,
+            top - 4.0,
             esc(label)
         );
     }
@@ -139,6 +195,16 @@ pub fn bars(id: &str, title: &str, bars: &[Bar], opts: &BarOptions) -> String {
     }
     s.push_str("</svg>");
     s
+}
+
+/// A linear tick's label: as many decimals as the step needs.
+fn tick_label(v: f64, step: f64) -> String {
+    let decimals = if step >= 1.0 {
+        0
+    } else {
+        (-step.log10()).ceil() as usize
+    };
+    format!("{v:.decimals$}")
 }
 
 /// A histogram of counts over bins whose `edges` are equal in log scale,

@@ -388,14 +388,14 @@ pub(crate) fn confidential(
 ) {
     let (by, recipient) = from.recipient;
     let who: String = recipient.chars().take(60).collect();
-    ws.set_header(&format!(
+    ws.set_header(format!(
         "&L&\"-,Bold\"CONFIDENTIAL&C{}&RPage &P of &N",
         header_text(&format!(
             "safeflag queue: {by} {who}, snapshot {}",
             from.snapshot_date
         ))
     ));
-    ws.set_footer(&format!(
+    ws.set_footer(format!(
         "&LConfidential child-welfare case information: do not forward or leave printed copies out.&R{}",
         header_text(from.snapshot_date)
     ));

@@ -47,6 +47,10 @@ pub struct Summary {
     /// report only: it reads the history).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub practice: Option<safeflag_review::measures::PracticeMeasures>,
+    /// Each office's queue on the nights before this one and tonight (the
+    /// nightly job's report only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queue_over_time: Vec<safeflag_review::measures::QueueNight>,
 }
 
 /// Identifies the run.
@@ -298,6 +302,7 @@ impl Summary {
             monitoring,
             suppressed,
             practice: None,
+            queue_over_time: Vec::new(),
         })
     }
 
@@ -377,7 +382,13 @@ impl Summary {
             let _ = writeln!(
                 s,
                 "\nflag rate by {} (children in queued cases; reference {})\n  {:<34} {:>7} {:>7} {:>9} {:>7}",
-                t.grouping, t.reference, "group", "n", "flagged", "rate", "ratio"
+                safeflag_score::monitor::grouping_words(&t.grouping),
+                t.reference,
+                "group",
+                "n",
+                "flagged",
+                "rate",
+                "ratio"
             );
             for g in &t.groups {
                 let ratio = g.flag_rate_ratio();
@@ -404,8 +415,13 @@ impl Summary {
         for d in drift.iter().take(8) {
             let _ = writeln!(
                 s,
-                "  {:>7.4}  {}{}",
+                "  {:>7.4}  {} ({}){}",
                 d.psi,
+                if d.label.is_empty() {
+                    &d.feature
+                } else {
+                    &d.label
+                },
                 d.feature,
                 if d.warn { "  <- drifted" } else { "" }
             );

@@ -93,6 +93,45 @@ pub struct PracticeMeasures {
     pub second_reviews: SecondReviews,
 }
 
+/// One office's queue on one night, for the queue over time: the cases
+/// queued, by their status against earlier nights, and the cases a recent
+/// review held out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueNight {
+    /// The night, `YYYY-MM-DD`.
+    pub night: String,
+    /// The office.
+    pub office: String,
+    /// Cases queued.
+    pub queued: usize,
+    /// Of those, flagged for the first time.
+    pub new: usize,
+    /// Flagged the night before too.
+    pub continuing: usize,
+    /// Flagged before, but not the night before.
+    pub re_flagged: usize,
+    /// Queued because a re-review fell due.
+    pub re_review: usize,
+    /// Cases passed over after a recent review (counted under the office of
+    /// their latest flag).
+    pub suppressed: usize,
+}
+
+impl QueueNight {
+    /// Counts a queued case of `status` (`new`, `continuing`, `re-flagged`,
+    /// `re-review`); an unknown status counts as queued only.
+    pub fn add(&mut self, status: &str) {
+        self.queued += 1;
+        match status {
+            "new" => self.new += 1,
+            "continuing" => self.continuing += 1,
+            "re-flagged" => self.re_flagged += 1,
+            "re-review" => self.re_review += 1,
+            _ => {}
+        }
+    }
+}
+
 /// The monthly sample of reviews chosen for a second review, and how often
 /// the second reviewer agreed with the first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -105,6 +105,10 @@ impl MonitorOptions {
 pub struct FeatureDrift {
     /// Feature name.
     pub feature: String,
+    /// What the feature means, in plain words (empty in manifests written
+    /// before labels were recorded).
+    #[serde(default)]
+    pub label: String,
     /// Population stability index.
     pub psi: f64,
     /// Training mean and tonight's mean.
@@ -218,6 +222,15 @@ impl FeatureBins {
     }
 }
 
+/// A grouping's name in words: `race/ethnicity` for `child_race_ethnicity`.
+pub fn grouping_words(grouping: &str) -> &str {
+    match grouping {
+        safeflag_core::contract::RACE_ETHNICITY => "race/ethnicity",
+        "age_band" => "age band",
+        other => other,
+    }
+}
+
 /// Runs the checks on tonight's validated `cases`, their binned features
 /// and the rows of the queued cases ([`crate::Queue::case_rows`]).
 pub fn monitor(
@@ -242,6 +255,12 @@ pub fn monitor(
             let psi = psi(&d.shares, &shares);
             FeatureDrift {
                 feature: d.name.clone(),
+                label: c
+                    .feature_spec
+                    .features
+                    .iter()
+                    .find(|f| f.name == d.name)
+                    .map_or_else(|| d.name.clone(), |f| f.label.clone()),
                 psi,
                 mean_training: d.mean,
                 mean_tonight: sum / n,
@@ -254,8 +273,8 @@ pub fn monitor(
             kind: "drift".into(),
             subject: d.feature.clone(),
             message: format!(
-                "feature `{}` has drifted: PSI {:.3} > {} (mean {:.3} in training, {:.3} tonight)",
-                d.feature, d.psi, options.psi_warning, d.mean_training, d.mean_tonight
+                "\"{}\" ({}) has drifted: PSI {:.3} > {} (mean {:.3} in training, {:.3} tonight)",
+                d.label, d.feature, d.psi, options.psi_warning, d.mean_training, d.mean_tonight
             ),
         });
     }
@@ -280,7 +299,7 @@ pub fn monitor(
             kind: "missing".into(),
             subject: m.column.clone(),
             message: format!(
-                "column `{}` is missing in {:.1}% of rows tonight against {:.1}% in training",
+                "column {} is missing in {:.1}% of rows tonight against {:.1}% in training",
                 m.column,
                 m.tonight * 100.0,
                 m.training * 100.0
@@ -343,8 +362,8 @@ pub fn monitor(
                     kind: "fairness".into(),
                     subject: format!("{}={}", table.grouping, g.group),
                     message: format!(
-                        "{} `{}`: flag rate {:.2}% is {:.2}x that of `{}`, outside {low}-{high}",
-                        table.grouping,
+                        "{} group {}: flag rate {:.2}% is {:.2}x that of {}, outside {low}-{high}",
+                        grouping_words(&table.grouping),
                         g.group,
                         g.flag_rate * 100.0,
                         r,

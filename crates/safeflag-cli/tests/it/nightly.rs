@@ -251,11 +251,51 @@ fn two_nights_with_reviews_show_suppression_and_every_material_change() {
     let report_json: safeflag_report::Summary =
         serde_json::from_slice(&std::fs::read(run.join("report.json")).unwrap()).unwrap();
     assert_eq!(report_json.suppressed[0].case_id, suppressed.as_str());
-    assert!(
-        std::fs::read_to_string(run.join("report.html"))
-            .unwrap()
-            .contains(suppressed.as_str())
-    );
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    assert!(html.contains(suppressed.as_str()));
+
+    // The queue over time, counted again from each night's own files: both
+    // nights, each office, each status; the suppressed case under the
+    // office it was flagged in.
+    let mut want: BTreeMap<(String, String), [usize; 6]> = BTreeMap::new();
+    for night in [NIGHT1, NIGHT2] {
+        let q = read_csv(&dir.join("out/runs").join(night).join("queue.csv"));
+        for (office, status) in strs(&q, "office").into_iter().zip(strs(&q, "status")) {
+            let e = want.entry((night.to_string(), office)).or_default();
+            e[0] += 1;
+            let k = ["new", "continuing", "re-flagged", "re-review"]
+                .iter()
+                .position(|s| *s == status)
+                .unwrap();
+            e[k + 1] += 1;
+        }
+    }
+    let first = read_csv(&dir.join("out/runs").join(NIGHT1).join("queue.csv"));
+    let at = strs(&first, "case_id")
+        .iter()
+        .position(|c| c == suppressed)
+        .unwrap();
+    want.entry((NIGHT2.to_string(), strs(&first, "office")[at].clone()))
+        .or_default()[5] += 1;
+    let got: BTreeMap<(String, String), [usize; 6]> = report_json
+        .queue_over_time
+        .iter()
+        .map(|n| {
+            (
+                (n.night.clone(), n.office.clone()),
+                [
+                    n.queued,
+                    n.new,
+                    n.continuing,
+                    n.re_flagged,
+                    n.re_review,
+                    n.suppressed,
+                ],
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert!(html.contains(&format!("id=\"{}\"", safeflag_report::html::QUEUE_CHART)));
 
     // Exports carry the history columns; runs and history show both nights.
     let office_csv = std::fs::read_dir(run.join("exports/office-csv"))

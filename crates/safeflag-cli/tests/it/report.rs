@@ -310,7 +310,7 @@ fn report_tables_json_and_a_self_contained_html_with_every_chart() {
         "queue by office",
         "most frequent reasons",
         "quarantine by column and rule",
-        "flag rate by child_race_ethnicity",
+        "flag rate by race/ethnicity",
         "drift against training",
     ] {
         assert!(text.contains(part), "{part} missing from:\n{text}");
@@ -519,7 +519,7 @@ fn drift_names_the_shifted_feature_and_no_other() {
     assert_eq!(drift_warnings("shifted"), vec!["visit_gap".to_string()]);
     let o = safeflag(dir.path(), &["report", "shifted"]);
     assert!(
-        stdout(&o).contains("visit_gap  <- drifted"),
+        stdout(&o).contains("long gap since the last home visit (visit_gap)  <- drifted"),
         "{}",
         stdout(&o)
     );
