@@ -1,5 +1,6 @@
-//! Logging: only the CLI installs a subscriber. Logs go to stderr and carry
-//! stage names and counts, never row-level case data.
+//! Logging: only the CLI installs a subscriber. Logs go to stderr (through
+//! the progress bar when one is drawn) and carry stage names and counts,
+//! never row-level case data.
 
 use tracing_subscriber::EnvFilter;
 
@@ -25,7 +26,7 @@ pub fn init(verbose: u8, quiet: bool, json: bool) {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::progress::log_writer)
         .with_target(false);
     let _ = if json {
         builder.json().with_current_span(true).try_init()

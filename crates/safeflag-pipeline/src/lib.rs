@@ -111,6 +111,8 @@ pub trait Progress: Sync {
     fn stage(&self, _name: &str) {}
     /// A stage ended.
     fn done(&self) {}
+    /// Within the scoring stage: `scored` of `of` rows are scored.
+    fn rows(&self, _scored: u64, _of: u64) {}
     /// The run ended.
     fn finish(&self) {}
 }

@@ -164,7 +164,9 @@ pub fn score(
     }
 
     progress.stage("features and scores");
-    let mut rows = safeflag_score::score_rows(artifact, cases)?;
+    let mut rows = safeflag_score::score_rows_reporting(artifact, cases, &|done, of| {
+        progress.rows(done as u64, of as u64)
+    })?;
     for (stage, s) in rows.seconds {
         manifest.time(stage, s);
     }
@@ -182,8 +184,9 @@ pub fn score(
     // itself, holding a second copy of the frame (1.3 GB more at the peak of
     // a 5M-row night, and 2.5 s slower).
     rows.scores.rechunk_mut_par();
+    let model_id = artifact.id();
     let (built, written) = std::thread::scope(|s| {
-        let writer = s.spawn(|| write_score_files(&rows.scores, &options.out));
+        let writer = s.spawn(|| write_score_files(&rows.scores, &model_id, &options.out));
         let built = queue_and_check(
             options,
             model,
@@ -304,6 +307,7 @@ fn queue_and_check(
     )?;
     let mut queue = queued.queue;
     hooks.annotate(cases, rows, &mut queue)?;
+    stamp(&mut queue, snapshot_date, &model.artifact.id())?;
     progress.done();
 
     progress.stage("fairness and drift");
@@ -330,11 +334,38 @@ fn queue_and_check(
     })
 }
 
-/// Writes `scores.parquet` and `scores.arrow` side by side, each atomically;
-/// returns the seconds it took.
-fn write_score_files(scores: &DataFrame, out: &Path) -> Result<f64> {
+/// Adds the night and the model to a queue as its last two columns
+/// (`snapshot_date`, a date, and `model_id`), so the queues of many nights
+/// can be stacked and still say which night and model each row is from.
+fn stamp(queue: &mut DataFrame, snapshot_date: Option<&str>, model_id: &str) -> Result<()> {
+    let n = queue.height();
+    let day = snapshot_date
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .map(safeflag_core::days::to_days);
+    let date = Series::new("snapshot_date".into(), [day])
+        .cast(&DataType::Date)?
+        .new_from_index(0, n);
+    queue.with_column(date.into_column())?;
+    queue.with_column(Column::new_scalar(
+        "model_id".into(),
+        Scalar::new(DataType::String, AnyValue::StringOwned(model_id.into())),
+        n,
+    ))?;
+    Ok(())
+}
+
+/// Writes `scores.parquet` and `scores.arrow` side by side, each atomically,
+/// with the model's id as their last column (the snapshot date is already
+/// each row's own); returns the seconds it took.
+fn write_score_files(scores: &DataFrame, model_id: &str, out: &Path) -> Result<f64> {
     let t = Instant::now();
-    let (mut parquet, mut ipc) = (scores.clone(), scores.clone());
+    let mut scores = scores.clone();
+    scores.with_column(Column::new_scalar(
+        "model_id".into(),
+        Scalar::new(DataType::String, AnyValue::StringOwned(model_id.into())),
+        scores.height(),
+    ))?;
+    let (mut parquet, mut ipc) = (scores.clone(), scores);
     let (a, b) = rayon::join(
         || write_frame(&mut parquet, &out.join(SCORES_PARQUET)),
         || write_frame(&mut ipc, &out.join(SCORES_ARROW)),

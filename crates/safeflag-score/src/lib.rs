@@ -93,13 +93,24 @@ pub const BATCH_ROWS: usize = 1 << 20;
 /// Computes the model's features on validated cases and scores every row,
 /// [`BATCH_ROWS`] rows at a time.
 pub fn score_rows(model: &ModelArtifact, cases: &DataFrame) -> Result<RowScores> {
-    score_rows_in_batches(model, cases, BATCH_ROWS)
+    score_rows_in_batches(model, cases, BATCH_ROWS, &|_, _| {})
+}
+
+/// [`score_rows`], telling `scored(rows done, rows in all)` after each batch
+/// (for a progress bar).
+pub fn score_rows_reporting(
+    model: &ModelArtifact,
+    cases: &DataFrame,
+    scored: &dyn Fn(usize, usize),
+) -> Result<RowScores> {
+    score_rows_in_batches(model, cases, BATCH_ROWS, scored)
 }
 
 fn score_rows_in_batches(
     model: &ModelArtifact,
     cases: &DataFrame,
     batch: usize,
+    scored: &dyn Fn(usize, usize),
 ) -> Result<RowScores> {
     let c = &model.content;
     let (mut t_features, mut t_score) = (0.0, 0.0);
@@ -117,6 +128,7 @@ fn score_rows_in_batches(
         bins.add(&x);
         t_score += t1.elapsed().as_secs_f64();
         offset += len;
+        scored(offset, cases.height());
         if offset >= cases.height() {
             break;
         }
@@ -515,8 +527,17 @@ mod tests {
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/default"),
         )
         .unwrap();
-        let one = score_rows_in_batches(&model, &cases, usize::MAX).unwrap();
-        let many = score_rows_in_batches(&model, &cases, 777).unwrap();
+        let one = score_rows_in_batches(&model, &cases, usize::MAX, &|_, _| {}).unwrap();
+        // The batches report the rows scored so far, up to all of them.
+        let seen = std::sync::Mutex::new(Vec::new());
+        let many = score_rows_in_batches(&model, &cases, 777, &|done, of| {
+            seen.lock().unwrap().push((done, of));
+        })
+        .unwrap();
+        let seen = seen.into_inner().unwrap();
+        assert_eq!(seen.len(), 10_000usize.div_ceil(777));
+        assert_eq!(seen.last(), Some(&(10_000, 10_000)));
+        assert!(seen.windows(2).all(|w| w[0].0 < w[1].0));
         assert_eq!(one.probabilities.len(), 10_000);
         assert_eq!(one.probabilities, many.probabilities);
         assert_eq!(one.bins.counts, many.bins.counts);

@@ -38,7 +38,23 @@ fn sample_queue_is_ranked_reasoned_reconciled_and_reproducible() {
     let mut lines = q.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "rank,case_id,child_id,office,supervisor_id,worker_id,probability,likelihood,band,tier,reasons,prompt,other_children,case_type,youngest_age_days"
+        "rank,case_id,child_id,office,supervisor_id,worker_id,probability,likelihood,band,tier,reasons,prompt,other_children,case_type,youngest_age_days,snapshot_date,model_id"
+    );
+    // Every row says which night and model it is from, so nights stack.
+    let stamp = format!(",2025-11-21,{}", m.model.id);
+    assert!(q.lines().skip(1).all(|l| l.ends_with(&stamp)), "{q}");
+    use polars::prelude::SerReader as _;
+    let scores = polars::prelude::ParquetReader::new(
+        std::fs::File::open(dir.path().join("a/scores.parquet")).unwrap(),
+    )
+    .finish()
+    .unwrap();
+    let ids = scores.column("model_id").unwrap().str().unwrap().clone();
+    assert_eq!(ids.len(), 10_000);
+    assert!(ids.iter().all(|v| v == Some(m.model.id.as_str())));
+    assert_eq!(
+        scores.column("snapshot_date").unwrap().dtype(),
+        &polars::prelude::DataType::Date
     );
     let mut last_p = f64::INFINITY;
     let mut cases = std::collections::HashSet::new();
