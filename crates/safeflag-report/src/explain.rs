@@ -178,7 +178,7 @@ pub fn render(e: &Explanation) -> String {
                 p { (e.standing.why) }
                 (standing(e))
                 h2 { "Every factor" }
-                p.muted { "Each factor's contribution to the log-odds, against the base; together they add up to the log-odds above. Red raises the score, blue lowers it." }
+                p.muted { "Each factor's contribution to the log-odds, measured from the average child the model was trained on (the base); together they add up to the log-odds above. Red raises the score, blue lowers it, so a factor this child does not have can still move the score a little." }
                 (factors(e))
                 h2 { "What a worker can change" }
                 @if e.what_if.is_empty() {
