@@ -247,11 +247,20 @@ fn fairness(s: &Summary) -> Markup {
     }
 }
 
+/// Features the drift chart shows: those that moved most (every feature is
+/// in the JSON report and the manifest).
+const DRIFT_BARS: usize = 15;
+
 fn drift(s: &Summary) -> Markup {
-    let drift_bars: Vec<Bar> = s
-        .monitoring
-        .drift
+    let mut moved: Vec<_> = s.monitoring.drift.iter().collect();
+    moved.sort_by(|a, b| {
+        b.psi
+            .total_cmp(&a.psi)
+            .then_with(|| a.feature.cmp(&b.feature))
+    });
+    let drift_bars: Vec<Bar> = moved
         .iter()
+        .take(DRIFT_BARS)
         .map(|d| Bar {
             label: if d.label.is_empty() {
                 d.feature.clone()
@@ -269,7 +278,11 @@ fn drift(s: &Summary) -> Markup {
         h2 { "Drift against the training data" }
         (PreEscaped(bars(
             CHARTS[4],
-            "Population stability index per feature",
+            &format!(
+                "Population stability index: the {} of {} features that moved most",
+                drift_bars.len(),
+                s.monitoring.drift.len()
+            ),
             &drift_bars,
             &BarOptions { line: Some((warn, format!("warning {warn}"))), ..BarOptions::default() },
         )))
