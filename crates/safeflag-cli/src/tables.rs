@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use safeflag_model::card::{opt, pct};
+use safeflag_model::card::pct;
 use safeflag_model::evaluate::Evaluation;
 use safeflag_model::fairness::FairnessTable;
 use safeflag_review::measures::{FlagCounts, OverrideCounts, PracticeMeasures};
@@ -90,47 +90,50 @@ pub fn evaluation_table(e: &Evaluation, truth: Option<&Evaluation>) -> String {
     s
 }
 
+/// Crossed groups smaller than this are left out of the printed table (they
+/// are in the JSON and the model card).
+const CROSSED_MIN_ROWS: usize = 100;
+
 /// The human table of fairness audits.
 pub fn fairness_table(tables: &[FairnessTable]) -> String {
+    use safeflag_model::card::{interval, ratio_cell};
     let mut s = String::new();
+    let mut warned = Vec::new();
     for t in tables {
+        let crossed = t.grouping.contains(" x ");
         let _ = writeln!(
             s,
-            "\nfairness by {} at the top 5% (reference {}; ! = ratio outside 0.8-1.25):",
-            t.grouping, t.reference
+            "\nfairness by {} at the top 5% (reference {}; * = fewer than {} incidents, error rates not judged; ! = the 95% interval lies outside 0.8-1.25; O/E = observed over expected incidents){}:",
+            safeflag_score::monitor::grouping_words(&t.grouping),
+            t.reference,
+            t.min_positives,
+            if crossed {
+                format!("; groups of {CROSSED_MIN_ROWS} children or more (all in --json)")
+            } else {
+                String::new()
+            }
         );
-        let rows: Vec<[String; 9]> = t
+        let rows: Vec<[String; 7]> = t
             .groups
             .iter()
+            .filter(|g| !crossed || g.n >= CROSSED_MIN_ROWS)
             .map(|g| {
-                let r = |m: &str| {
-                    let v = g
-                        .ratios
-                        .get(m)
-                        .copied()
-                        .flatten()
-                        .map_or("-".into(), |v| format!("{v:.2}"));
-                    if g.outside_band.iter().any(|x| x == m) {
-                        format!("{v} !")
-                    } else {
-                        v
-                    }
-                };
-                let name = if g.too_small {
-                    format!("{} (small)", g.group)
-                } else {
-                    g.group.clone()
-                };
                 [
-                    name,
+                    g.group.clone(),
                     g.n.to_string(),
-                    g.positives.map_or("-".into(), |p| p.to_string()),
+                    g.positives.map_or("-".into(), |p| {
+                        format!("{p}{}", if g.too_small { "*" } else { "" })
+                    }),
+                    g.mean_predicted.map_or("-".into(), pct),
+                    g.calibration.map_or("-".into(), |c| {
+                        format!(
+                            "{}{}",
+                            interval(&c),
+                            if g.miscalibrated { " WARN" } else { "" }
+                        )
+                    }),
                     pct(g.flag_rate),
-                    opt(g.fnr),
-                    opt(g.r#for),
-                    opt(g.fdr),
-                    r("flag_rate"),
-                    r("fnr"),
+                    ratio_cell(g, "flag_rate"),
                 ]
             })
             .collect();
@@ -138,16 +141,34 @@ pub fn fairness_table(tables: &[FairnessTable]) -> String {
             &[
                 "group",
                 "rows",
-                "pos",
+                "incidents",
+                "mean p",
+                "O/E [95%]",
                 "flag rate",
-                "FNR",
-                "FOR",
-                "FDR",
-                "flag ratio",
-                "FNR ratio",
+                "flag ratio [95%]",
             ],
             &rows,
         ));
+        for g in t.miscalibrated() {
+            if let Some(c) = g.calibration {
+                warned.push(format!(
+                    "{} {}: observed/expected {}",
+                    safeflag_score::monitor::grouping_words(&t.grouping),
+                    g.group,
+                    interval(&c)
+                ));
+            }
+        }
+    }
+    if !warned.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nwarning: calibration within groups is off for {} group(s) (docs/fairness.md):",
+            warned.len()
+        );
+        for w in warned {
+            let _ = writeln!(s, "  {w}");
+        }
     }
     s
 }

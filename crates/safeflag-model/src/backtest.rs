@@ -242,7 +242,7 @@ impl BacktestRecord {
                         .map_or_else(|| "-".to_string(), |s| format!("{s:.2}")),
                     p.fairness
                         .iter()
-                        .map(|t| t.disparities().len())
+                        .map(|t| t.miscalibrated().len())
                         .sum::<usize>()
                         .to_string(),
                 ]
@@ -270,7 +270,7 @@ pub const PERIOD_HEADERS: [&str; 8] = [
     "AUC",
     "O/E",
     "slope",
-    "ratios outside band",
+    "groups miscalibrated",
 ];
 
 #[cfg(test)]

@@ -189,42 +189,67 @@ fn markdown_table<const N: usize>(s: &mut String, headers: &[&str; N], rows: &[[
 fn fairness_section(s: &mut String, t: &FairnessTable) {
     let _ = writeln!(
         s,
-        "By `{}` (reference `{}`; groups with fewer than {} positives are marked small, ratios outside 0.8-1.25 marked `!`):\n",
+        "By {} (reference {}; groups with fewer than {} positives are marked small; a ratio is marked `!` when its whole 95% interval lies outside 0.8-1.25; a group is marked `MISCALIBRATED` when its observed/expected interval does, with at least 10 outcomes expected: the audit's warning, docs/fairness.md):\n",
         t.grouping, t.reference, t.min_positives
     );
     let _ = writeln!(
         s,
-        "| group | rows | positives | flag rate | precision | FPR | FNR | FDR | FOR | flag-rate ratio | FNR ratio | FOR ratio | FDR ratio |"
+        "| group | rows | positives | mean predicted | observed / expected [95%] | flag rate | share of flags | flag-rate ratio [95%] | precision | FPR | TPR | FNR | FDR | FOR | FNR ratio | FOR ratio | FDR ratio |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
     for g in &t.groups {
-        let r = |m: &str| {
-            let v = g.ratios.get(m).copied().flatten();
-            let mark = if g.outside_band.iter().any(|x| x == m) {
-                " !"
-            } else {
-                ""
-            };
-            format!("{}{mark}", opt(v))
-        };
-        let small = if g.too_small { " (small)" } else { "" };
         let _ = writeln!(
             s,
-            "| {}{small} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {}{} | {} | {} | {} | {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             g.group,
+            if g.too_small { " (small)" } else { "" },
             g.n,
             g.positives.map_or("-".into(), |p| p.to_string()),
+            g.mean_predicted.map_or("-".into(), pct),
+            g.calibration.map_or("-".into(), |c| interval(&c)),
+            if g.miscalibrated {
+                " MISCALIBRATED"
+            } else {
+                ""
+            },
             pct(g.flag_rate),
+            pct(g.predicted_positive_share),
+            ratio_cell(g, "flag_rate"),
             opt(g.precision),
             opt(g.fpr),
+            opt(g.tpr),
             opt(g.fnr),
             opt(g.fdr),
             opt(g.r#for),
-            r("flag_rate"),
-            r("fnr"),
-            r("for"),
-            r("fdr"),
+            ratio_cell(g, "fnr"),
+            ratio_cell(g, "for"),
+            ratio_cell(g, "fdr"),
         );
     }
     s.push('\n');
+}
+
+/// A ratio with its 95% interval: `1.50 [1.20, 1.87]`.
+pub fn interval(r: &crate::fairness::RatioCi) -> String {
+    format!("{:.2} [{:.2}, {:.2}]", r.ratio, r.low, r.high)
+}
+
+/// A group's ratio of `metric` to the reference, with its interval when
+/// there is one, marked `!` when the interval lies outside the band.
+pub fn ratio_cell(g: &crate::fairness::GroupAudit, metric: &str) -> String {
+    let mark = if g.outside_band.iter().any(|x| x == metric) {
+        " !"
+    } else {
+        ""
+    };
+    match (
+        g.intervals.get(metric),
+        g.ratios.get(metric).copied().flatten(),
+    ) {
+        (Some(ci), _) => format!("{}{mark}", interval(ci)),
+        (None, v) => format!("{}{mark}", opt(v)),
+    }
 }

@@ -316,6 +316,7 @@ fn queue_and_check(
         &model.artifact,
         cases,
         &rows.bins,
+        &rows.probabilities,
         &queued.case_rows,
         &options.monitor,
     )?;

@@ -395,7 +395,11 @@ pub fn predict(model: &ModelArtifact, cases: &DataFrame) -> Result<Vec<f64>> {
     ))
 }
 
-/// Fairness audits by race/ethnicity and by age band, flagging the top 5%.
+/// The grouping of children by race/ethnicity crossed with age band.
+pub const RACE_BY_AGE: &str = "race/ethnicity x age band";
+
+/// Fairness audits by race/ethnicity, by age band and by the two crossed,
+/// flagging the top 5%, with calibration within every group.
 pub(crate) fn fairness_audits(
     cases: &DataFrame,
     probabilities: &[f64],
@@ -405,25 +409,25 @@ pub(crate) fn fairness_audits(
     let flags = flag_top_k(probabilities, k_for_fraction(probabilities.len(), 0.05));
     let race = text_column(cases, safeflag_core::contract::RACE_ETHNICITY)?;
     let bands = age_bands(cases)?;
-    let age_options = FairnessOptions {
+    let crossed = safeflag_model::fairness::intersect(&race, &bands);
+    let largest = FairnessOptions {
         reference: None,
         ..options.clone()
     };
+    let run = |grouping: &str, groups: &[Option<String>], o: &FairnessOptions| {
+        audit(
+            grouping,
+            groups,
+            &flags,
+            Some(labels),
+            Some(probabilities),
+            o,
+        )
+    };
     Ok(vec![
-        audit(
-            safeflag_core::contract::RACE_ETHNICITY,
-            &race,
-            &flags,
-            Some(labels),
-            options,
-        ),
-        audit(
-            safeflag_model::fairness::AGE_BAND,
-            &bands,
-            &flags,
-            Some(labels),
-            &age_options,
-        ),
+        run(safeflag_core::contract::RACE_ETHNICITY, &race, options),
+        run(safeflag_model::fairness::AGE_BAND, &bands, &largest),
+        run(RACE_BY_AGE, &crossed, &largest),
     ])
 }
 
@@ -472,4 +476,97 @@ fn truth_for(cases: &DataFrame, path: &Path) -> Result<Vec<f64>> {
         )));
     }
     Ok(p.into_no_null_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use safeflag_synth::{SynthParams, generate};
+
+    fn logit(p: f64) -> f64 {
+        (p / (1.0 - p)).ln()
+    }
+
+    /// A generated world where groups differ only in how common the risk
+    /// factors are (surveillance gives Black and American Indian families
+    /// more prior reports; risk given the facts is the same for all), scored
+    /// by its own true probability: a calibrated model. Its flag rates differ
+    /// by group, clearly, yet no group is miscalibrated, so the audit warns
+    /// of nothing. The same world with one group's scores shifted up (a
+    /// planted bias) is warned of, for that group.
+    #[test]
+    fn a_calibrated_model_raises_no_warning_and_a_planted_score_bias_does() {
+        let world = generate(&SynthParams {
+            rows: 200_000,
+            seed: 77,
+            ..SynthParams::default()
+        });
+        let p: Vec<f64> = world
+            .truth
+            .column(safeflag_synth::generate::TRUE_PROBABILITY)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        let y = safeflag_features::labels(&world.cases).unwrap();
+        let race = text_column(&world.cases, safeflag_core::contract::RACE_ETHNICITY).unwrap();
+        let options = FairnessOptions {
+            reference: Some("White".into()),
+            ..FairnessOptions::default()
+        };
+
+        let fair = fairness_audits(&world.cases, &p, &y, &options).unwrap();
+        assert_eq!(fair.len(), 3);
+        let black = fair[0].groups.iter().find(|g| g.group == "Black").unwrap();
+        // Flag rates differ, clearly: infants are flagged many times as often
+        // as older children, and Black children (more prior reports) more
+        // than White children; the old point-estimate rule warned on both.
+        let infants = fair[1]
+            .groups
+            .iter()
+            .find(|g| g.group == "under 6 months")
+            .unwrap();
+        assert!(infants.intervals["flag_rate"].low > 5.0, "{infants:?}");
+        assert!(black.intervals["flag_rate"].low > 1.0, "{black:?}");
+        for t in &fair {
+            assert!(
+                t.miscalibrated().is_empty(),
+                "{}: {:?}",
+                t.grouping,
+                t.miscalibrated()
+            );
+        }
+        let c = black.calibration.unwrap();
+        assert!(c.low < 1.0 && c.high > 1.0, "{c:?}");
+
+        let biased: Vec<f64> = p
+            .iter()
+            .zip(&race)
+            .map(|(&p, r)| {
+                if r.as_deref() == Some("Black") {
+                    1.0 / (1.0 + (-(logit(p) + 0.8)).exp())
+                } else {
+                    p
+                }
+            })
+            .collect();
+        let unfair = fairness_audits(&world.cases, &biased, &y, &options).unwrap();
+        let warned: Vec<&str> = unfair[0]
+            .miscalibrated()
+            .iter()
+            .map(|g| g.group.as_str())
+            .collect();
+        assert_eq!(warned, vec!["Black"]);
+        let black = unfair[0]
+            .groups
+            .iter()
+            .find(|g| g.group == "Black")
+            .unwrap();
+        assert!(black.calibration.unwrap().high < 0.8, "{black:?}");
+        // The crossed groups carry it too: every warned one is a Black group.
+        let crossed = unfair[2].miscalibrated();
+        assert!(!crossed.is_empty());
+        assert!(crossed.iter().all(|g| g.group.starts_with("Black / ")));
+    }
 }

@@ -204,7 +204,7 @@ fn fairness(s: &Summary) -> Markup {
                             g.flag_rate * 100.0,
                             g.n
                         ),
-                        highlight: r.is_some_and(|r| options.outside_band(r)),
+                        highlight: g.outside_band.iter().any(|m| m == "flag_rate"),
                         marker: None,
                     }
                 })
@@ -227,19 +227,27 @@ fn fairness(s: &Summary) -> Markup {
     html! {
         h2 { "Fairness of tonight's queue" }
         (PreEscaped(chart))
+        p.muted {
+            "Flag rates follow the scores: a group whose children score higher is flagged more, and with base rates that differ no score can give every group the same flag rate and still mean the same risk for all (docs/fairness.md). "
+            "So the ratios are shown with their 95% intervals, beside each group's mean risk; what is warned of is a group flagged clearly more or less often than a queue by score alone would flag it (the last column), which only the queue's rules (office capacity, suppression, re-reviews) can cause. "
+            "Whether the scores are right for each group is checked against outcomes: calibration within groups, in the model card and the look back."
+        }
         @for t in &s.monitoring.fairness {
+            @let reference_risk = t.groups.iter().find(|g| g.group == t.reference).and_then(|g| g.mean_predicted);
             table {
                 tr {
                     th { (safeflag_score::monitor::grouping_words(&t.grouping)) " (reference " (t.reference) ")" }
-                    th { "children" } th { "in queued cases" } th { "flag rate" } th { "ratio" }
+                    th { "children" } th { "in queued cases" } th { "flag rate" } th { "flag-rate ratio [95%]" }
+                    th { "mean risk" } th { "risk ratio" } th { "flagged / by score alone [95%]" }
                 }
                 @for g in &t.groups {
-                    @let r = g.flag_rate_ratio();
+                    @let clear = !g.outside_band.is_empty();
                     tr {
                         td { (g.group) } td { (g.n) } td { (g.flagged) } td { (format!("{:.2}%", g.flag_rate * 100.0)) }
-                        td class=(if r.is_some_and(|r| options.outside_band(r)) { "warn" } else { "" }) {
-                            (r.map_or("-".into(), |r| format!("{r:.2}")))
-                        }
+                        td class=(if clear { "warn" } else { "" }) { (safeflag_model::card::ratio_cell(g, "flag_rate")) }
+                        td { (g.mean_predicted.map_or("-".into(), pct)) }
+                        td { (match (g.mean_predicted, reference_risk) { (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b), _ => "-".into() }) }
+                        td { (g.flagged_vs_scores.map_or("-".into(), |v| safeflag_model::card::interval(&v))) }
                     }
                 }
             }

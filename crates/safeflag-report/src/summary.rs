@@ -381,27 +381,36 @@ impl Summary {
         for t in &self.monitoring.fairness {
             let _ = writeln!(
                 s,
-                "\nflag rate by {} (children in queued cases; reference {})\n  {:<34} {:>7} {:>7} {:>9} {:>7}",
+                "\nflag rate by {} (children in queued cases; reference {}; * = the ratio's 95% interval lies outside the band; vs score = flagged over a queue by score alone)\n  {:<34} {:>7} {:>7} {:>9} {:>7} {:>9} {:>9}",
                 safeflag_score::monitor::grouping_words(&t.grouping),
                 t.reference,
                 "group",
                 "n",
                 "flagged",
                 "rate",
-                "ratio"
+                "ratio",
+                "mean risk",
+                "vs score"
             );
             for g in &t.groups {
                 let ratio = g.flag_rate_ratio();
-                let out = ratio.is_some_and(|r| self.monitoring.options.outside_band(r));
-                let mark = if out { " *" } else { "" };
+                let mark = if g.outside_band.iter().any(|m| m == "flag_rate") {
+                    " *"
+                } else {
+                    ""
+                };
                 let _ = writeln!(
                     s,
-                    "  {:<34} {:>7} {:>7} {:>8.2}% {:>7}{mark}",
+                    "  {:<34} {:>7} {:>7} {:>8.2}% {:>7} {:>9} {:>9}{mark}",
                     g.group,
                     g.n,
                     g.flagged,
                     g.flag_rate * 100.0,
-                    ratio.map_or("-".into(), |r| format!("{r:.2}"))
+                    ratio.map_or("-".into(), |r| format!("{r:.2}")),
+                    g.mean_predicted
+                        .map_or("-".into(), |p| format!("{:.2}%", p * 100.0)),
+                    g.flagged_vs_scores
+                        .map_or("-".into(), |v| format!("{:.2}", v.ratio)),
                 );
             }
         }
