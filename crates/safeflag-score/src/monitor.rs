@@ -446,22 +446,43 @@ fn score_only_flags(
     probabilities: &[f64],
     flagged: &[bool],
 ) -> Vec<bool> {
-    let mut best: PlHashMap<Option<&str>, f64> = PlHashMap::default();
-    for (c, &p) in case_ids.iter().zip(probabilities) {
-        let e = best.entry(*c).or_insert(p);
-        *e = e.max(p);
-    }
     let queued: std::collections::HashSet<Option<&str>> = case_ids
         .iter()
         .zip(flagged)
         .filter(|(_, f)| **f)
         .map(|(c, _)| *c)
         .collect();
-    let mut ranked: Vec<(Option<&str>, f64)> = best.into_iter().collect();
-    // Highest first, ties by case id: the queue's own order.
-    ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let top: std::collections::HashSet<Option<&str>> =
-        ranked.iter().take(queued.len()).map(|(c, _)| *c).collect();
+    let want = queued.len();
+    // A case's place is its highest child's, so walking the rows from the
+    // highest probability down, the first `want` distinct cases are the
+    // queue by score. Only the top rows are sorted, widening until enough
+    // cases are found (a 5M-row night sorts a few thousand rows, not all).
+    let n = probabilities.len();
+    let mut k = (want * 8).clamp(1, n.max(1));
+    let top: std::collections::HashSet<Option<&str>> = loop {
+        let mut idx: Vec<usize> = (0..n).collect();
+        let order = |a: &usize, b: &usize| {
+            probabilities[*b]
+                .total_cmp(&probabilities[*a])
+                .then_with(|| case_ids[*a].cmp(&case_ids[*b]))
+        };
+        if k < n {
+            idx.select_nth_unstable_by(k - 1, order);
+            idx.truncate(k);
+        }
+        idx.sort_unstable_by(order);
+        let mut seen = std::collections::HashSet::new();
+        for i in idx {
+            if seen.len() == want {
+                break;
+            }
+            seen.insert(case_ids[i]);
+        }
+        if seen.len() == want || k >= n {
+            break seen;
+        }
+        k = (k * 4).min(n);
+    };
     case_ids.par_iter().map(|c| top.contains(c)).collect()
 }
 
@@ -615,6 +636,47 @@ mod tests {
             score_only_flags(&cases, &p, &flagged),
             vec![true, true, false, false, false, true]
         );
+    }
+
+    /// The widening walk over the top rows gives what ranking every case
+    /// gives, ties included, for queues of every size.
+    #[test]
+    fn the_queue_by_score_alone_equals_ranking_every_case() {
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as usize
+        };
+        let names: Vec<String> = (0..3000).map(|c| format!("C{c}")).collect();
+        let n = 10_000;
+        let cases: Vec<Option<&str>> = (0..n)
+            .map(|_| Some(names[next() % names.len()].as_str()))
+            .collect();
+        // Rounded to 2 decimals, so many rows and cases tie.
+        let p: Vec<f64> = (0..n).map(|_| (next() % 100) as f64 / 100.0).collect();
+        for want in [0, 1, 7, 50, 400, 2999] {
+            // Tonight's queue: the first `want` distinct cases in row order.
+            let mut chosen = std::collections::HashSet::new();
+            for c in &cases {
+                if chosen.len() < want {
+                    chosen.insert(*c);
+                }
+            }
+            let flagged: Vec<bool> = cases.iter().map(|c| chosen.contains(c)).collect();
+            let mut best: BTreeMap<Option<&str>, f64> = BTreeMap::new();
+            for (c, &v) in cases.iter().zip(&p) {
+                let e = best.entry(*c).or_insert(v);
+                *e = e.max(v);
+            }
+            let mut ranked: Vec<(Option<&str>, f64)> = best.into_iter().collect();
+            ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let top: std::collections::HashSet<Option<&str>> =
+                ranked.iter().take(chosen.len()).map(|r| r.0).collect();
+            let want_flags: Vec<bool> = cases.iter().map(|c| top.contains(c)).collect();
+            assert_eq!(score_only_flags(&cases, &p, &flagged), want_flags, "{want}");
+        }
     }
 
     /// Warned: a large group flagged at half what a queue by score alone
