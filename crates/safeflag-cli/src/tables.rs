@@ -411,7 +411,13 @@ pub fn outcomes_table(lb: &safeflag_outcomes::LookBack) -> String {
                     rate(g.flagged.as_ref()),
                     rate(g.not_flagged.as_ref()),
                     rate(g.recall.as_ref()),
-                    g.ratio.map_or("-".into(), |r| format!("{r:.2}")),
+                    g.calibration.map_or("-".into(), |c| {
+                        format!(
+                            "{}{}",
+                            safeflag_model::card::interval(&c),
+                            if g.miscalibrated { " WARN" } else { "" }
+                        )
+                    }),
                 ]
             })
             .collect();
@@ -423,9 +429,27 @@ pub fn outcomes_table(lb: &safeflag_outcomes::LookBack) -> String {
                 "flagged: outcome rate",
                 "not flagged",
                 "recall",
-                "O/E",
+                "O/E [95%]",
             ],
             &rows,
+        ));
+    }
+    let off: Vec<String> = [
+        ("office", &p.by_office),
+        ("race/ethnicity", &p.by_group),
+        ("age band", &p.by_age_band),
+    ]
+    .iter()
+    .flat_map(|(title, rows)| {
+        rows.iter()
+            .filter(|g| g.miscalibrated)
+            .map(move |g| format!("{title} {}", g.group))
+    })
+    .collect();
+    if !off.is_empty() {
+        s.push_str(&format!(
+            "\nwarning: calibration within groups is off for {} (observed/expected interval outside 0.8-1.25; docs/fairness.md)\n",
+            off.join(", ")
         ));
     }
     s.push_str(&format!(

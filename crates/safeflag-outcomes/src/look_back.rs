@@ -162,6 +162,14 @@ pub struct GroupResult {
     pub observed: usize,
     /// Observed over expected (`None` when none were expected).
     pub ratio: Option<f64>,
+    /// The same with its 95% interval, `(O ± 1.96 sd) / E`.
+    #[serde(default)]
+    pub calibration: Option<safeflag_model::fairness::RatioCi>,
+    /// Calibration within the group is clearly off: the interval lies wholly
+    /// outside 0.8-1.25 with at least 10 outcomes expected (the fairness
+    /// audit's warning, docs/fairness.md).
+    #[serde(default)]
+    pub miscalibrated: bool,
 }
 
 /// A queue of another size, by score alone.
@@ -442,6 +450,7 @@ struct Tally {
     flagged: (usize, usize),
     not_flagged: (usize, usize),
     expected: f64,
+    variance: f64,
 }
 
 impl Tally {
@@ -455,10 +464,16 @@ impl Tally {
         t.0 += usize::from(y);
         t.1 += 1;
         self.expected += p;
+        self.variance += p * (1.0 - p);
     }
 
     fn result(self, group: String) -> GroupResult {
         let observed = self.flagged.0 + self.not_flagged.0;
+        let calibration = safeflag_model::fairness::observed_over_expected(
+            observed as f64,
+            self.expected,
+            self.variance,
+        );
         GroupResult {
             group,
             children: self.children,
@@ -468,6 +483,11 @@ impl Tally {
             expected: self.expected,
             observed,
             ratio: (self.expected > 0.0).then(|| observed as f64 / self.expected),
+            calibration,
+            miscalibrated: calibration.is_some_and(|c| {
+                self.expected >= safeflag_model::fairness::MIN_EXPECTED
+                    && c.clearly_outside(safeflag_model::fairness::RATIO_BAND)
+            }),
         }
     }
 }
@@ -854,6 +874,31 @@ mod tests {
             }
         }
         assert!(saw_open > 0);
+    }
+
+    /// A group's calibration with its interval, by hand: 400 children at
+    /// 0.1 with 20 outcomes (expected 40, variance 36) is 0.50 with the
+    /// interval (20 ± 1.96 * 6) / 40, clearly off; 200 at 0.1 with 20 is 1.
+    #[test]
+    fn a_groups_calibration_and_its_warning_by_hand() {
+        let mut off = Tally::default();
+        for i in 0..400 {
+            off.add(i < 30, i % 20 == 0, 0.1);
+        }
+        let g = off.result("B".into());
+        let c = g.calibration.unwrap();
+        assert_eq!((g.observed, g.expected.round() as i64), (20, 40));
+        assert!((c.ratio - 0.5).abs() < 1e-12);
+        assert!((c.low - (20.0 - 1.959_963_984_540_054 * 6.0) / 40.0).abs() < 1e-9);
+        assert!((c.high - (20.0 + 1.959_963_984_540_054 * 6.0) / 40.0).abs() < 1e-9);
+        assert!(g.miscalibrated);
+        let mut fine = Tally::default();
+        for i in 0..200 {
+            fine.add(false, i % 10 == 0, 0.1);
+        }
+        let g = fine.result("A".into());
+        assert!((g.calibration.unwrap().ratio - 1.0).abs() < 1e-12);
+        assert!(!g.miscalibrated);
     }
 
     #[test]

@@ -175,7 +175,7 @@ fn groups(title: &str, rows: &[GroupResult]) -> Markup {
         table {
             tr {
                 th { (title) } th { "children" } th { "outcome rate, flagged" }
-                th { "outcome rate, not flagged" } th { "recall" } th { "observed" } th { "expected" } th { "O/E" }
+                th { "outcome rate, not flagged" } th { "recall" } th { "observed" } th { "expected" } th { "O/E [95%]" }
             }
             @for g in rows {
                 tr {
@@ -186,7 +186,10 @@ fn groups(title: &str, rows: &[GroupResult]) -> Markup {
                     td { (rate(&g.recall)) }
                     td { (g.observed) }
                     td { (format!("{:.1}", g.expected)) }
-                    td { (g.ratio.map_or("-".into(), |r| format!("{r:.2}"))) }
+                    td class=(if g.miscalibrated { "warn" } else { "" }) {
+                        (g.calibration.map_or("-".into(), |c| safeflag_model::card::interval(&c)))
+                        @if g.miscalibrated { " (off)" }
+                    }
                 }
             }
         }
