@@ -295,6 +295,8 @@ mod tests {
                     expected: 1.0,
                     observed: 1,
                     ratio: Some(1.0),
+                    calibration: None,
+                    miscalibrated: false,
                 }],
                 ..Pooled::default()
             },
