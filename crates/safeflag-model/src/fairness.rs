@@ -321,6 +321,19 @@ pub fn audit_queue(
     t
 }
 
+/// A metric by name, as (events, rows) of a group's counts.
+type Rule = (&'static str, fn(&Counts) -> (usize, usize));
+
+/// The error-rate metrics compared between groups when outcomes are known.
+const ERROR_RATES: [Rule; 6] = [
+    ("precision", |c| (c.tp, c.tp + c.fp)),
+    ("fpr", |c| (c.fp, c.fp + c.tn)),
+    ("fnr", |c| (c.fneg, c.tp + c.fneg)),
+    ("tpr", |c| (c.tp, c.tp + c.fneg)),
+    ("fdr", |c| (c.fp, c.tp + c.fp)),
+    ("for", |c| (c.fneg, c.fneg + c.tn)),
+];
+
 fn finish(
     grouping: &str,
     counts: &BTreeMap<&str, Counts>,
@@ -385,56 +398,14 @@ fn finish(
         .unwrap_or_default();
     if let Some((r, rc)) = rows.iter().find(|g| g.0.group == reference).cloned() {
         for (g, c) in &mut rows {
-            // Each metric as (its value here and in the reference) and as
-            // (events, rows) here and there, for the interval.
-            let mut metrics = vec![(
-                "flag_rate",
-                Some(g.flag_rate),
-                Some(r.flag_rate),
-                (c.flagged, c.n, rc.flagged, rc.n),
-            )];
+            let mut metrics: Vec<Rule> = vec![("flag_rate", |c| (c.flagged, c.n))];
             if with_labels && !g.too_small && !r.too_small {
-                metrics.extend([
-                    (
-                        "precision",
-                        g.precision,
-                        r.precision,
-                        (c.tp, c.tp + c.fp, rc.tp, rc.tp + rc.fp),
-                    ),
-                    (
-                        "fpr",
-                        g.fpr,
-                        r.fpr,
-                        (c.fp, c.fp + c.tn, rc.fp, rc.fp + rc.tn),
-                    ),
-                    (
-                        "fnr",
-                        g.fnr,
-                        r.fnr,
-                        (c.fneg, c.tp + c.fneg, rc.fneg, rc.tp + rc.fneg),
-                    ),
-                    (
-                        "tpr",
-                        g.tpr,
-                        r.tpr,
-                        (c.tp, c.tp + c.fneg, rc.tp, rc.tp + rc.fneg),
-                    ),
-                    (
-                        "fdr",
-                        g.fdr,
-                        r.fdr,
-                        (c.fp, c.tp + c.fp, rc.fp, rc.tp + rc.fp),
-                    ),
-                    (
-                        "for",
-                        g.r#for,
-                        r.r#for,
-                        (c.fneg, c.fneg + c.tn, rc.fneg, rc.fneg + rc.tn),
-                    ),
-                ]);
+                metrics.extend(ERROR_RATES);
             }
-            for (name, a, b, (x, n, y, m)) in metrics {
-                g.ratios.insert(name.to_string(), ratio(a, b));
+            for (name, events) in metrics {
+                let ((x, n), (y, m)) = (events(c), events(&rc));
+                g.ratios
+                    .insert(name.to_string(), ratio(div(x, n), div(y, m)));
                 if g.group == reference {
                     continue;
                 }

@@ -260,21 +260,7 @@ fn a_queued_child_an_unqueued_child_a_case_and_an_unknown_id() {
 fn a_boosted_tree_explanation_adds_up_to_the_published_score() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let stack = sample("training.parquet");
-    let o = safeflag(
-        d,
-        &[
-            "train",
-            stack.to_str().unwrap(),
-            "--model",
-            "gbm",
-            "--out",
-            "gbm",
-            "-q",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let model = d.join("gbm");
+    let model = train_gbm(d);
     score_run(d, &sample("snapshot.csv"), &model, "run");
     let s = scores(&d.join("run"));
     let kids = s.column("child_id").unwrap().str().unwrap();

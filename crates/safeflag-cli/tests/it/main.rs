@@ -131,3 +131,23 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Trains a gradient-boosting model on the shipped training sample into
+/// `dir/gbm` and returns its path.
+pub fn train_gbm(dir: &Path) -> PathBuf {
+    let stack = sample("training.parquet");
+    let out = safeflag(
+        dir,
+        &[
+            "train",
+            stack.to_str().unwrap(),
+            "--model",
+            "gbm",
+            "--out",
+            "gbm",
+            "-q",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    dir.join("gbm")
+}

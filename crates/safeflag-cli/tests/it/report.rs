@@ -345,40 +345,23 @@ fn report_tables_json_and_a_self_contained_html_with_every_chart() {
 
 #[test]
 fn the_html_report_renders_in_headless_chromium() {
-    let chromium = Path::new("/usr/bin/chromium");
-    if !chromium.exists() {
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!("skipped: /usr/bin/chromium is not installed (.ci/run installs it)");
-        }
+    let Some(chromium) = chromium() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     score_sample(dir.path(), "run", &sample("snapshot.csv"), &[]);
     let o = safeflag(dir.path(), &["report", "run", "--html", "r.html", "-q"]);
     assert_eq!(o.status.code(), Some(0));
     let shot = dir.path().join("r.png");
-    let status = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+    let status = chromium.run(
+        dir.path(),
+        &[
             "--hide-scrollbars",
             "--window-size=1000,3000",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            dir.path().join("profile").display()
-        ))
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", dir.path().join("r.html").display()))
-        .output()
-        .unwrap();
+            &format!("--screenshot={}", shot.display()),
+        ],
+        &dir.path().join("r.html"),
+    );
     assert!(
         status.status.success(),
         "{}",
@@ -402,14 +385,9 @@ fn the_html_report_renders_in_headless_chromium() {
 /// dumps. (The report itself has no scripts.)
 #[test]
 fn no_two_chart_labels_overlap_in_chromium() {
-    let chromium = Path::new("/usr/bin/chromium");
-    if !chromium.exists() {
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!("skipped: /usr/bin/chromium is not installed (.ci/run installs it)");
-        }
+    let Some(chromium) = chromium() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     score_sample(d, "run", &sample("snapshot.csv"), &[]);
@@ -440,23 +418,11 @@ pre.textContent = JSON.stringify({charts: svgs.length, labels, overlaps: found})
 document.body.appendChild(pre);
 </script></body>"#;
     std::fs::write(d.join("probe.html"), page.replace("</body>", probe)).unwrap();
-    let out = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1000,3000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", d.join("profile").display()))
-        .arg(format!("file://{}", d.join("probe.html").display()))
-        .output()
-        .unwrap();
+    let out = chromium.run(
+        d,
+        &["--window-size=1000,3000", "--dump-dom"],
+        &d.join("probe.html"),
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -523,4 +489,42 @@ fn drift_names_the_shifted_feature_and_no_other() {
         "{}",
         stdout(&o)
     );
+}
+
+/// Debian's headless Chromium, kept off the network; `None` (the test says
+/// it skipped) where it is not installed.
+struct Chromium(&'static Path);
+
+fn chromium() -> Option<Chromium> {
+    let bin = Path::new("/usr/bin/chromium");
+    if bin.exists() {
+        return Some(Chromium(bin));
+    }
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("skipped: /usr/bin/chromium is not installed (.ci/run installs it)");
+    }
+    None
+}
+
+impl Chromium {
+    /// Opens `page` with `args`, a profile under `dir`.
+    fn run(&self, dir: &Path, args: &[&str], page: &Path) -> std::process::Output {
+        std::process::Command::new(self.0)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
+            .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+            .args(args)
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .unwrap()
+    }
 }

@@ -493,21 +493,7 @@ fn the_logistic_model_as_sql_gives_safeflags_scores_in_real_engines() {
 fn the_boosted_trees_as_sql_give_safeflags_scores_in_real_engines() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let stack = sample("training.parquet");
-    let out = safeflag(
-        d,
-        &[
-            "train",
-            stack.to_str().unwrap(),
-            "--model",
-            "gbm",
-            "--out",
-            "gbm",
-            "-q",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let model = d.join("gbm");
+    let model = train_gbm(d);
     let ran = check_engines(d, model.to_str().unwrap());
     say!("engines run: {}", ran.join(", "));
 }
