@@ -720,3 +720,167 @@ pub fn explanation_table(e: &safeflag_report::explain::Explanation) -> String {
     }
     s
 }
+
+/// The human tables of a run's report (`safeflag report RUN_DIR`).
+pub fn report_table(this: &safeflag_report::Summary) -> String {
+    let mut s = String::new();
+    let c = &this.counts;
+    let _ = writeln!(
+        s,
+        "run {}{}\n  model {}{}, input {}",
+        this.run.dir,
+        this.run
+            .run_id
+            .as_deref()
+            .map(|r| format!(" (run {r})"))
+            .unwrap_or_default(),
+        this.run.model,
+        if this.run.synthetic_model {
+            " (synthetic)"
+        } else {
+            ""
+        },
+        this.run.input
+    );
+    let _ = writeln!(
+        s,
+        "\ncounts\n  rows read {} = scored {} + quarantined {}  [{}]\n  cases scored {}, queued {}, suppressed after review {}",
+        c.rows_read,
+        c.rows_scored,
+        c.rows_quarantined,
+        if c.reconciles {
+            "reconciles"
+        } else {
+            "DOES NOT RECONCILE"
+        },
+        c.cases_scored,
+        c.cases_queued,
+        c.cases_suppressed
+    );
+    s.push_str("\nqueue by office\n");
+    let rows: Vec<[String; 6]> = this
+        .offices
+        .iter()
+        .map(|o| {
+            [
+                o.office.clone(),
+                o.queued.to_string(),
+                o.high.to_string(),
+                o.medium.to_string(),
+                o.low.to_string(),
+                o.capacity.map_or("-".to_string(), |c| c.to_string()),
+            ]
+        })
+        .collect();
+    s.push_str(&grid(
+        &["office", "queued", "high", "medium", "low", "capacity"],
+        &rows,
+    ));
+    let _ = writeln!(s, "\nmost frequent reasons (queued cases)");
+    for r in this.reasons.iter().take(10) {
+        let _ = writeln!(s, "  {:>5}  {}", r.cases, r.reason);
+    }
+    let _ = writeln!(s, "\nquarantine by column and rule");
+    if this.quarantine.is_empty() {
+        let _ = writeln!(s, "  none");
+    }
+    for r in &this.quarantine {
+        let _ = writeln!(s, "  {:>7}  {:<26} {}", r.problems, r.column, r.rule);
+    }
+    for t in &this.monitoring.fairness {
+        let _ = writeln!(
+            s,
+            "\nflag rate by {} (children in queued cases; reference {}; * = the ratio's 95% interval lies outside the band; vs score = flagged over a queue by score alone)",
+            safeflag_score::monitor::grouping_words(&t.grouping),
+            t.reference,
+        );
+        let rows: Vec<[String; 7]> = t
+            .groups
+            .iter()
+            .map(|g| {
+                let mark = if g.outside_band.iter().any(|m| m == "flag_rate") {
+                    " *"
+                } else {
+                    ""
+                };
+                [
+                    g.group.clone(),
+                    g.n.to_string(),
+                    g.flagged.to_string(),
+                    format!("{:.2}%", g.flag_rate * 100.0),
+                    format!(
+                        "{}{mark}",
+                        g.flag_rate_ratio()
+                            .map_or("-".into(), |r| format!("{r:.2}"))
+                    ),
+                    g.mean_predicted
+                        .map_or("-".into(), |p| format!("{:.2}%", p * 100.0)),
+                    g.flagged_vs_scores
+                        .map_or("-".into(), |v| format!("{:.2}", v.ratio)),
+                ]
+            })
+            .collect();
+        s.push_str(&grid(
+            &[
+                "group",
+                "n",
+                "flagged",
+                "rate",
+                "ratio",
+                "mean risk",
+                "vs score",
+            ],
+            &rows,
+        ));
+    }
+    let _ = writeln!(
+        s,
+        "\ndrift against training (PSI; warning above {})",
+        this.monitoring.options.psi_warning
+    );
+    let mut drift: Vec<_> = this.monitoring.drift.iter().collect();
+    drift.sort_by(|a, b| b.psi.total_cmp(&a.psi));
+    for d in drift.iter().take(8) {
+        let _ = writeln!(
+            s,
+            "  {:>7.4}  {} ({}){}",
+            d.psi,
+            if d.label.is_empty() {
+                &d.feature
+            } else {
+                &d.label
+            },
+            d.feature,
+            if d.warn { "  <- drifted" } else { "" }
+        );
+    }
+    let _ = writeln!(s, "\nmissing values (training -> tonight)");
+    for m in &this.monitoring.missing {
+        let _ = writeln!(
+            s,
+            "  {:<26} {:>6.1}% -> {:>5.1}%{}",
+            m.column,
+            m.training * 100.0,
+            m.tonight * 100.0,
+            if m.warn { "  <- changed" } else { "" }
+        );
+    }
+    if !this.suppressed.is_empty() {
+        let _ = writeln!(s, "\nsuppressed after a recent review (not queued tonight)");
+        for r in &this.suppressed {
+            let _ = writeln!(
+                s,
+                "  {:<12} {:<14} {:>6.1}%  reviewed {}",
+                r.case_id,
+                r.office,
+                r.probability * 100.0,
+                r.reviewed_on
+            );
+        }
+    }
+    let _ = writeln!(s, "\nwarnings ({})", this.monitoring.warnings.len());
+    for w in &this.monitoring.warnings {
+        let _ = writeln!(s, "  [{}] {}", w.kind, w.message);
+    }
+    s
+}

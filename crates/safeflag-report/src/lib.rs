@@ -8,7 +8,8 @@
 //! * [`export()`]: one file per office or supervisor, holding only that
 //!   recipient's cases, in Excel or CSV, with an export manifest.
 //! * [`Summary`]: what an analyst looks at: the queue against capacity,
-//!   reasons, quarantine, counts, fairness and drift; as tables or JSON.
+//!   reasons, quarantine, counts, fairness and drift, as JSON (the binary
+//!   prints it as tables).
 //! * [`html::render`]: the same summary as one self-contained HTML page with
 //!   SVG charts (no scripts, no network).
 //! * [`explain::render`]: one scored child explained (`safeflag explain

@@ -40,7 +40,7 @@ pub fn report(args: ReportArgs, printer: &Printer) -> Result<()> {
     if args.json {
         printer.json(&summary)?;
     } else {
-        printer.data(&summary.tables());
+        printer.data(&crate::tables::report_table(&summary));
         if let Some(path) = &args.html {
             printer.data(&format!("\nhtml report: {}\n", path.display()));
         }
