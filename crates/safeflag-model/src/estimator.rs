@@ -99,6 +99,148 @@ pub struct GbmModel {
     pub booster: GradientBooster,
 }
 
+/// Rows per chunk of the trees' scoring kernel.
+const TREE_CHUNK_ROWS: usize = 4096;
+/// Trees deeper than this are walked node by node (a complete tree of depth
+/// 12 has 8,191 nodes).
+const MAX_COMPLETE_DEPTH: usize = 12;
+
+/// One tree laid out as a complete binary tree of its depth: internal node
+/// `i` has children `2i + 1` and `2i + 2`; a leaf above the bottom is
+/// repeated down to it through nodes that send every value left. A row's
+/// leaf is then found with one comparison per level and no branch.
+struct Complete {
+    depth: usize,
+    feature: Vec<u32>,
+    split: Vec<f64>,
+    leaf: Vec<f64>,
+}
+
+impl Complete {
+    fn of(tree: &Tree, depth: usize) -> Complete {
+        let inner = (1usize << depth) - 1;
+        let mut c = Complete {
+            depth,
+            feature: vec![0; inner],
+            split: vec![f64::INFINITY; inner],
+            leaf: vec![0.0; inner + 1],
+        };
+        c.fill(tree, 0, 0, 0);
+        c
+    }
+
+    fn fill(&mut self, tree: &Tree, node: usize, pos: usize, level: usize) {
+        let n = &tree.nodes[node];
+        if level == self.depth {
+            self.leaf[pos - self.split.len()] = n.weight_value as f64;
+            return;
+        }
+        if n.is_leaf {
+            // Every value goes left (`v < inf`); both sides hold the leaf.
+            self.fill(tree, node, 2 * pos + 1, level + 1);
+            self.fill(tree, node, 2 * pos + 2, level + 1);
+        } else {
+            self.feature[pos] = n.split_feature as u32;
+            self.split[pos] = n.split_value;
+            self.fill(tree, n.left_child, 2 * pos + 1, level + 1);
+            self.fill(tree, n.right_child, 2 * pos + 2, level + 1);
+        }
+    }
+}
+
+/// The depth of a tree (edges from the root to its deepest leaf).
+fn depth(tree: &Tree, node: usize) -> usize {
+    let n = &tree.nodes[node];
+    if n.is_leaf {
+        0
+    } else {
+        1 + depth(tree, n.left_child).max(depth(tree, n.right_child))
+    }
+}
+
+impl GbmModel {
+    /// Log-odds of every row: the base score, then each tree's leaf value
+    /// added in tree order, exactly as forust's `predict` sums them (so the
+    /// result is bit-identical, tested), but row chunk by row chunk in
+    /// parallel, each tree laid out complete so a row finds its leaf without
+    /// a branch. forust walks one tree over every row at a time and
+    /// allocates a vector per tree (docs/performance.md). Matrices with a
+    /// missing value, boosters with a missing-value code, and trees deeper
+    /// than [`MAX_COMPLETE_DEPTH`] are walked node by node, as forust does.
+    pub fn log_odds(&self, x: &FeatureMatrix) -> Vec<f64> {
+        use rayon::prelude::*;
+        let b = &self.booster;
+        let n = b.prediction_iteration.unwrap_or(b.trees.len());
+        let trees = &b.trees[..n.min(b.trees.len())];
+        let rows = x.rows();
+        let columns: Vec<&[f64]> = (0..x.cols())
+            .map(|j| &x.column_major()[j * rows..(j + 1) * rows])
+            .collect();
+        let deepest = trees.iter().map(|t| depth(t, 0)).max().unwrap_or(0);
+        let plain = b.missing.is_nan()
+            && deepest <= MAX_COMPLETE_DEPTH
+            && !x.column_major().par_iter().any(|v| v.is_nan());
+        let mut out = vec![b.base_score; rows];
+        if plain {
+            let complete: Vec<Complete> =
+                trees.iter().map(|t| Complete::of(t, depth(t, 0))).collect();
+            out.par_chunks_mut(TREE_CHUNK_ROWS)
+                .enumerate()
+                .for_each(|(c, chunk)| {
+                    let start = c * TREE_CHUNK_ROWS;
+                    let mut at = vec![0u32; chunk.len()];
+                    for t in &complete {
+                        at.iter_mut().for_each(|a| *a = 0);
+                        for _ in 0..t.depth {
+                            for (i, a) in at.iter_mut().enumerate() {
+                                let node = *a as usize;
+                                let v = columns[t.feature[node] as usize][start + i];
+                                *a = 2 * *a + 1 + u32::from(!(v < t.split[node]));
+                            }
+                        }
+                        let first_leaf = t.split.len();
+                        for (z, a) in chunk.iter_mut().zip(&at) {
+                            *z += t.leaf[*a as usize - first_leaf];
+                        }
+                    }
+                });
+            return out;
+        }
+        let missing = b.missing;
+        let is_missing = |v: f64| {
+            if missing.is_nan() {
+                v.is_nan()
+            } else {
+                v == missing
+            }
+        };
+        out.par_chunks_mut(TREE_CHUNK_ROWS)
+            .enumerate()
+            .for_each(|(c, chunk)| {
+                let start = c * TREE_CHUNK_ROWS;
+                for tree in trees {
+                    for (i, z) in chunk.iter_mut().enumerate() {
+                        let r = start + i;
+                        let mut node = &tree.nodes[0];
+                        while !node.is_leaf {
+                            let v = columns[node.split_feature][r];
+                            let next = if is_missing(v) {
+                                node.missing_node
+                            } else if v < node.split_value {
+                                node.left_child
+                            } else {
+                                node.right_child
+                            };
+                            node = &tree.nodes[next];
+                        }
+                        *z += node.weight_value as f64;
+                    }
+                }
+            });
+        out
+    }
+}
+
 impl std::fmt::Debug for GbmModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GbmModel")
@@ -134,10 +276,7 @@ impl Estimator {
                 let z = x.x().dot(&w);
                 z.iter().map(|v| v + m.intercept).collect()
             }
-            Estimator::Gbm(m) => {
-                let data = Matrix::new(x.column_major(), x.rows(), x.cols());
-                m.booster.predict(&data, true)
-            }
+            Estimator::Gbm(m) => m.log_odds(x),
         }
     }
 
@@ -357,6 +496,42 @@ mod tests {
                     z[r]
                 );
             }
+        }
+    }
+
+    /// The trees' own kernel gives forust's predictions bit for bit, on more
+    /// rows than one chunk, with the booster's own missing-value rule.
+    #[test]
+    fn the_tree_kernel_equals_forusts_predict_bit_for_bit() {
+        let (x, y) = synthetic(20_000);
+        let Estimator::Gbm(m) = fit(
+            &x,
+            &y,
+            &TrainParams {
+                kind: ModelKind::Gbm,
+                ..TrainParams::default()
+            },
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert!(m.booster.trees.len() > 10);
+        let data = Matrix::new(x.column_major(), x.rows(), x.cols());
+        let theirs = m.booster.predict(&data, true);
+        let ours = m.log_odds(&x);
+        assert_eq!(ours.len(), theirs.len());
+        for (r, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            assert_eq!(a.to_bits(), b.to_bits(), "row {r}: {a} vs {b}");
+        }
+        // A missing value sends the rows through forust's own walk, with
+        // its missing branch.
+        let mut cols: Vec<Vec<f64>> = (0..x.cols()).map(|j| x.column(j).to_vec()).collect();
+        cols[0][5] = f64::NAN;
+        let holed = FeatureMatrix::from_columns(vec!["a".into(), "b".into()], cols);
+        let data = Matrix::new(holed.column_major(), holed.rows(), holed.cols());
+        let theirs = m.booster.predict(&data, true);
+        for (a, b) in m.log_odds(&holed).iter().zip(&theirs) {
+            assert_eq!(a.to_bits(), b.to_bits());
         }
     }
 
