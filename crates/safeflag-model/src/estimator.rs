@@ -195,7 +195,8 @@ impl GbmModel {
                             for (i, a) in at.iter_mut().enumerate() {
                                 let node = *a as usize;
                                 let v = columns[t.feature[node] as usize][start + i];
-                                *a = 2 * *a + 1 + u32::from(!(v < t.split[node]));
+                                // No value is missing on this path, so `v >= split` is `!(v < split)`.
+                                *a = 2 * *a + 1 + u32::from(v >= t.split[node]);
                             }
                         }
                         let first_leaf = t.split.len();
