@@ -375,10 +375,11 @@ fn sheet_columns(part: &DataFrame) -> Result<(Vec<&'static str>, usize)> {
     Ok((printed, n))
 }
 
-/// A header or footer's text: `&` doubled (it starts a code there) and cut
-/// to Excel's 255 characters.
+/// A header or footer's text: cut to 100 characters (so the whole header
+/// stays within Excel's 255), then `&` doubled (it starts a code there;
+/// doubling after the cut never leaves half a pair).
 fn header_text(s: &str) -> String {
-    s.replace('&', "&&").chars().take(120).collect()
+    s.chars().take(100).collect::<String>().replace('&', "&&")
 }
 
 /// The printed header and footer every sheet of a workbook carries.
@@ -644,5 +645,17 @@ mod tests {
         assert_eq!(cut.chars().count(), CELL_LIMIT);
         assert!(cut.ends_with("longer than an Excel cell holds]"));
         assert_eq!(fit_cell("short"), "short");
+    }
+
+    /// A recipient's name in the printed header: every `&` doubled, never
+    /// half a pair, and short enough for Excel's 255 characters.
+    #[test]
+    fn header_text_escapes_codes_and_stays_short() {
+        assert_eq!(header_text("A&B"), "A&&B");
+        let long = "&".repeat(300);
+        let h = header_text(&long);
+        assert_eq!(h.len(), 200);
+        assert!(h.chars().all(|c| c == '&'));
+        assert_eq!(header_text(&"x".repeat(300)).len(), 100);
     }
 }
