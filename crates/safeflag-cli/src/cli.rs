@@ -586,6 +586,16 @@ pub struct TrainArgs {
     /// GBM: maximum tree depth.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub gbm_max_depth: usize,
+    /// Also fit the other model family (with the --l2 or --gbm-* settings
+    /// given for it) on the same rows, and record both families' held-out
+    /// figures in the model card.
+    #[arg(long)]
+    pub compare_families: bool,
+    /// Compare the families and keep the one with the higher precision in
+    /// the top 5% of the held-out rows (then average precision, then the
+    /// simpler, logistic, family).
+    #[arg(long)]
+    pub choose_family: bool,
     #[command(flatten)]
     pub labelled: LabelledArgs,
     /// Record in the artifact that the data are synthetic (shipped models).

@@ -884,3 +884,37 @@ pub fn report_table(this: &safeflag_report::Summary) -> String {
     }
     s
 }
+
+/// The model families `train` compared on the same held-out rows.
+pub fn families_table(families: &[safeflag_model::FamilyResult]) -> String {
+    let rows: Vec<[String; 7]> = families
+        .iter()
+        .map(|f| {
+            [
+                f.family.clone(),
+                f.settings.clone(),
+                format!("{:.4}", f.roc_auc),
+                format!("{:.4}", f.average_precision),
+                pct(f.precision_top_5),
+                format!("{:.5}", f.brier),
+                if f.chosen {
+                    "kept".into()
+                } else {
+                    String::new()
+                },
+            ]
+        })
+        .collect();
+    grid(
+        &[
+            "family",
+            "settings",
+            "ROC AUC",
+            "avg precision",
+            "precision top 5%",
+            "Brier",
+            "",
+        ],
+        &rows,
+    )
+}

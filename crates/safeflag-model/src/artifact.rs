@@ -59,6 +59,30 @@ pub struct TrainingInfo {
     pub prevalence_fit: f64,
     /// Whether the training data are synthetic (shipped models are).
     pub synthetic: bool,
+    /// The model families tried on the same split, when `train` was asked
+    /// to compare them (`--compare-families`, `--choose-family`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub families: Vec<FamilyResult>,
+}
+
+/// One model family fitted, calibrated and evaluated on the same rows as the
+/// others: the evidence a choice of family rests on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FamilyResult {
+    /// `logistic` or `gbm`.
+    pub family: String,
+    /// Its settings, in words.
+    pub settings: String,
+    /// On the held-out rows: ROC AUC.
+    pub roc_auc: f64,
+    /// Average precision.
+    pub average_precision: f64,
+    /// Precision among the top 5% of rows.
+    pub precision_top_5: f64,
+    /// Brier score.
+    pub brier: f64,
+    /// This is the family the model holds.
+    pub chosen: bool,
 }
 
 /// The whole model.

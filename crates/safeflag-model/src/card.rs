@@ -140,6 +140,9 @@ pub fn render(m: &ModelArtifact) -> String {
     for table in &c.fairness {
         fairness_section(&mut s, table);
     }
+    if !t.families.is_empty() {
+        families_section(&mut s, &t.families);
+    }
     if let Some(b) = &c.backtest {
         backtest_section(&mut s, b);
     }
@@ -152,6 +155,33 @@ pub fn render(m: &ModelArtifact) -> String {
          * Scores describe the population the model was trained on; check drift before trusting them on a new extract.\n"
     );
     s
+}
+
+fn families_section(s: &mut String, families: &[crate::artifact::FamilyResult]) {
+    let _ = writeln!(s, "## Families compared on the held-out rows\n");
+    let _ = writeln!(
+        s,
+        "Each family fitted and calibrated on the same training rows and evaluated on the same held-out rows (cases and time as in the split above); the choice, when `--choose-family` made it, is the higher precision in the top 5%, then the higher average precision, then the simpler family.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| family | settings | ROC AUC | average precision | precision, top 5% | Brier | kept |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+    for f in families {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.4} | {:.4} | {} | {:.5} | {} |",
+            f.family,
+            f.settings,
+            f.roc_auc,
+            f.average_precision,
+            pct(f.precision_top_5),
+            f.brier,
+            if f.chosen { "yes" } else { "" }
+        );
+    }
+    s.push('\n');
 }
 
 fn backtest_section(s: &mut String, b: &BacktestRecord) {

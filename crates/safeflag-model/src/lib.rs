@@ -27,7 +27,7 @@ pub mod evaluate;
 pub mod fairness;
 pub mod metrics;
 
-pub use artifact::{ModelArtifact, ModelContent, TrainingInfo};
+pub use artifact::{FamilyResult, ModelArtifact, ModelContent, TrainingInfo};
 pub use estimator::{Estimator, ModelKind, TrainParams, fit};
 
 use std::path::PathBuf;

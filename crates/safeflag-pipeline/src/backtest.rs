@@ -459,6 +459,7 @@ impl<'a> Period<'a> {
                 ),
                 prevalence_fit: fitted.prevalence_fit,
                 synthetic: options.synthetic,
+                families: Vec::new(),
             };
             let content = fitted.into_content(
                 c.name.clone(),
@@ -513,6 +514,7 @@ fn train_chosen(
         synthetic: options.synthetic,
         prompts: None,
         backtest: Some(record.clone()),
+        families: crate::training::Families::Requested,
     })
 }
 

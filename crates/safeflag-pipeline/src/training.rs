@@ -19,7 +19,7 @@ use safeflag_model::evaluate::{Evaluation, evaluate};
 use safeflag_model::fairness::{FairnessOptions, FairnessTable, audit};
 use safeflag_model::metrics::{flag_top_k, k_for_fraction};
 use safeflag_model::{
-    Estimator, ModelArtifact, ModelContent, TrainParams, TrainingInfo, card, fit,
+    Estimator, ModelArtifact, ModelContent, ModelKind, TrainParams, TrainingInfo, card, fit,
 };
 use safeflag_score::reasons::PROMPTS_FILE;
 
@@ -68,6 +68,23 @@ pub struct TrainOptions {
     pub prompts: Option<PathBuf>,
     /// The backtest that chose these settings, for the model card.
     pub backtest: Option<BacktestRecord>,
+    /// Whether to set the other model family beside `params` on the same
+    /// split, and whether to keep the better.
+    pub families: Families,
+}
+
+/// What `train` does with the model families.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Families {
+    /// Train the family asked for, and nothing else.
+    #[default]
+    Requested,
+    /// Also fit the other family (with the settings given for it) on the
+    /// same rows, and record both in the model card; keep the one asked for.
+    Compare,
+    /// Compare, and keep the family with the higher precision in the top 5%
+    /// of the held-out rows (then average precision, then the simpler).
+    Choose,
 }
 
 /// A trained, written model.
@@ -112,19 +129,78 @@ pub fn train(options: &TrainOptions) -> Result<Trained> {
     let y = labels(cases)?;
     lap("split+features", &mut stages);
 
-    let fitted = fit_calibrated(
-        cases,
-        (&x, &y),
-        &sp.train,
-        &options.params,
-        options.calibration_fraction,
-    )?;
+    let mut candidates = vec![options.params.clone()];
+    if options.families != Families::Requested {
+        candidates.push(other_family(&options.params));
+    }
+    let fits = candidates
+        .iter()
+        .map(|params| {
+            fit_calibrated(
+                cases,
+                (&x, &y),
+                &sp.train,
+                params,
+                options.calibration_fraction,
+            )
+        })
+        .collect::<Result<Vec<Fitted>>>()?;
     lap("fit+calibrate", &mut stages);
 
     let x_test = x.take_rows(&sp.test);
     let y_test: Vec<bool> = sp.test.iter().map(|&i| y[i]).collect();
-    let p_test = fitted.probabilities(&x_test);
-    let evaluation = evaluate(&p_test, &y_test, options.k)?;
+    let mut evaluated = fits
+        .into_iter()
+        .map(|f| {
+            let p = f.probabilities(&x_test);
+            let e = evaluate(&p, &y_test, options.k)?;
+            Ok((f, p, e))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // The kept family: the one asked for, unless asked to choose.
+    let keep = if options.families == Families::Choose {
+        let better = |a: &Evaluation, b: &Evaluation| {
+            b.top_5_percent
+                .precision
+                .total_cmp(&a.top_5_percent.precision)
+                .then(b.average_precision.total_cmp(&a.average_precision))
+        };
+        // Candidates in order of simplicity: the logistic family first.
+        let mut order: Vec<usize> = (0..evaluated.len()).collect();
+        order.sort_by_key(|&i| candidates[i].kind != ModelKind::Logistic);
+        order
+            .into_iter()
+            .reduce(|a, b| {
+                if better(&evaluated[a].2, &evaluated[b].2).is_gt() {
+                    b
+                } else {
+                    a
+                }
+            })
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let families: Vec<safeflag_model::FamilyResult> = if candidates.len() > 1 {
+        candidates
+            .iter()
+            .zip(&evaluated)
+            .enumerate()
+            .map(|(i, (params, (_, _, e)))| safeflag_model::FamilyResult {
+                family: params.kind.as_str().to_string(),
+                settings: settings_in_words(params),
+                roc_auc: e.roc_auc,
+                average_precision: e.average_precision,
+                precision_top_5: e.top_5_percent.precision,
+                brier: e.brier,
+                chosen: i == keep,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let params = candidates.swap_remove(keep);
+    let (fitted, p_test, evaluation) = evaluated.swap_remove(keep);
     let test_cases = take(cases, &sp.test)?;
     let fairness = fairness_audits(&test_cases, &p_test, &y_test, &options.labelled.fairness)?;
     lap("evaluate", &mut stages);
@@ -153,10 +229,11 @@ pub fn train(options: &TrainOptions) -> Result<Trained> {
         ),
         prevalence_fit: fitted.prevalence_fit,
         synthetic: options.synthetic,
+        families,
     };
     let content = fitted.into_content(
         name,
-        (options.params.clone(), training),
+        (params, training),
         (evaluation, fairness),
         options.backtest.clone(),
     );
@@ -186,6 +263,29 @@ pub fn train(options: &TrainOptions) -> Result<Trained> {
     }
     lap("write", &mut stages);
     Ok(Trained { artifact, stages })
+}
+
+/// The other model family, with the settings given for it (each family
+/// reads only its own: `l2` and iterations, or the trees'), and the same seed.
+fn other_family(params: &TrainParams) -> TrainParams {
+    TrainParams {
+        kind: match params.kind {
+            ModelKind::Logistic => ModelKind::Gbm,
+            ModelKind::Gbm => ModelKind::Logistic,
+        },
+        ..params.clone()
+    }
+}
+
+/// A family's settings in words, for the model card.
+fn settings_in_words(p: &TrainParams) -> String {
+    match p.kind {
+        ModelKind::Logistic => format!("L2 {}", p.l2),
+        ModelKind::Gbm => format!(
+            "{} trees of depth {}, learning rate {}",
+            p.gbm_trees, p.gbm_max_depth, p.gbm_learning_rate
+        ),
+    }
 }
 
 /// A model fitted and calibrated on its training rows, before it is

@@ -5,7 +5,7 @@ use safeflag_model::TrainParams;
 use safeflag_model::fairness::FairnessOptions;
 use safeflag_pipeline::extract::{Dates, ExtractSource, stack_for_training};
 use safeflag_pipeline::reports::TrainingJson;
-use safeflag_pipeline::training::{LabelledOptions, SplitPlan, TrainOptions, train};
+use safeflag_pipeline::training::{Families, LabelledOptions, SplitPlan, TrainOptions, train};
 use safeflag_pipeline::{Result, thousands};
 
 use crate::cli::{LabelledArgs, TrainArgs};
@@ -73,6 +73,11 @@ pub fn run(args: TrainArgs, printer: &Printer) -> Result<()> {
         synthetic: args.synthetic,
         prompts: args.prompts.clone(),
         backtest: None,
+        families: match (args.compare_families, args.choose_family) {
+            (_, true) => Families::Choose,
+            (true, false) => Families::Compare,
+            _ => Families::Requested,
+        },
     };
     let trained = train(&options)?;
     let (artifact, c) = (&trained.artifact, &trained.artifact.content);
@@ -89,6 +94,11 @@ pub fn run(args: TrainArgs, printer: &Printer) -> Result<()> {
             t.rows_calibration,
             t.split
         );
+        if !t.families.is_empty() {
+            s.push_str("families on the same held-out rows:\n");
+            s.push_str(&crate::tables::families_table(&t.families));
+            s.push('\n');
+        }
         s.push_str(&evaluation_table(&c.evaluation, None));
         s.push_str(&fairness_table(&c.fairness));
         s.push_str(&format!(

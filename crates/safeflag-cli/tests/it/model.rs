@@ -211,3 +211,52 @@ fn shipped_default_model_loads_and_scores_the_sample() {
     let card = std::fs::read_to_string(model.join("model-card.md")).unwrap();
     assert!(card.contains("Trained on synthetic data"));
 }
+
+/// `--choose-family` fits both families on the same rows and keeps the one
+/// with the higher precision in the top 5% of the held-out rows; with
+/// `--compare-families` the family asked for is kept, and both are in the
+/// card and the JSON. (Without either flag nothing is compared: the train
+/// snapshots have no `families`.)
+#[test]
+fn train_compares_the_families_and_chooses_by_held_out_precision() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = sample("training.parquet");
+    let run = |extra: &[&str], out: &str| -> serde_json::Value {
+        let mut args = vec!["train", stack.to_str().unwrap(), "--out", out, "--json"];
+        args.extend_from_slice(extra);
+        let o = safeflag(d, &args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let chose = run(&["--choose-family", "--gbm-trees", "50"], "chosen");
+    let families = chose["training"]["families"].as_array().unwrap();
+    assert_eq!(families.len(), 2);
+    let kept: Vec<&serde_json::Value> = families.iter().filter(|f| f["chosen"] == true).collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0]["family"], chose["kind"]);
+    let other = families.iter().find(|f| f["chosen"] == false).unwrap();
+    let p = |f: &serde_json::Value| f["precision_top_5"].as_f64().unwrap();
+    assert!(p(kept[0]) >= p(other), "{families:?}");
+    // The kept family's figures are the model's own evaluation.
+    assert_eq!(
+        kept[0]["roc_auc"].as_f64(),
+        chose["evaluation"]["roc_auc"].as_f64()
+    );
+    let card = std::fs::read_to_string(d.join("chosen/model-card.md")).unwrap();
+    assert!(card.contains("## Families compared on the held-out rows"));
+
+    // Compared but not chosen: the family asked for stays.
+    let compared = run(
+        &["--model", "gbm", "--gbm-trees", "50", "--compare-families"],
+        "compared",
+    );
+    assert_eq!(compared["kind"], "gbm");
+    let families = compared["training"]["families"].as_array().unwrap();
+    let kept: Vec<&str> = families
+        .iter()
+        .filter(|f| f["chosen"] == true)
+        .map(|f| f["family"].as_str().unwrap())
+        .collect();
+    assert_eq!(kept, vec!["gbm"]);
+}
