@@ -184,6 +184,10 @@ fn reasons(s: &Summary) -> Markup {
     }
 }
 
+/// Crossed groups smaller than this are left out of the page's tables
+/// (they are in the JSON report).
+const CROSSED_MIN_CHILDREN: usize = 100;
+
 fn fairness(s: &Summary) -> Markup {
     let options = &s.monitoring.options;
     let (lo, hi) = options.fairness_band;
@@ -230,7 +234,8 @@ fn fairness(s: &Summary) -> Markup {
         p.muted {
             "Flag rates follow the scores: a group whose children score higher is flagged more, and with base rates that differ no score can give every group the same flag rate and still mean the same risk for all (docs/fairness.md). "
             "So the ratios are shown with their 95% intervals, beside each group's mean risk; what is warned of is a group flagged clearly more or less often than a queue by score alone would flag it (the last column), which only the queue's rules (office capacity, suppression, re-reviews) can cause. "
-            "Whether the scores are right for each group is checked against outcomes: calibration within groups, in the model card and the look back."
+            "Whether the scores are right for each group is checked against outcomes: calibration within groups, in the model card and the look back. "
+            "Crossed groups of fewer than " (CROSSED_MIN_CHILDREN) " children are in the JSON report only."
         }
         @for t in &s.monitoring.fairness {
             @let reference_risk = t.groups.iter().find(|g| g.group == t.reference).and_then(|g| g.mean_predicted);
@@ -240,7 +245,7 @@ fn fairness(s: &Summary) -> Markup {
                     th { "children" } th { "in queued cases" } th { "flag rate" } th { "flag-rate ratio [95%]" }
                     th { "mean risk" } th { "risk ratio" } th { "flagged / by score alone [95%]" }
                 }
-                @for g in &t.groups {
+                @for g in t.groups.iter().filter(|g| !t.grouping.contains(" x ") || g.n >= CROSSED_MIN_CHILDREN) {
                     @let clear = !g.outside_band.is_empty();
                     tr {
                         td { (g.group) } td { (g.n) } td { (g.flagged) } td { (format!("{:.2}%", g.flag_rate * 100.0)) }
