@@ -918,3 +918,36 @@ pub fn families_table(families: &[safeflag_model::FamilyResult]) -> String {
         &rows,
     )
 }
+
+/// The model's mean probability against the truth's, by group.
+pub fn truth_groups_table(groups: &[safeflag_pipeline::training::TruthGroup]) -> String {
+    use safeflag_pipeline::training::{TRUTH_MIN_ROWS, TRUTH_TOLERANCE};
+    let rows: Vec<[String; 6]> = groups
+        .iter()
+        .map(|g| {
+            [
+                format!("{} {}", g.grouping, g.group),
+                g.n.to_string(),
+                format!("{:.3}%", 100.0 * g.mean_predicted),
+                format!("{:.3}%", 100.0 * g.mean_truth),
+                format!("{:.3}", g.ratio),
+                match (g.judged, g.within) {
+                    (false, _) => "too few".into(),
+                    (true, true) => "within".into(),
+                    (true, false) => "OFF".into(),
+                },
+            ]
+        })
+        .collect();
+    let off = groups.iter().filter(|g| g.judged && !g.within).count();
+    format!(
+        "\nmodel against the truth by group (judged in groups of {} rows or more, within {:.0}%): {} off\n{}",
+        TRUTH_MIN_ROWS,
+        100.0 * TRUTH_TOLERANCE,
+        off,
+        grid(
+            &["group", "rows", "model mean", "truth mean", "ratio", ""],
+            &rows
+        )
+    )
+}

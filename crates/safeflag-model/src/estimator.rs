@@ -166,7 +166,7 @@ impl GbmModel {
     /// a branch. forust walks one tree over every row at a time and
     /// allocates a vector per tree (docs/performance.md). Matrices with a
     /// missing value, boosters with a missing-value code, and trees deeper
-    /// than [`MAX_COMPLETE_DEPTH`] are walked node by node, as forust does.
+    /// than 12 levels are walked node by node, as forust does.
     pub fn log_odds(&self, x: &FeatureMatrix) -> Vec<f64> {
         use rayon::prelude::*;
         let b = &self.booster;

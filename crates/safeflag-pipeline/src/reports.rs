@@ -192,6 +192,9 @@ pub struct EvaluationJson {
     pub ground_truth: Option<Evaluation>,
     /// Fairness audits.
     pub fairness: Vec<FairnessTable>,
+    /// The model's mean against the truth's by group (with a truth file).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub against_truth: Vec<crate::training::TruthGroup>,
 }
 
 impl EvaluationJson {
@@ -207,6 +210,7 @@ impl EvaluationJson {
             evaluation: e.evaluation.clone(),
             ground_truth: e.truth.clone(),
             fairness: e.fairness.clone(),
+            against_truth: e.against_truth.clone(),
         }
     }
 }

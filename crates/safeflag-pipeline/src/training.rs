@@ -440,6 +440,91 @@ pub struct Evaluated {
     pub truth: Option<Evaluation>,
     /// The audits by race/ethnicity and age band.
     pub fairness: Vec<FairnessTable>,
+    /// The model's mean probability against the truth's, by age band, case
+    /// type and decile of the model's probability (with a truth file).
+    pub against_truth: Vec<TruthGroup>,
+}
+
+/// Groups smaller than this are shown but not judged against the truth.
+pub const TRUTH_MIN_ROWS: usize = 1000;
+/// The largest relative gap between the model's mean and the truth's in a
+/// judged group.
+pub const TRUTH_TOLERANCE: f64 = 0.10;
+
+/// The model's mean probability against the true one in a group of rows.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TruthGroup {
+    /// `age band`, `case type` or `decile`.
+    pub grouping: String,
+    /// The group (a decile is `1` for the lowest tenth of the model's probabilities).
+    pub group: String,
+    /// Rows.
+    pub n: usize,
+    /// The model's mean probability.
+    pub mean_predicted: f64,
+    /// The truth's mean probability.
+    pub mean_truth: f64,
+    /// `mean_predicted / mean_truth`.
+    pub ratio: f64,
+    /// At least [`TRUTH_MIN_ROWS`] rows.
+    pub judged: bool,
+    /// Judged, and within [`TRUTH_TOLERANCE`] of the truth.
+    pub within: bool,
+}
+
+/// The model's mean against the truth's by age band, case type and decile.
+fn against_truth(cases: &DataFrame, p: &[f64], truth: &[f64]) -> Result<Vec<TruthGroup>> {
+    let ages = age_bands(cases)?;
+    let types = text_column(cases, "case_type")?;
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let mut decile = vec![String::new(); p.len()];
+    for (rank, &i) in order.iter().enumerate() {
+        decile[i] = (1 + rank * 10 / p.len().max(1)).to_string();
+    }
+    let mut out = Vec::new();
+    let groupings: [(&str, Vec<Option<String>>); 3] = [
+        ("age band", ages),
+        ("case type", types),
+        ("decile", decile.into_iter().map(Some).collect()),
+    ];
+    for (grouping, groups) in groupings {
+        let mut sums: std::collections::BTreeMap<String, (usize, f64, f64)> =
+            std::collections::BTreeMap::new();
+        for (i, g) in groups.iter().enumerate() {
+            let e = sums
+                .entry(
+                    g.clone()
+                        .unwrap_or_else(|| safeflag_model::fairness::MISSING_GROUP.into()),
+                )
+                .or_default();
+            e.0 += 1;
+            e.1 += p[i];
+            e.2 += truth[i];
+        }
+        let mut rows: Vec<TruthGroup> = sums
+            .into_iter()
+            .map(|(group, (n, sp, st))| {
+                let ratio = sp / st;
+                let judged = n >= TRUTH_MIN_ROWS;
+                TruthGroup {
+                    grouping: grouping.to_string(),
+                    group,
+                    n,
+                    mean_predicted: sp / n as f64,
+                    mean_truth: st / n as f64,
+                    ratio,
+                    judged,
+                    within: judged && (ratio - 1.0).abs() <= TRUTH_TOLERANCE,
+                }
+            })
+            .collect();
+        if grouping == "decile" {
+            rows.sort_by_key(|r| r.group.parse::<usize>().unwrap_or(0));
+        }
+        out.extend(rows);
+    }
+    Ok(out)
 }
 
 /// A saved model's metrics and fairness on labelled data, beside the
@@ -452,9 +537,15 @@ pub fn evaluate_model(options: &EvaluateOptions) -> Result<Evaluated> {
     let y = labels(cases)?;
     let evaluation = evaluate(&p, &y, options.k)?;
     let fairness = fairness_audits(cases, &p, &y, &options.labelled.fairness)?;
-    let truth = match &options.truth {
-        Some(path) => Some(evaluate(&truth_for(cases, path)?, &y, options.k)?),
-        None => None,
+    let (truth, against) = match &options.truth {
+        Some(path) => {
+            let t = truth_for(cases, path)?;
+            (
+                Some(evaluate(&t, &y, options.k)?),
+                against_truth(cases, &p, &t)?,
+            )
+        }
+        None => (None, Vec::new()),
     };
     Ok(Evaluated {
         model,
@@ -462,6 +553,7 @@ pub fn evaluate_model(options: &EvaluateOptions) -> Result<Evaluated> {
         evaluation,
         truth,
         fairness,
+        against_truth: against,
     })
 }
 
@@ -668,5 +760,45 @@ mod tests {
         let crossed = unfair[2].miscalibrated();
         assert!(!crossed.is_empty());
         assert!(crossed.iter().all(|g| g.group.starts_with("Black / ")));
+    }
+
+    /// The groups against the truth: the truth against itself is within
+    /// everywhere; scores a fifth too high are off wherever judged; a group
+    /// of fewer than 1,000 rows is shown, never judged.
+    #[test]
+    fn groups_against_the_truth() {
+        let world = generate(&SynthParams {
+            rows: 30_000,
+            seed: 5,
+            ..SynthParams::default()
+        });
+        let t: Vec<f64> = world
+            .truth
+            .column(safeflag_synth::generate::TRUE_PROBABILITY)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        let same = against_truth(&world.cases, &t, &t).unwrap();
+        let names: Vec<&str> = same.iter().map(|g| g.grouping.as_str()).collect();
+        assert_eq!(names.iter().filter(|n| **n == "decile").count(), 10);
+        assert!(names.contains(&"age band") && names.contains(&"case type"));
+        assert!(
+            same.iter()
+                .all(|g| (g.ratio - 1.0).abs() < 1e-12 && g.within == g.judged)
+        );
+        assert_eq!(
+            same.iter()
+                .filter(|g| g.grouping == "decile")
+                .map(|g| g.n)
+                .sum::<usize>(),
+            30_000
+        );
+        let high: Vec<f64> = t.iter().map(|p| p * 1.2).collect();
+        let off = against_truth(&world.cases, &high, &t).unwrap();
+        assert!(off.iter().all(|g| !g.within));
+        assert!(off.iter().any(|g| g.judged));
+        assert!(off.iter().all(|g| g.judged == (g.n >= TRUTH_MIN_ROWS)));
     }
 }

@@ -29,6 +29,9 @@ pub fn run(args: EvaluateArgs, printer: &Printer) -> Result<()> {
             &evaluated.evaluation,
             evaluated.truth.as_ref(),
         ));
+        if !evaluated.against_truth.is_empty() {
+            s.push_str(&crate::tables::truth_groups_table(&evaluated.against_truth));
+        }
         s.push_str(&fairness_table(&evaluated.fairness));
         printer.data(&s);
     }
