@@ -586,6 +586,11 @@ pub struct TrainArgs {
     /// GBM: maximum tree depth.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub gbm_max_depth: usize,
+    /// GBM: hold a tenth of the fit side's cases out, stop adding trees once
+    /// N in a row have not improved their log-loss, and keep the trees up to
+    /// the best.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub gbm_early_stopping: Option<u64>,
     /// Also fit the other model family (with the --l2 or --gbm-* settings
     /// given for it) on the same rows, and record both families' held-out
     /// figures in the model card.

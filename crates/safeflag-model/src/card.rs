@@ -37,6 +37,20 @@ pub fn render(m: &ModelArtifact) -> String {
         c.estimator.kind().as_str(),
         c.tool_version
     );
+    if let crate::Estimator::Gbm(m) = &c.estimator {
+        let p = &c.params;
+        let _ = writeln!(
+            s,
+            "* trees: {} of depth at most {}, learning rate {}{}",
+            m.booster.trees.len(),
+            p.gbm_max_depth,
+            p.gbm_learning_rate,
+            p.gbm_early_stopping.map_or(String::new(), |k| format!(
+                "; early stopping: at most {} trees, stopped {k} rounds after the best held-out log-loss, kept up to the best",
+                p.gbm_trees
+            ))
+        );
+    }
     let _ = writeln!(
         s,
         "* features: {} (spec version {})\n",

@@ -63,6 +63,11 @@ pub struct TrainParams {
     pub gbm_learning_rate: f32,
     /// GBM: maximum depth of a tree.
     pub gbm_max_depth: usize,
+    /// GBM: stop adding trees once this many in a row have not improved the
+    /// log-loss on held-out rows, and keep the trees up to the best
+    /// (`None`: grow every tree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gbm_early_stopping: Option<usize>,
     /// Seed of every random choice.
     pub seed: u64,
 }
@@ -76,6 +81,7 @@ impl Default for TrainParams {
             gbm_trees: 300,
             gbm_learning_rate: 0.1,
             gbm_max_depth: 4,
+            gbm_early_stopping: None,
             seed: 42,
         }
     }
@@ -325,6 +331,20 @@ impl Estimator {
 
 /// Fits a model of `params.kind`.
 pub fn fit(x: &FeatureMatrix, y: &[bool], params: &TrainParams) -> Result<Estimator> {
+    fit_with_held_out(x, y, None, params)
+}
+
+/// Rows held out of the fit for early stopping, and their labels.
+pub type HeldOut<'a> = (&'a FeatureMatrix, &'a [bool]);
+
+/// [`fit`], with rows held out of the fit that the boosted trees stop on
+/// (`params.gbm_early_stopping`); the logistic family ignores them.
+pub fn fit_with_held_out(
+    x: &FeatureMatrix,
+    y: &[bool],
+    held_out: Option<HeldOut<'_>>,
+    params: &TrainParams,
+) -> Result<Estimator> {
     if x.rows() != y.len() {
         return Err(Error::Train(format!(
             "{} rows but {} labels",
@@ -341,7 +361,7 @@ pub fn fit(x: &FeatureMatrix, y: &[bool], params: &TrainParams) -> Result<Estima
     }
     match params.kind {
         ModelKind::Logistic => fit_logistic(x, y, params).map(Estimator::Logistic),
-        ModelKind::Gbm => fit_gbm(x, y, params).map(|m| Estimator::Gbm(Box::new(m))),
+        ModelKind::Gbm => fit_gbm(x, y, held_out, params).map(|m| Estimator::Gbm(Box::new(m))),
     }
 }
 
@@ -420,17 +440,46 @@ fn fit_logistic(x: &FeatureMatrix, y: &[bool], params: &TrainParams) -> Result<L
     })
 }
 
-fn fit_gbm(x: &FeatureMatrix, y: &[bool], params: &TrainParams) -> Result<GbmModel> {
+fn fit_gbm(
+    x: &FeatureMatrix,
+    y: &[bool],
+    held_out: Option<HeldOut<'_>>,
+    params: &TrainParams,
+) -> Result<GbmModel> {
     let data = Matrix::new(x.column_major(), x.rows(), x.cols());
-    let y: Vec<f64> = y.iter().map(|&v| f64::from(u8::from(v))).collect();
+    let to_f64 = |y: &[bool]| -> Vec<f64> { y.iter().map(|&v| f64::from(u8::from(v))).collect() };
+    let y = to_f64(y);
     let mut booster = GradientBooster::default()
         .set_iterations(params.gbm_trees)
         .set_learning_rate(params.gbm_learning_rate)
         .set_max_depth(params.gbm_max_depth)
         .set_seed(params.seed);
-    booster
-        .fit_unweighted(&data, &y, None)
-        .map_err(|e| Error::Train(format!("gradient boosting: {e}")))?;
+    let stop = params.gbm_early_stopping.zip(held_out);
+    match stop {
+        Some((rounds, (xv, yv))) => {
+            booster = booster.set_early_stopping_rounds(Some(rounds));
+            let yv = to_f64(yv);
+            let weights = vec![1.0; yv.len()];
+            let eval = vec![(
+                Matrix::new(xv.column_major(), xv.rows(), xv.cols()),
+                yv.as_slice(),
+                weights.as_slice(),
+            )];
+            let ones = vec![1.0; y.len()];
+            booster
+                .fit(&data, &y, &ones, Some(eval))
+                .map_err(|e| Error::Train(format!("gradient boosting: {e}")))?;
+            // Keep the trees up to the best round: the model holds exactly
+            // the trees it predicts with (the SQL and ONNX writers rely on it).
+            if let Some(n) = booster.prediction_iteration {
+                booster.trees.truncate(n);
+            }
+            booster.prediction_iteration = None;
+        }
+        None => booster
+            .fit_unweighted(&data, &y, None)
+            .map_err(|e| Error::Train(format!("gradient boosting: {e}")))?,
+    }
     Ok(GbmModel { booster })
 }
 
@@ -534,6 +583,65 @@ mod tests {
         for (a, b) in m.log_odds(&holed).iter().zip(&theirs) {
             assert_eq!(a.to_bits(), b.to_bits());
         }
+    }
+
+    /// With early stopping, the trees stop once the held-out log-loss stops
+    /// improving and the model keeps the trees up to the best round, all of
+    /// which it predicts with; the held-out log-loss is no worse than with
+    /// every tree grown.
+    #[test]
+    fn early_stopping_keeps_the_best_round_on_held_out_rows() {
+        let (x, y) = synthetic(20_000);
+        let fit_rows: Vec<usize> = (0..16_000).collect();
+        let held: Vec<usize> = (16_000..20_000).collect();
+        let (xf, xh) = (x.take_rows(&fit_rows), x.take_rows(&held));
+        let (yf, yh): (Vec<bool>, Vec<bool>) = (y[..16_000].to_vec(), y[16_000..].to_vec());
+        let params = TrainParams {
+            kind: ModelKind::Gbm,
+            gbm_trees: 400,
+            gbm_learning_rate: 0.3,
+            gbm_early_stopping: Some(10),
+            ..TrainParams::default()
+        };
+        let Estimator::Gbm(stopped) =
+            fit_with_held_out(&xf, &yf, Some((&xh, &yh)), &params).unwrap()
+        else {
+            panic!()
+        };
+        let n = stopped.booster.trees.len();
+        assert!(
+            n < 400,
+            "{n} trees: two features cannot use 400 trees at rate 0.3"
+        );
+        assert_eq!(stopped.booster.prediction_iteration, None);
+        let Estimator::Gbm(full) = fit(
+            &xf,
+            &yf,
+            &TrainParams {
+                gbm_early_stopping: None,
+                ..params.clone()
+            },
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(full.booster.trees.len(), 400);
+        let log_loss = |m: &GbmModel| {
+            m.log_odds(&xh)
+                .iter()
+                .zip(&yh)
+                .map(|(z, &t)| {
+                    let p = 1.0 / (1.0 + (-z).exp());
+                    -(if t { p.ln() } else { (1.0 - p).ln() })
+                })
+                .sum::<f64>()
+        };
+        assert!(
+            log_loss(&stopped) <= log_loss(&full),
+            "{} > {}",
+            log_loss(&stopped),
+            log_loss(&full)
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub mod fairness;
 pub mod metrics;
 
 pub use artifact::{FamilyResult, ModelArtifact, ModelContent, TrainingInfo};
-pub use estimator::{Estimator, ModelKind, TrainParams, fit};
+pub use estimator::{Estimator, ModelKind, TrainParams, fit, fit_with_held_out};
 
 use std::path::PathBuf;
 

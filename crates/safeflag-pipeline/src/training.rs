@@ -19,7 +19,8 @@ use safeflag_model::evaluate::{Evaluation, evaluate};
 use safeflag_model::fairness::{FairnessOptions, FairnessTable, audit};
 use safeflag_model::metrics::{flag_top_k, k_for_fraction};
 use safeflag_model::{
-    Estimator, ModelArtifact, ModelContent, ModelKind, TrainParams, TrainingInfo, card, fit,
+    Estimator, ModelArtifact, ModelContent, ModelKind, TrainParams, TrainingInfo, card,
+    fit_with_held_out,
 };
 use safeflag_score::reasons::PROMPTS_FILE;
 
@@ -288,6 +289,9 @@ fn settings_in_words(p: &TrainParams) -> String {
     }
 }
 
+/// The share of the fit side's cases boosted trees stop early on.
+pub const EARLY_STOPPING_FRACTION: f64 = 0.1;
+
 /// A model fitted and calibrated on its training rows, before it is
 /// evaluated and written: what `train` and a backtest's every candidate share.
 pub(crate) struct Fitted {
@@ -318,9 +322,24 @@ pub(crate) fn fit_calibrated(
     let (cal_rows, fit_rows) =
         partition_by_case(&case_ids, rows, calibration_fraction, params.seed ^ 0x5eed);
     let pick = |rows: &[usize]| rows.iter().map(|&i| y[i]).collect::<Vec<bool>>();
+    // Boosted trees that stop early do so on a tenth of the fit side's
+    // cases, held out of the fit and of the calibration both.
+    let (stop_rows, fit_rows) =
+        if params.kind == ModelKind::Gbm && params.gbm_early_stopping.is_some() {
+            partition_by_case(
+                &case_ids,
+                &fit_rows,
+                EARLY_STOPPING_FRACTION,
+                params.seed ^ 0xea51,
+            )
+        } else {
+            (Vec::new(), fit_rows)
+        };
     let (x_fit, y_fit) = (x.take_rows(&fit_rows), pick(&fit_rows));
     let (x_cal, y_cal) = (x.take_rows(&cal_rows), pick(&cal_rows));
-    let estimator = fit(&x_fit, &y_fit, params)?;
+    let (x_stop, y_stop) = (x.take_rows(&stop_rows), pick(&stop_rows));
+    let held_out = (!stop_rows.is_empty()).then_some((&x_stop, y_stop.as_slice()));
+    let estimator = fit_with_held_out(&x_fit, &y_fit, held_out, params)?;
     let calibration = Platt::fit(&estimator.log_odds(&x_cal), &y_cal)?;
     let p_cal = probabilities(&estimator, &calibration, &x_cal);
     let bands = Bands::fit(&p_cal);

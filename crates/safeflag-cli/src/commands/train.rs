@@ -56,6 +56,7 @@ pub fn run(args: TrainArgs, printer: &Printer) -> Result<()> {
             gbm_trees: args.gbm_trees,
             gbm_learning_rate: args.gbm_learning_rate,
             gbm_max_depth: args.gbm_max_depth,
+            gbm_early_stopping: args.gbm_early_stopping.map(|n| n as usize),
             seed: args.seed,
         },
         split: match args.test_fraction {

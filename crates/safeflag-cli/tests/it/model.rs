@@ -260,3 +260,60 @@ fn train_compares_the_families_and_chooses_by_held_out_precision() {
         .collect();
     assert_eq!(kept, vec!["gbm"]);
 }
+
+/// `--gbm-early-stopping` stops on held-out cases: the model holds fewer
+/// trees than asked for, predicts with all of them (its SQL and scores agree
+/// with `score`), and the card says so.
+#[test]
+fn boosted_trees_stop_early_on_held_out_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stack = sample("training.parquet");
+    let o = safeflag(
+        d,
+        &[
+            "train",
+            stack.to_str().unwrap(),
+            "--model",
+            "gbm",
+            "--gbm-trees",
+            "300",
+            "--gbm-learning-rate",
+            "0.3",
+            "--gbm-early-stopping",
+            "10",
+            "--out",
+            "es",
+            "-q",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("es/model.json")).unwrap()).unwrap();
+    let trees = m["content"]["estimator"]["booster"]["trees"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(trees < 300, "{trees}");
+    assert_eq!(m["content"]["params"]["gbm_early_stopping"], 10);
+    let card = std::fs::read_to_string(d.join("es/model-card.md")).unwrap();
+    assert!(
+        card.contains(&format!("* trees: {trees} of depth")),
+        "{card}"
+    );
+    assert!(card.contains("early stopping"));
+    // The model as SQL is accepted: it predicts with every tree it holds.
+    let o = safeflag(
+        d,
+        &[
+            "model",
+            "sql",
+            "es",
+            "--dialect",
+            "sqlite",
+            "--out",
+            "q.sql",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
