@@ -694,6 +694,24 @@ mod tests {
     use super::*;
     use safeflag_synth::{SynthParams, generate};
 
+    /// A generated world and each row's true probability.
+    fn world(rows: usize, seed: u64) -> (safeflag_synth::Synthetic, Vec<f64>) {
+        let world = generate(&SynthParams {
+            rows,
+            seed,
+            ..SynthParams::default()
+        });
+        let p = world
+            .truth
+            .column(safeflag_synth::generate::TRUE_PROBABILITY)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        (world, p)
+    }
+
     fn logit(p: f64) -> f64 {
         (p / (1.0 - p)).ln()
     }
@@ -707,19 +725,7 @@ mod tests {
     /// planted bias) is warned of, for that group.
     #[test]
     fn a_calibrated_model_raises_no_warning_and_a_planted_score_bias_does() {
-        let world = generate(&SynthParams {
-            rows: 200_000,
-            seed: 77,
-            ..SynthParams::default()
-        });
-        let p: Vec<f64> = world
-            .truth
-            .column(safeflag_synth::generate::TRUE_PROBABILITY)
-            .unwrap()
-            .f64()
-            .unwrap()
-            .into_no_null_iter()
-            .collect();
+        let (world, p) = world(200_000, 77);
         let y = safeflag_features::labels(&world.cases).unwrap();
         let race = text_column(&world.cases, safeflag_core::contract::RACE_ETHNICITY).unwrap();
         let options = FairnessOptions {
@@ -786,19 +792,7 @@ mod tests {
     /// of fewer than 1,000 rows is shown, never judged.
     #[test]
     fn groups_against_the_truth() {
-        let world = generate(&SynthParams {
-            rows: 30_000,
-            seed: 5,
-            ..SynthParams::default()
-        });
-        let t: Vec<f64> = world
-            .truth
-            .column(safeflag_synth::generate::TRUE_PROBABILITY)
-            .unwrap()
-            .f64()
-            .unwrap()
-            .into_no_null_iter()
-            .collect();
+        let (world, t) = world(30_000, 5);
         let same = against_truth(&world.cases, &t, &t).unwrap();
         let names: Vec<&str> = same.iter().map(|g| g.grouping.as_str()).collect();
         assert_eq!(names.iter().filter(|n| **n == "decile").count(), 10);
