@@ -172,7 +172,7 @@ impl GbmModel {
     /// a branch. forust walks one tree over every row at a time and
     /// allocates a vector per tree (docs/performance.md). Matrices with a
     /// missing value, boosters with a missing-value code, and trees deeper
-    /// than 12 levels are walked node by node, as forust does.
+    /// than 12 levels are left to forust's own `predict`.
     pub fn log_odds(&self, x: &FeatureMatrix) -> Vec<f64> {
         use rayon::prelude::*;
         let b = &self.booster;
@@ -182,65 +182,39 @@ impl GbmModel {
         let columns: Vec<&[f64]> = (0..x.cols())
             .map(|j| &x.column_major()[j * rows..(j + 1) * rows])
             .collect();
-        let deepest = trees.iter().map(|t| depth(t, 0)).max().unwrap_or(0);
+        let depths: Vec<usize> = trees.iter().map(|t| depth(t, 0)).collect();
         let plain = b.missing.is_nan()
-            && deepest <= MAX_COMPLETE_DEPTH
+            && depths.iter().all(|&d| d <= MAX_COMPLETE_DEPTH)
             && !x.column_major().par_iter().any(|v| v.is_nan());
-        let mut out = vec![b.base_score; rows];
-        if plain {
-            let complete: Vec<Complete> =
-                trees.iter().map(|t| Complete::of(t, depth(t, 0))).collect();
-            out.par_chunks_mut(TREE_CHUNK_ROWS)
-                .enumerate()
-                .for_each(|(c, chunk)| {
-                    let start = c * TREE_CHUNK_ROWS;
-                    let mut at = vec![0u32; chunk.len()];
-                    for t in &complete {
-                        at.iter_mut().for_each(|a| *a = 0);
-                        for _ in 0..t.depth {
-                            for (i, a) in at.iter_mut().enumerate() {
-                                let node = *a as usize;
-                                let v = columns[t.feature[node] as usize][start + i];
-                                // No value is missing on this path, so `v >= split` is `!(v < split)`.
-                                *a = 2 * *a + 1 + u32::from(v >= t.split[node]);
-                            }
-                        }
-                        let first_leaf = t.split.len();
-                        for (z, a) in chunk.iter_mut().zip(&at) {
-                            *z += t.leaf[*a as usize - first_leaf];
-                        }
-                    }
-                });
-            return out;
+        if !plain {
+            // Missing values, a missing-value code or very deep trees: forust's own walk.
+            let data = Matrix::new(x.column_major(), rows, x.cols());
+            return b.predict(&data, true);
         }
-        let missing = b.missing;
-        let is_missing = |v: f64| {
-            if missing.is_nan() {
-                v.is_nan()
-            } else {
-                v == missing
-            }
-        };
+        let complete: Vec<Complete> = trees
+            .iter()
+            .zip(&depths)
+            .map(|(t, &d)| Complete::of(t, d))
+            .collect();
+        let mut out = vec![b.base_score; rows];
         out.par_chunks_mut(TREE_CHUNK_ROWS)
             .enumerate()
             .for_each(|(c, chunk)| {
                 let start = c * TREE_CHUNK_ROWS;
-                for tree in trees {
-                    for (i, z) in chunk.iter_mut().enumerate() {
-                        let r = start + i;
-                        let mut node = &tree.nodes[0];
-                        while !node.is_leaf {
-                            let v = columns[node.split_feature][r];
-                            let next = if is_missing(v) {
-                                node.missing_node
-                            } else if v < node.split_value {
-                                node.left_child
-                            } else {
-                                node.right_child
-                            };
-                            node = &tree.nodes[next];
+                let mut at = vec![0u32; chunk.len()];
+                for t in &complete {
+                    at.iter_mut().for_each(|a| *a = 0);
+                    for _ in 0..t.depth {
+                        for (i, a) in at.iter_mut().enumerate() {
+                            let node = *a as usize;
+                            let v = columns[t.feature[node] as usize][start + i];
+                            // No value is missing on this path, so `v >= split` is `!(v < split)`.
+                            *a = 2 * *a + 1 + u32::from(v >= t.split[node]);
                         }
-                        *z += node.weight_value as f64;
+                    }
+                    let first_leaf = t.split.len();
+                    for (z, a) in chunk.iter_mut().zip(&at) {
+                        *z += t.leaf[*a as usize - first_leaf];
                     }
                 }
             });
