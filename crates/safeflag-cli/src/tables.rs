@@ -722,25 +722,26 @@ pub fn explanation_table(e: &safeflag_report::explain::Explanation) -> String {
 }
 
 /// The human tables of a run's report (`safeflag report RUN_DIR`).
-pub fn report_table(this: &safeflag_report::Summary) -> String {
+pub fn report_table(summary: &safeflag_report::Summary) -> String {
     let mut s = String::new();
-    let c = &this.counts;
+    let c = &summary.counts;
     let _ = writeln!(
         s,
         "run {}{}\n  model {}{}, input {}",
-        this.run.dir,
-        this.run
+        summary.run.dir,
+        summary
+            .run
             .run_id
             .as_deref()
             .map(|r| format!(" (run {r})"))
             .unwrap_or_default(),
-        this.run.model,
-        if this.run.synthetic_model {
+        summary.run.model,
+        if summary.run.synthetic_model {
             " (synthetic)"
         } else {
             ""
         },
-        this.run.input
+        summary.run.input
     );
     let _ = writeln!(
         s,
@@ -758,7 +759,7 @@ pub fn report_table(this: &safeflag_report::Summary) -> String {
         c.cases_suppressed
     );
     s.push_str("\nqueue by office\n");
-    let rows: Vec<[String; 6]> = this
+    let rows: Vec<[String; 6]> = summary
         .offices
         .iter()
         .map(|o| {
@@ -777,17 +778,17 @@ pub fn report_table(this: &safeflag_report::Summary) -> String {
         &rows,
     ));
     let _ = writeln!(s, "\nmost frequent reasons (queued cases)");
-    for r in this.reasons.iter().take(10) {
+    for r in summary.reasons.iter().take(10) {
         let _ = writeln!(s, "  {:>5}  {}", r.cases, r.reason);
     }
     let _ = writeln!(s, "\nquarantine by column and rule");
-    if this.quarantine.is_empty() {
+    if summary.quarantine.is_empty() {
         let _ = writeln!(s, "  none");
     }
-    for r in &this.quarantine {
+    for r in &summary.quarantine {
         let _ = writeln!(s, "  {:>7}  {:<26} {}", r.problems, r.column, r.rule);
     }
-    for t in &this.monitoring.fairness {
+    for t in &summary.monitoring.fairness {
         let _ = writeln!(
             s,
             "\nflag rate by {} (children in queued cases; reference {}; * = the ratio's 95% interval lies outside the band; vs score = flagged over a queue by score alone)",
@@ -836,9 +837,9 @@ pub fn report_table(this: &safeflag_report::Summary) -> String {
     let _ = writeln!(
         s,
         "\ndrift against training (PSI; warning above {})",
-        this.monitoring.options.psi_warning
+        summary.monitoring.options.psi_warning
     );
-    let mut drift: Vec<_> = this.monitoring.drift.iter().collect();
+    let mut drift: Vec<_> = summary.monitoring.drift.iter().collect();
     drift.sort_by(|a, b| b.psi.total_cmp(&a.psi));
     for d in drift.iter().take(8) {
         let _ = writeln!(
@@ -855,7 +856,7 @@ pub fn report_table(this: &safeflag_report::Summary) -> String {
         );
     }
     let _ = writeln!(s, "\nmissing values (training -> tonight)");
-    for m in &this.monitoring.missing {
+    for m in &summary.monitoring.missing {
         let _ = writeln!(
             s,
             "  {:<26} {:>6.1}% -> {:>5.1}%{}",
@@ -865,9 +866,9 @@ pub fn report_table(this: &safeflag_report::Summary) -> String {
             if m.warn { "  <- changed" } else { "" }
         );
     }
-    if !this.suppressed.is_empty() {
+    if !summary.suppressed.is_empty() {
         let _ = writeln!(s, "\nsuppressed after a recent review (not queued tonight)");
-        for r in &this.suppressed {
+        for r in &summary.suppressed {
             let _ = writeln!(
                 s,
                 "  {:<12} {:<14} {:>6.1}%  reviewed {}",
@@ -878,8 +879,8 @@ pub fn report_table(this: &safeflag_report::Summary) -> String {
             );
         }
     }
-    let _ = writeln!(s, "\nwarnings ({})", this.monitoring.warnings.len());
-    for w in &this.monitoring.warnings {
+    let _ = writeln!(s, "\nwarnings ({})", summary.monitoring.warnings.len());
+    for w in &summary.monitoring.warnings {
         let _ = writeln!(s, "  [{}] {}", w.kind, w.message);
     }
     s

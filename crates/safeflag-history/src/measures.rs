@@ -36,6 +36,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use rusqlite::params;
 use safeflag_review::calendar::Calendar;
+use safeflag_review::measures::QueueNight;
 
 use crate::{Result, Store};
 
@@ -88,13 +89,8 @@ fn day(s: &str) -> Option<NaiveDate> {
 impl Store {
     /// Each office's queue on each published night from `from` to `to`
     /// (`YYYY-MM-DD`, inclusive), nights in order, offices by name.
-    pub fn queue_over_time(
-        &self,
-        from: &str,
-        to: &str,
-    ) -> Result<Vec<safeflag_review::measures::QueueNight>> {
-        let mut nights: BTreeMap<(String, String), safeflag_review::measures::QueueNight> =
-            BTreeMap::new();
+    pub fn queue_over_time(&self, from: &str, to: &str) -> Result<Vec<QueueNight>> {
+        let mut nights: BTreeMap<(String, String), QueueNight> = BTreeMap::new();
         let flags: Vec<(String, String, String)> = self.rows(
             "SELECT f.run_date, f.office, f.status FROM flags f
              JOIN runs r ON r.run_id = f.run_id
@@ -103,9 +99,10 @@ impl Store {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         for (night, office, status) in flags {
-            let n = nights.entry((night.clone(), office.clone())).or_default();
-            (n.night, n.office) = (night, office);
-            n.add(&status);
+            nights
+                .entry((night.clone(), office.clone()))
+                .or_insert_with(|| QueueNight::of(&night, &office))
+                .add(&status);
         }
         // A suppressed case is counted under the office of its latest flag
         // up to that night.
@@ -119,9 +116,10 @@ impl Store {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         for (night, office) in suppressed {
-            let n = nights.entry((night.clone(), office.clone())).or_default();
-            (n.night, n.office) = (night, office);
-            n.suppressed += 1;
+            nights
+                .entry((night.clone(), office.clone()))
+                .or_insert_with(|| QueueNight::of(&night, &office))
+                .suppressed += 1;
         }
         Ok(nights.into_values().collect())
     }

@@ -39,6 +39,7 @@ use safeflag_score::RowScores;
 use crate::extract::{Dates, ExtractSource, build_to_file, read_ungated};
 use crate::scoring::{Hooks, ScoringOptions, hash_outputs, score};
 use crate::{Config, Error, ErrorKind, Model, Progress, Result};
+use safeflag_review::measures::QueueNight;
 
 /// A published night.
 #[derive(Debug)]
@@ -135,34 +136,30 @@ fn queue_over_time(
     date: &str,
     queue: &polars::prelude::DataFrame,
     suppressed: &polars::prelude::DataFrame,
-) -> Result<Vec<safeflag_review::measures::QueueNight>> {
+) -> Result<Vec<QueueNight>> {
     let night: NaiveDate = date
         .parse()
         .map_err(|_| Error::internal(format!("run date `{date}` is not a date")))?;
     let first = night - chrono::Days::new(QUEUE_NIGHTS - 1);
     let before = night - chrono::Days::new(1);
     let mut nights = store.queue_over_time(&first.to_string(), &before.to_string())?;
-    let mut tonight = std::collections::BTreeMap::new();
-    fn entry<'a>(
-        tonight: &'a mut std::collections::BTreeMap<String, safeflag_review::measures::QueueNight>,
-        date: &str,
-        office: &str,
-    ) -> &'a mut safeflag_review::measures::QueueNight {
-        tonight
-            .entry(office.to_string())
-            .or_insert_with(|| safeflag_review::measures::QueueNight {
-                night: date.to_string(),
-                office: office.to_string(),
-                ..Default::default()
-            })
-    }
+    let mut tonight: std::collections::BTreeMap<&str, QueueNight> =
+        std::collections::BTreeMap::new();
     let offices = queue.column("office")?.str()?;
     let status = queue.column("status")?.str()?;
     for (o, st) in offices.iter().zip(status.iter()) {
-        entry(&mut tonight, date, o.unwrap_or_default()).add(st.unwrap_or_default());
+        let o = o.unwrap_or_default();
+        tonight
+            .entry(o)
+            .or_insert_with(|| QueueNight::of(date, o))
+            .add(st.unwrap_or_default());
     }
     for o in suppressed.column("office")?.str()?.iter() {
-        entry(&mut tonight, date, o.unwrap_or_default()).suppressed += 1;
+        let o = o.unwrap_or_default();
+        tonight
+            .entry(o)
+            .or_insert_with(|| QueueNight::of(date, o))
+            .suppressed += 1;
     }
     nights.extend(tonight.into_values());
     Ok(nights)

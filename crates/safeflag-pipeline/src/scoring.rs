@@ -184,7 +184,7 @@ pub fn score(
     // itself, holding a second copy of the frame (1.3 GB more at the peak of
     // a 5M-row night, and 2.5 s slower).
     rows.scores.rechunk_mut_par();
-    let model_id = artifact.id();
+    let model_id = manifest.model.id.clone();
     let (built, written) = std::thread::scope(|s| {
         let writer = s.spawn(|| write_score_files(&rows.scores, &model_id, &options.out));
         let built = queue_and_check(
@@ -347,12 +347,17 @@ fn stamp(queue: &mut DataFrame, snapshot_date: Option<&str>, model_id: &str) -> 
         .cast(&DataType::Date)?
         .new_from_index(0, n);
     queue.with_column(date.into_column())?;
-    queue.with_column(Column::new_scalar(
+    queue.with_column(model_id_column(model_id, n))?;
+    Ok(())
+}
+
+/// The model's id on each of `n` rows, held once (a scalar column).
+fn model_id_column(model_id: &str, n: usize) -> Column {
+    Column::new_scalar(
         "model_id".into(),
         Scalar::new(DataType::String, AnyValue::StringOwned(model_id.into())),
         n,
-    ))?;
-    Ok(())
+    )
 }
 
 /// Writes `scores.parquet` and `scores.arrow` side by side, each atomically,
@@ -361,11 +366,7 @@ fn stamp(queue: &mut DataFrame, snapshot_date: Option<&str>, model_id: &str) -> 
 fn write_score_files(scores: &DataFrame, model_id: &str, out: &Path) -> Result<f64> {
     let t = Instant::now();
     let mut scores = scores.clone();
-    scores.with_column(Column::new_scalar(
-        "model_id".into(),
-        Scalar::new(DataType::String, AnyValue::StringOwned(model_id.into())),
-        scores.height(),
-    ))?;
+    scores.with_column(model_id_column(model_id, scores.height()))?;
     let (mut parquet, mut ipc) = (scores.clone(), scores);
     let (a, b) = rayon::join(
         || write_frame(&mut parquet, &out.join(SCORES_PARQUET)),

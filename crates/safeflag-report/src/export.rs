@@ -217,7 +217,7 @@ pub fn export(
                     recipient: (by.as_str(), recipient),
                     snapshot_date: run.manifest.snapshot_date.as_deref().unwrap_or("(unknown)"),
                 };
-                let bytes = workbook(&part, &full, run, &created, instrument, &from)?;
+                let bytes = workbook(&part, &full, run, &created, instrument, &from, by.column())?;
                 safeflag_core::output::write_bytes_atomic(&path, &bytes)?;
             }
         }
@@ -418,6 +418,7 @@ fn workbook(
     created: &ExcelDateTime,
     instrument: &Instrument,
     from: &crate::review_sheets::Provenance<'_>,
+    own_column: &str,
 ) -> Result<Vec<u8>> {
     let (by, recipient) = from.recipient;
     let date = from.snapshot_date;
@@ -446,7 +447,7 @@ fn workbook(
     let (names, printed) = sheet_columns(part)?;
     let constant_of = |name: &str| -> Option<String> {
         let kept = names.contains(&name) || part.column(name).is_err() || part.height() == 0;
-        (!kept && name != by_column(by))
+        (!kept && name != own_column)
             .then(|| {
                 part.column(name)
                     .ok()?
@@ -575,15 +576,6 @@ fn workbook(
     confidential(help, from);
     crate::review_sheets::add(&mut wb, full, instrument, from)?;
     Ok(wb.save_to_buffer()?)
-}
-
-/// The queue column a recipient is chosen by.
-fn by_column(by: &str) -> &'static str {
-    if by == "supervisor" {
-        "supervisor_id"
-    } else {
-        "office"
-    }
 }
 
 #[cfg(test)]

@@ -317,13 +317,7 @@ fn queue_over_time(nights: &[QueueNight]) -> Markup {
     let mut total: BTreeMap<&str, QueueNight> = BTreeMap::new();
     let mut offices: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
     for n in nights {
-        let t = total.entry(n.night.as_str()).or_default();
-        t.queued += n.queued;
-        t.new += n.new;
-        t.continuing += n.continuing;
-        t.re_flagged += n.re_flagged;
-        t.re_review += n.re_review;
-        t.suppressed += n.suppressed;
+        total.entry(n.night.as_str()).or_default().absorb(n);
         *offices
             .entry(n.office.as_str())
             .or_default()

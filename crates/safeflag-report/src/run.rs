@@ -45,24 +45,7 @@ impl RunDir {
                     .unwrap_or_default()
             )));
         }
-        let recorded = manifest
-            .sha256_of(QUEUE_PARQUET)
-            .ok_or_else(|| err(format!("the manifest lists no {QUEUE_PARQUET}")))?;
-        let queue_path = dir.join(QUEUE_PARQUET);
-        let actual =
-            safeflag_core::output::sha256_file(&queue_path).map_err(|source| Error::Io {
-                path: queue_path.clone(),
-                source,
-            })?;
-        if actual != recorded {
-            return Err(err(format!(
-                "{QUEUE_PARQUET} does not match the sha256 in {MANIFEST_FILE}"
-            )));
-        }
-        let file = std::fs::File::open(&queue_path).map_err(|source| Error::Io {
-            path: queue_path.clone(),
-            source,
-        })?;
+        let file = verified(dir, &manifest, QUEUE_PARQUET)?;
         let queue = ParquetReader::new(file).finish()?;
         Ok(RunDir {
             dir: dir.to_path_buf(),
@@ -86,20 +69,9 @@ impl RunDir {
     /// The named columns of `scores.parquet`, refused when the file does not
     /// match the sha256 the manifest recorded.
     pub fn score_columns(&self, columns: &[&str]) -> Result<DataFrame> {
-        let path = self.dir.join(SCORES_PARQUET);
-        let recorded = self.manifest.sha256_of(SCORES_PARQUET);
-        let actual = safeflag_core::output::sha256_file(&path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        if recorded != Some(actual.as_str()) {
-            return Err(Error::Run {
-                dir: self.dir.clone(),
-                message: format!("{SCORES_PARQUET} does not match the sha256 in {MANIFEST_FILE}"),
-            });
-        }
+        let file = verified(&self.dir, &self.manifest, SCORES_PARQUET)?;
         let columns = columns.iter().map(|c| c.to_string()).collect();
-        Ok(ParquetReader::new(self.file(&path)?)
+        Ok(ParquetReader::new(file)
             .with_columns(Some(columns))
             .finish()?)
     }
@@ -131,4 +103,27 @@ impl RunDir {
             source,
         })
     }
+}
+
+/// Opens a file of the run, refusing it unless its sha256 is the one the
+/// manifest recorded.
+fn verified(dir: &Path, manifest: &RunManifest, name: &str) -> Result<std::fs::File> {
+    let err = |message: String| Error::Run {
+        dir: dir.to_path_buf(),
+        message,
+    };
+    let recorded = manifest
+        .sha256_of(name)
+        .ok_or_else(|| err(format!("the manifest lists no {name}")))?;
+    let path = dir.join(name);
+    let io = |source| Error::Io {
+        path: path.clone(),
+        source,
+    };
+    if safeflag_core::output::sha256_file(&path).map_err(io)? != recorded {
+        return Err(err(format!(
+            "{name} does not match the sha256 in {MANIFEST_FILE}"
+        )));
+    }
+    std::fs::File::open(&path).map_err(io)
 }

@@ -118,6 +118,25 @@ pub struct QueueNight {
 }
 
 impl QueueNight {
+    /// An office's empty night.
+    pub fn of(night: &str, office: &str) -> QueueNight {
+        QueueNight {
+            night: night.to_string(),
+            office: office.to_string(),
+            ..QueueNight::default()
+        }
+    }
+
+    /// Adds another night's (or office's) counts to these.
+    pub fn absorb(&mut self, o: &QueueNight) {
+        self.queued += o.queued;
+        self.new += o.new;
+        self.continuing += o.continuing;
+        self.re_flagged += o.re_flagged;
+        self.re_review += o.re_review;
+        self.suppressed += o.suppressed;
+    }
+
     /// Counts a queued case of `status` (`new`, `continuing`, `re-flagged`,
     /// `re-review`); an unknown status counts as queued only.
     pub fn add(&mut self, status: &str) {

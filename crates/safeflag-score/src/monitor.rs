@@ -94,12 +94,6 @@ impl MonitorOptions {
         }
         Ok(())
     }
-
-    /// Whether a flag-rate ratio leaves the configured band.
-    pub fn outside_band(&self, ratio: f64) -> bool {
-        let (low, high) = self.fairness_band;
-        !(low..=high).contains(&ratio)
-    }
 }
 
 /// One feature's drift against its training distribution.
