@@ -67,6 +67,19 @@ pub enum Transform {
         /// The cap.
         cap: f64,
     },
+    /// A piece of a piecewise-linear shape: `(clamp(x, from, to) - from) /
+    /// (to - from)`, a ramp from 0 at `from` to 1 at `to`, and 0 when the
+    /// input is missing. Ramps between consecutive knots chosen from the
+    /// training data add up to any bent line that is flat beyond the last
+    /// knot (so an extreme value counts no more than it).
+    Hinge {
+        /// What the piece reads.
+        input: Input,
+        /// The knot: the piece is 0 up to it.
+        from: f64,
+        /// Where the piece stops rising (above `from`).
+        to: f64,
+    },
     /// The product of two earlier features, by name.
     Interaction {
         /// First feature.
@@ -75,6 +88,149 @@ pub enum Transform {
         right: String,
     },
 }
+
+/// The number a [`Transform::Hinge`] reads.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Input {
+    /// The child's age in days at the snapshot.
+    AgeDays,
+    /// A numeric contract column.
+    Column(String),
+}
+
+impl Input {
+    /// How a person reads the input's value `v`: an age in days, weeks,
+    /// months or years; a day count with its unit; a count as it is.
+    pub fn words(&self, v: f64) -> String {
+        let n = v.max(0.0).floor();
+        let plural = |n: f64, unit: &str| {
+            if n == 1.0 {
+                format!("1 {unit}")
+            } else {
+                format!("{n} {unit}s")
+            }
+        };
+        match self {
+            Input::AgeDays if n < 28.0 => plural(n, "day"),
+            Input::AgeDays if n < 730.0 => plural((n / 30.4375).floor().max(1.0), "month"),
+            Input::AgeDays => plural((n / 365.25).floor(), "year"),
+            Input::Column(c) if c.contains("days") => plural(n, "day"),
+            Input::Column(_) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", v as i64),
+            Input::Column(_) => format!("{v}"),
+        }
+    }
+}
+
+/// A factor as reasons name it: one feature, or a group of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Factor {
+    /// The group's name, or the feature's.
+    pub name: String,
+    /// Its words: the first member's label, or for a shape its input's
+    /// name, to be followed by the child's value ([`Factor::words`]).
+    pub label: String,
+    /// Its features, in matrix order.
+    pub members: Vec<usize>,
+    /// The input of its shape, when it has one.
+    pub input: Option<Input>,
+}
+
+impl Factor {
+    /// The factor in plain words, with the child's value of its shape's
+    /// input when it has one (`age: 2 months`).
+    pub fn words(&self, value: Option<f64>) -> String {
+        match (&self.input, value) {
+            (Some(input), Some(v)) => format!("{}: {}", self.label, input.words(v)),
+            (Some(_), None) => format!("{}: not recorded", self.label),
+            (None, _) => self.label.clone(),
+        }
+    }
+}
+
+/// A shaped input of [`FeatureSpec::shaped`]: its factor's name and words,
+/// and the standard features that read it (grouped with its pieces).
+pub struct ShapedInput {
+    /// The factor's name.
+    pub group: &'static str,
+    /// The contract column read (`None`: the child's age in days).
+    pub column: Option<&'static str>,
+    /// The factor's words, before the child's value.
+    pub label: &'static str,
+    /// The standard features in the factor.
+    pub members: &'static [&'static str],
+}
+
+impl ShapedInput {
+    /// What the shape reads.
+    pub fn input(&self) -> Input {
+        self.column
+            .map_or(Input::AgeDays, |c| Input::Column(c.to_string()))
+    }
+}
+
+/// The inputs the shaped spec bends.
+pub const SHAPED_INPUTS: [ShapedInput; 6] = [
+    ShapedInput {
+        group: "age",
+        column: None,
+        label: "age",
+        members: &["age_under_6m", "age_6_11m", "age_1_2y"],
+    },
+    ShapedInput {
+        group: "visit_gap",
+        column: Some("days_since_last_visit"),
+        label: "time since the last home visit",
+        members: &["visit_gap"],
+    },
+    ShapedInput {
+        group: "caregiver_age",
+        column: Some("caregiver_age"),
+        label: "caregiver age",
+        members: &["young_caregiver"],
+    },
+    ShapedInput {
+        group: "prior_reports",
+        column: Some("prior_reports"),
+        label: "earlier maltreatment reports",
+        members: &["any_prior_report", "log_prior_reports"],
+    },
+    ShapedInput {
+        group: "prior_removals",
+        column: Some("prior_removals"),
+        label: "earlier removals of a child",
+        members: &["any_prior_removal"],
+    },
+    ShapedInput {
+        group: "children_in_home",
+        column: Some("children_in_home"),
+        label: "children in the home",
+        members: &["children_in_home"],
+    },
+];
+
+/// The household items whose weight the shaped spec lets depend on the case type.
+pub const HOUSEHOLD_ITEMS: [&str; 7] = [
+    "mental_health_current",
+    "mental_health_history",
+    "substance_use_current",
+    "substance_use_history",
+    "domestic_violence",
+    "unrelated_adult",
+    "household_not_assessed",
+];
+
+/// The items whose weight the shaped spec lets depend on infancy.
+pub const INFANT_MODIFIED: [&str; 8] = [
+    "disability",
+    "children_in_home",
+    "domestic_violence",
+    "mental_health_current",
+    "substance_use_current",
+    "unrelated_adult",
+    "any_prior_report",
+    "visit_gap",
+];
 
 /// One named feature.
 // No `deny_unknown_fields` here: serde does not support it with `flatten`.
@@ -87,6 +243,12 @@ pub struct FeatureDef {
     /// How it is computed.
     #[serde(flatten)]
     pub transform: Transform,
+    /// The factor the feature is reported under, when it is one of several
+    /// pieces of one (an age shape, a household item and its products with
+    /// the case type): reasons and explanations add up the pieces'
+    /// contributions and name the factor once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 /// The ordered list of features a model uses.
@@ -133,7 +295,11 @@ impl FeatureSpec {
         let mut cols: Vec<String> = Vec::new();
         for f in &self.features {
             let c = match &f.transform {
-                Transform::AgeBand { .. } => {
+                Transform::AgeBand { .. }
+                | Transform::Hinge {
+                    input: Input::AgeDays,
+                    ..
+                } => {
                     for c in ["snapshot_date", "child_birth_date"] {
                         if !cols.iter().any(|x| x == c) {
                             cols.push(c.to_string());
@@ -148,13 +314,144 @@ impl FeatureSpec {
                 | Transform::Positive { column }
                 | Transform::Below { column, .. }
                 | Transform::Log1p { column }
-                | Transform::Capped { column, .. } => column,
+                | Transform::Capped { column, .. }
+                | Transform::Hinge {
+                    input: Input::Column(column),
+                    ..
+                } => column,
             };
             if !cols.iter().any(|x| x == c) {
                 cols.push(c.clone());
             }
         }
         cols
+    }
+
+    /// The factors reasons and explanations name: each group of features
+    /// once (at its first member's place), and every feature outside a group
+    /// on its own, in matrix order.
+    pub fn factors(&self) -> Vec<Factor> {
+        let mut out: Vec<Factor> = Vec::new();
+        for (j, f) in self.features.iter().enumerate() {
+            let name = f.group.as_deref().unwrap_or(&f.name);
+            let hinge = match &f.transform {
+                Transform::Hinge { input, .. } => Some(input.clone()),
+                _ => None,
+            };
+            match out.iter_mut().find(|g| f.group.is_some() && g.name == name) {
+                Some(g) => {
+                    g.members.push(j);
+                    if g.input.is_none() && hinge.is_some() {
+                        g.input = hinge;
+                        g.label = f.label.clone();
+                    }
+                }
+                None => out.push(Factor {
+                    name: name.to_string(),
+                    label: f.label.clone(),
+                    members: vec![j],
+                    input: hinge,
+                }),
+            }
+        }
+        out
+    }
+
+    /// The spec of [`FeatureSpec::standard`] with shapes: each input of
+    /// `shapes` gets one [`Transform::Hinge`] per interval between its
+    /// sorted knots (the last knot where the shape goes flat), grouped with the standard
+    /// features that read the same input into one factor; and each household
+    /// item gets its products with the case types, grouped with it, because
+    /// a child placed out of the home is largely shielded from the parents'
+    /// household.
+    pub fn shaped(shapes: &[(Input, Vec<f64>)]) -> FeatureSpec {
+        let mut spec = FeatureSpec::standard();
+        let group_of = |name: &str| -> Option<&'static str> {
+            SHAPED_INPUTS
+                .iter()
+                .find(|s| s.members.contains(&name))
+                .map(|s| s.group)
+        };
+        for f in &mut spec.features {
+            f.group = group_of(&f.name).map(str::to_string);
+        }
+        for (input, knots) in shapes {
+            let Some(shape) = SHAPED_INPUTS.iter().find(|s| s.input() == *input) else {
+                continue;
+            };
+            // One ramp per interval between consecutive knots: its weight
+            // is the change in log-odds across the interval, of the same
+            // size for a week of infancy as for a decade of childhood. (A
+            // hinge from each knot to the end would need weights in the
+            // hundreds to bend within the first weeks, which the penalty on
+            // the standardised weights forbids.)
+            for pair in knots.windows(2) {
+                let (from, to) = (pair[0], pair[1]);
+                // Knots are sorted and distinct; a NaN (never chosen) is skipped too.
+                if from.partial_cmp(&to) != Some(std::cmp::Ordering::Less) {
+                    continue;
+                }
+                spec.features.push(FeatureDef {
+                    name: format!("{}_from_{}", shape.group, from),
+                    label: shape.label.to_string(),
+                    transform: Transform::Hinge {
+                        input: input.clone(),
+                        from,
+                        to,
+                    },
+                    group: Some(shape.group.to_string()),
+                });
+            }
+        }
+        for item in HOUSEHOLD_ITEMS {
+            spec.features
+                .iter_mut()
+                .filter(|f| f.name == item)
+                .for_each(|f| f.group = Some(item.to_string()));
+            for (case, words) in [
+                ("case_out_of_home", "child placed out of the home"),
+                ("case_investigation", "case under investigation"),
+            ] {
+                let label = spec
+                    .features
+                    .iter()
+                    .find(|f| f.name == item)
+                    .map(|f| f.label.clone())
+                    .unwrap_or_default();
+                spec.features.push(FeatureDef {
+                    name: format!("{item}_x_{case}"),
+                    label: format!("{label}, {words}"),
+                    transform: Transform::Interaction {
+                        left: item.to_string(),
+                        right: case.to_string(),
+                    },
+                    group: Some(item.to_string()),
+                });
+            }
+        }
+        // Infancy changes how much other factors weigh (an infant is
+        // wholly dependent on the household around it): each item's
+        // products with the two infant bands, grouped with the item.
+        for item in INFANT_MODIFIED {
+            let Some(def) = spec.features.iter().find(|f| f.name == item).cloned() else {
+                continue;
+            };
+            for (band, words) in [
+                ("age_under_6m", "infant under 6 months"),
+                ("age_6_11m", "infant aged 6-11 months"),
+            ] {
+                spec.features.push(FeatureDef {
+                    name: format!("{item}_x_{band}"),
+                    label: format!("{}, {words}", def.label),
+                    transform: Transform::Interaction {
+                        left: item.to_string(),
+                        right: band.to_string(),
+                    },
+                    group: Some(def.group.clone().unwrap_or_else(|| item.to_string())),
+                });
+            }
+        }
+        spec
     }
 
     /// The default spec: the risk factors of `shared/domain.md` as features.
@@ -168,6 +465,7 @@ impl FeatureSpec {
                 name: name.into(),
                 label: label.into(),
                 transform,
+                group: None,
             });
         };
         let code = |column: &str, codes: &[&str]| Transform::Code {

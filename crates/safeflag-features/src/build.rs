@@ -4,7 +4,7 @@ use polars::prelude::*;
 use safeflag_core::FeatureMatrix;
 
 use crate::{Error, Result};
-use safeflag_core::feature_spec::{FeatureSpec, Transform};
+use safeflag_core::feature_spec::{FeatureSpec, Input, Transform};
 
 /// The child's age in days at the snapshot, as an expression.
 pub fn age_days() -> Expr {
@@ -90,6 +90,18 @@ pub fn feature_exprs(spec: &FeatureSpec) -> Result<(Vec<Expr>, Vec<Expr>)> {
                 let v = num(column);
                 (when(v.clone().gt(lit(*cap))).then(lit(*cap)).otherwise(v) / lit(*cap))
                     .fill_null(lit(0.0))
+            }
+            Transform::Hinge { input, from, to } => {
+                let v = match input {
+                    Input::AgeDays => col(AGE).cast(DataType::Float64),
+                    Input::Column(c) => num(c),
+                };
+                let clamped = when(v.clone().lt(lit(*from)))
+                    .then(lit(*from))
+                    .when(v.clone().gt(lit(*to)))
+                    .then(lit(*to))
+                    .otherwise(v);
+                ((clamped - lit(*from)) / lit(to - from)).fill_null(lit(0.0))
             }
             Transform::Interaction { left, right } => {
                 products.push((col(left.as_str()) * col(right.as_str())).alias(f.name.as_str()));

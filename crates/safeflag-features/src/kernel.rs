@@ -14,7 +14,7 @@
 use polars::prelude::*;
 use rayon::prelude::*;
 use safeflag_core::FeatureMatrix;
-use safeflag_core::feature_spec::{FeatureSpec, Transform};
+use safeflag_core::feature_spec::{FeatureSpec, Input, Transform};
 
 use crate::{Error, Result};
 
@@ -54,14 +54,22 @@ pub fn evaluate(cases: &DataFrame, spec: &FeatureSpec) -> Result<FeatureMatrix> 
     let mut source_of: Vec<Option<usize>> = Vec::with_capacity(spec.features.len());
     for f in &spec.features {
         let need = match &f.transform {
-            Transform::AgeBand { .. } => Need::Age,
+            Transform::AgeBand { .. }
+            | Transform::Hinge {
+                input: Input::AgeDays,
+                ..
+            } => Need::Age,
             Transform::Code { column, .. } => Need::Codes(column.clone()),
             Transform::IsTrue { column } => Need::Flag(column.clone()),
             Transform::Missing { column } => Need::Nulls(column.clone()),
             Transform::Positive { column }
             | Transform::Below { column, .. }
             | Transform::Log1p { column }
-            | Transform::Capped { column, .. } => Need::Number(column.clone()),
+            | Transform::Capped { column, .. }
+            | Transform::Hinge {
+                input: Input::Column(column),
+                ..
+            } => Need::Number(column.clone()),
             Transform::Interaction { .. } => {
                 source_of.push(None);
                 continue;
@@ -294,6 +302,12 @@ fn fill(out: &mut [f64], transform: &Transform, source: &Source) -> Result<()> {
                 *o = v.map_or(0.0, |v| (if v > *cap { *cap } else { v }) * scale);
             }
         }
+        (Transform::Hinge { from, to, .. }, Source::Number(v)) => hinge(out, v, *from, *to),
+        (Transform::Hinge { from, to, .. }, Source::Age(age)) => {
+            // Ages are whole days, exact in `f64`.
+            let age: Vec<Option<f64>> = age.iter().map(|a| a.map(|a| a as f64)).collect();
+            hinge(out, &age, *from, *to);
+        }
         _ => {
             return Err(Error::Spec(
                 "internal: a feature met the wrong source".into(),
@@ -301,4 +315,37 @@ fn fill(out: &mut [f64], transform: &Transform, source: &Source) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A hinge's column: `(clamp(x, from, to) - from) / (to - from)`, 0 where
+/// missing, divided as polars divides by a scalar (times the reciprocal),
+/// like [`Transform::Capped`].
+fn hinge(out: &mut [f64], v: &[Option<f64>], from: f64, to: f64) {
+    let scale = 1.0 / (to - from);
+    for (o, v) in out.iter_mut().zip(v) {
+        *o = v.map_or(0.0, |v| (v.clamp(from, to) - from) * scale);
+    }
+}
+
+/// Each row's value of a hinge input (`None` where missing): the child's
+/// age in days, or a numeric column, as the features read them.
+pub fn input_values(cases: &DataFrame, input: &Input) -> Result<Vec<Option<f64>>> {
+    Ok(match input {
+        Input::AgeDays => ages_in_days(cases)?
+            .into_iter()
+            .map(|a| a.map(|a| a as f64))
+            .collect(),
+        Input::Column(name) => {
+            let c = cases
+                .column(name)
+                .map_err(|_| Error::Spec(format!("the cases lack column `{name}`")))?;
+            if !c.dtype().is_primitive_numeric() {
+                return Err(Error::Spec(format!(
+                    "column `{name}` is {} where the feature spec needs a number",
+                    c.dtype()
+                )));
+            }
+            options(c.cast(&DataType::Float64)?.f64()?)
+        }
+    })
 }

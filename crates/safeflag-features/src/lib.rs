@@ -12,20 +12,25 @@
 //! * [`FeatureSpec::standard`]: age bands, unsafe sleep and its interaction
 //!   with infancy, young caregiver, log-scaled counts, capped visit gap,
 //!   missing-value indicators and one-hot codes. Never race/ethnicity.
+//! * [`shaped_spec`]: the standard features with piecewise-linear shapes
+//!   of age, visit gap, caregiver age and counts (knots from the training
+//!   rows), and household items that weigh differently by case type.
 //! * [`build_matrix`], [`labels`], [`age_bands`]: frame to model inputs.
 //! * [`split()`]: by time (default) or by case, never splitting a case.
 #![deny(missing_docs)]
 
 pub mod build;
 pub mod kernel;
+pub mod shapes;
 pub mod split;
 
 pub use build::{
     AGE_BANDS, age_band, age_band_index, age_band_names, age_bands, age_days, build_matrix,
     build_matrix_with_polars, feature_exprs, labels, text_column,
 };
-pub use kernel::ages_in_days;
+pub use kernel::{ages_in_days, input_values};
 pub use safeflag_core::feature_spec::{FeatureDef, FeatureSpec, Transform};
+pub use shapes::shaped_spec;
 pub use split::{Split, SplitPlan, case_hash, partition_by_case, split};
 
 /// Errors of the feature stage.

@@ -53,9 +53,11 @@ pub fn render(m: &ModelArtifact) -> String {
     }
     let _ = writeln!(
         s,
-        "* features: {} (spec version {})\n",
+        "* features: {} {} (spec version {}), in {} factors\n",
         c.feature_spec.features.len(),
-        c.feature_spec.version
+        c.params.features.as_str(),
+        c.feature_spec.version,
+        c.feature_spec.factors().len()
     );
 
     let _ = writeln!(s, "## Intended use\n");
@@ -99,9 +101,21 @@ pub fn render(m: &ModelArtifact) -> String {
     );
 
     let _ = writeln!(s, "## Features\n");
-    let _ = writeln!(s, "| feature | meaning |\n|---|---|");
+    let _ = writeln!(
+        s,
+        "Features of one factor (a shape's pieces, a household item and its products with the case type) \
+         are reported as that factor in reasons and explanations.\n"
+    );
+    let _ = writeln!(s, "| feature | factor | meaning |\n|---|---|---|");
     for f in &c.feature_spec.features {
-        let _ = writeln!(s, "| `{}` | {} |", f.name, f.label);
+        let meaning = match &f.transform {
+            safeflag_core::Transform::Hinge { from, to, .. } => {
+                format!("{}: rises from {from} to {to}, flat beyond", f.label)
+            }
+            _ => f.label.clone(),
+        };
+        let factor = f.group.as_deref().unwrap_or(&f.name);
+        let _ = writeln!(s, "| `{}` | `{factor}` | {meaning} |", f.name);
     }
     let _ = writeln!(
         s,
@@ -175,7 +189,7 @@ fn families_section(s: &mut String, families: &[crate::artifact::FamilyResult]) 
     let _ = writeln!(s, "## Families compared on the held-out rows\n");
     let _ = writeln!(
         s,
-        "Each family fitted and calibrated on the same training rows and evaluated on the same held-out rows (cases and time as in the split above); the choice, when `--choose-family` made it, is the higher precision in the top 5%, then the higher average precision, then the simpler family.\n"
+        "Each family fitted and calibrated on the same training rows and evaluated on the same held-out rows (cases and time as in the split above); within a family, the shaped features are kept only when their Brier score is lower than the standard features' by more than twice the standard error of the difference; the family, when `--choose-family` chose it, has the higher precision in the top 5%, then the higher average precision, then is the simpler.\n"
     );
     let _ = writeln!(
         s,

@@ -1,4 +1,4 @@
-//! The two model families: L2 logistic regression (linfa) and gradient-boosted
+//! The two model families: L2 logistic regression (Newton steps) and gradient-boosted
 //! trees (forust-ml).
 //!
 //! Logistic regression is the default: it is interpretable and its reasons
@@ -19,8 +19,6 @@ use forust_ml::gradientbooster::ContributionsMethod;
 /// SQL writer walks them).
 pub use forust_ml::tree::Tree;
 use forust_ml::{GradientBooster, Matrix};
-use linfa::prelude::*;
-use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2, Axis};
 use safeflag_core::FeatureMatrix;
 use serde::{Deserialize, Serialize};
@@ -32,10 +30,36 @@ use crate::{Error, Result};
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
-    /// L2-regularised logistic regression (linfa): exact reasons.
+    /// L2-regularised logistic regression: exact reasons.
     Logistic,
     /// Gradient-boosted trees (forust-ml): TreeSHAP reasons.
     Gbm,
+}
+
+/// Which features a model is trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureSet {
+    /// The standard features: age in bands, the visit gap linear up to a
+    /// cap, counts as any-or-none and logarithms (models saved before the
+    /// shaped features existed were trained on these).
+    #[default]
+    Standard,
+    /// The standard features with shapes learned from the training rows:
+    /// piecewise-linear age, visit gap, caregiver age and counts, and
+    /// household items weighed by case type and infancy.
+    Shaped,
+}
+
+impl FeatureSet {
+    /// The name used on the command line and in model cards.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeatureSet::Standard => "standard",
+            FeatureSet::Shaped => "shaped",
+        }
+    }
 }
 
 impl ModelKind {
@@ -53,9 +77,13 @@ impl ModelKind {
 pub struct TrainParams {
     /// Model family.
     pub kind: ModelKind,
+    /// The features (absent in models saved before there was a choice:
+    /// those are standard).
+    #[serde(default)]
+    pub features: FeatureSet,
     /// Logistic: L2 weight on standardised coefficients, against the summed log-loss.
     pub l2: f64,
-    /// Logistic: optimiser iterations at most (on a warm-start subsample when the data are large).
+    /// Logistic: Newton steps at most (it converges in about ten).
     pub max_iterations: u64,
     /// GBM: number of trees.
     pub gbm_trees: usize,
@@ -76,6 +104,7 @@ impl Default for TrainParams {
     fn default() -> Self {
         TrainParams {
             kind: ModelKind::Logistic,
+            features: FeatureSet::Shaped,
             l2: 1.0,
             max_iterations: 100,
             gbm_trees: 300,
@@ -339,69 +368,36 @@ pub fn fit_with_held_out(
     }
 }
 
-/// Row count from which the logistic fit warm-starts on a subsample.
-const WARM_START_ROWS: usize = 200_000;
-/// Full-data iterations after a warm start.
-const REFINE_ITERATIONS: u64 = 15;
-
 fn fit_logistic(x: &FeatureMatrix, y: &[bool], params: &TrainParams) -> Result<LogisticModel> {
     // Standardise so one L2 weight treats every feature alike and the
-    // optimiser is well conditioned; fold the scaling back afterwards.
+    // Newton steps are well scaled; fold the scaling back afterwards.
     let raw = x.x();
     let means = raw.mean_axis(Axis(0)).expect("rows > 0");
     let stds = raw
         .std_axis(Axis(0), 0.0)
         .mapv(|s| if s > 1e-12 { s } else { 1.0 });
-    // Kept column-major: measured, a row-major copy made linfa's fit 2x slower.
     let z: Array2<f64> = (raw - &means) / &stds;
-    let targets = Array1::from(y.to_vec());
-    let solver = |alpha: f64, init: Option<Array1<f64>>| {
-        let iterations = if init.is_some() {
-            REFINE_ITERATIONS
-        } else {
-            params.max_iterations
-        };
-        let lr = LogisticRegression::default()
-            .alpha(alpha)
-            .max_iterations(iterations)
-            .gradient_tolerance(1e-6);
-        match init {
-            Some(init) => lr.initial_params(init),
-            None => lr,
-        }
-    };
-    // Warm start on large data: a fit on an evenly spaced 1-in-`stride`
-    // subsample (same majority class, so the same sign convention inside
-    // linfa) starts the full fit close to the optimum, which then needs only
-    // REFINE_ITERATIONS. Measured on 560,000 rows x 44 features: a cold fit
-    // reached the optimum's test AUC after 40 iterations (7.5 s); warm, 15
-    // full iterations give the same AUC to 4 decimals (docs/model-quality.md).
-    let n = z.nrows();
-    let init = if n >= WARM_START_ROWS {
-        let stride = n / (WARM_START_ROWS / 8);
-        let rows: Vec<usize> = (0..n).step_by(stride).collect();
-        let zs = z.select(Axis(0), &rows);
-        let ys = targets.select(Axis(0), &rows);
-        let alpha = params.l2 * rows.len() as f64 / n as f64;
-        let warm = solver(alpha, None)
-            .fit(&Dataset::new(zs, ys))
-            .map_err(|e| Error::Train(format!("logistic regression (warm start): {e}")))?;
-        let mut init = warm.params().to_vec();
-        init.push(warm.intercept());
-        Some(Array1::from(init))
-    } else {
-        None
-    };
-    let dataset = Dataset::new(z, targets);
-    let fitted = solver(params.l2, init)
-        .fit(&dataset)
-        .map_err(|e| Error::Train(format!("logistic regression: {e}")))?;
-    // linfa labels the larger class as positive; we want P(incident).
-    let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
-    let w_std = fitted.params().mapv(|w| w * sign);
-    let b_std = fitted.intercept() * sign;
-    let weights: Vec<f64> = w_std.iter().zip(stds.iter()).map(|(w, s)| w / s).collect();
-    let intercept = b_std
+    let rows = z.nrows();
+    let flat = z
+        .as_slice_memory_order()
+        .ok_or_else(|| Error::Train("the standardised matrix is not contiguous".into()))?;
+    let columns: Vec<&[f64]> = (0..z.ncols())
+        .map(|j| &flat[j * rows..(j + 1) * rows])
+        .collect();
+    if !z.t().is_standard_layout() {
+        return Err(Error::Train(
+            "the standardised matrix is not column-major".into(),
+        ));
+    }
+    let steps = usize::try_from(params.max_iterations).unwrap_or(usize::MAX);
+    let fitted = crate::newton::fit(&columns, y, params.l2, steps)?;
+    let weights: Vec<f64> = fitted
+        .weights
+        .iter()
+        .zip(stds.iter())
+        .map(|(w, s)| w / s)
+        .collect();
+    let intercept = fitted.intercept
         - weights
             .iter()
             .zip(means.iter())

@@ -7,7 +7,8 @@
 //!
 //! # Brief overview
 //! * [`estimator::fit`] trains an [`Estimator`]: L2 logistic regression
-//!   through linfa (default) or gradient-boosted trees through forust-ml.
+//!   by Newton steps ([`newton`], default) or gradient-boosted trees through
+//!   forust-ml.
 //! * [`calibration::Platt`] and [`calibration::Bands`]: calibrated
 //!   probabilities on held-out cases, ventile bands 1-20 and tiers.
 //! * [`metrics`], [`evaluate::evaluate`], [`fairness::audit`]: honest
@@ -26,9 +27,10 @@ pub mod estimator;
 pub mod evaluate;
 pub mod fairness;
 pub mod metrics;
+pub mod newton;
 
 pub use artifact::{FamilyResult, ModelArtifact, ModelContent, TrainingInfo};
-pub use estimator::{Estimator, ModelKind, TrainParams, fit, fit_with_held_out};
+pub use estimator::{Estimator, FeatureSet, ModelKind, TrainParams, fit, fit_with_held_out};
 
 use std::path::PathBuf;
 

@@ -25,7 +25,6 @@ use std::path::{Path, PathBuf};
 use chrono::{Days, NaiveDate};
 use polars::prelude::*;
 use rayon::prelude::*;
-use safeflag_core::FeatureSpec;
 use safeflag_core::days::to_days as epoch_days;
 use safeflag_core::output::{create_private_dir_all, sha256_file, write_bytes_atomic};
 use safeflag_extract::{Extract, LabelOptions};
@@ -33,12 +32,12 @@ use safeflag_features::{build_matrix, labels};
 use safeflag_model::backtest::{BacktestRecord, Candidate, Criterion, PeriodResult, record};
 use safeflag_model::evaluate::evaluate;
 use safeflag_model::metrics::{at_k, calibration, wilson};
-use safeflag_model::{ModelArtifact, ModelKind, TrainParams, TrainingInfo, card};
+use safeflag_model::{FeatureSet, ModelArtifact, ModelKind, TrainParams, TrainingInfo, card};
 
 use crate::extract::{ExtractSource, read_extract};
 use crate::training::{
-    Fitted, LabelledOptions, SplitPlan, TrainOptions, Trained, fairness_audits, fit_calibrated,
-    load_labelled, take, train,
+    Features, Fitted, LabelledOptions, SplitPlan, TrainOptions, Trained, fairness_audits,
+    fit_calibrated, load_labelled, take, train,
 };
 use crate::{Error, Result};
 
@@ -96,7 +95,8 @@ pub struct BacktestOptions {
 }
 
 /// The candidates tried when none are named: the logistic model at three
-/// penalties and gradient boosting at two sizes, simplest first.
+/// penalties, on the standard features, and gradient boosting at two sizes,
+/// simplest first.
 pub fn default_candidates(seed: u64) -> Vec<Candidate> {
     let base = TrainParams {
         seed,
@@ -120,6 +120,13 @@ pub fn default_candidates(seed: u64) -> Vec<Candidate> {
         logistic(1.0),
         logistic(0.1),
         logistic(10.0),
+        Candidate {
+            name: "logistic-standard".to_string(),
+            params: TrainParams {
+                features: FeatureSet::Standard,
+                ..base.clone()
+            },
+        },
         gbm(100, 3, 0.1),
         gbm(300, 4, 0.05),
     ]
@@ -178,7 +185,6 @@ pub fn backtest(options: &BacktestOptions) -> Result<Backtested> {
         .ok_or_else(|| Error::input("the backtest has no labelled rows"))?;
     let cutoffs = cutoffs(options, last)?;
     let y_all = labels(&scored)?;
-    let spec = FeatureSpec::standard();
     let mut per_candidate: Vec<Vec<PeriodResult>> = vec![Vec::new(); options.candidates.len()];
     for (i, &cutoff) in cutoffs.iter().enumerate() {
         let t = std::time::Instant::now();
@@ -190,7 +196,13 @@ pub fn backtest(options: &BacktestOptions) -> Result<Backtested> {
             .map_err(|e| e.context(format!("cut-off {cutoff}")))?;
         let test_frame = take(&scored, &test)?;
         let y_test: Vec<bool> = test.iter().map(|&r| y_all[r]).collect();
-        let period = Period::new(&train_frame, &test_frame, y_test, cutoff, &spec)?;
+        let period = Period::new(
+            &train_frame,
+            &test_frame,
+            y_test,
+            cutoff,
+            &options.candidates,
+        )?;
         let results: Vec<(Fitted, PeriodResult)> = options
             .candidates
             .par_iter()
@@ -318,10 +330,12 @@ fn training_rows(
 struct Period<'a> {
     cutoff: NaiveDate,
     train: &'a DataFrame,
-    train_x: safeflag_core::FeatureMatrix,
+    /// The training rows' features, under each candidate's feature set.
+    train_x: Features,
     train_y: Vec<bool>,
     test: &'a DataFrame,
-    test_x: safeflag_core::FeatureMatrix,
+    /// The test rows' features, under the same specs.
+    test_x: Vec<(FeatureSet, safeflag_core::FeatureMatrix)>,
     test_y: Vec<bool>,
     /// Each scored night's cases, each a list of its children's rows.
     nights: Vec<Vec<Vec<usize>>>,
@@ -333,7 +347,7 @@ impl<'a> Period<'a> {
         test: &'a DataFrame,
         test_y: Vec<bool>,
         cutoff: NaiveDate,
-        spec: &FeatureSpec,
+        candidates: &[Candidate],
     ) -> Result<Period<'a>> {
         if test.height() == 0 {
             return Err(Error::input(format!(
@@ -359,13 +373,25 @@ impl<'a> Period<'a> {
             .into_values()
             .map(|cases| cases.into_values().collect())
             .collect();
+        // Shapes take their knots from what was known at the cut-off.
+        let train_y = labels(train)?;
+        let params: Vec<TrainParams> = candidates.iter().map(|c| c.params.clone()).collect();
+        let all: Vec<usize> = (0..train.height()).collect();
+        let train_x = Features::build(train, &params, &all, &train_y)?;
+        let mut test_x = Vec::new();
+        for c in candidates {
+            if !test_x.iter().any(|(set, _)| *set == c.params.features) {
+                let (spec, _) = train_x.of(c.params.features);
+                test_x.push((c.params.features, build_matrix(test, spec)?));
+            }
+        }
         Ok(Period {
             cutoff,
             train,
-            train_x: build_matrix(train, spec)?,
-            train_y: labels(train)?,
+            train_x,
+            train_y,
             test,
-            test_x: build_matrix(test, spec)?,
+            test_x,
             test_y,
             nights,
         })
@@ -374,14 +400,21 @@ impl<'a> Period<'a> {
     /// Fits a candidate and measures it on the period.
     fn run(&self, c: &Candidate, options: &BacktestOptions) -> Result<(Fitted, PeriodResult)> {
         let all: Vec<usize> = (0..self.train.height()).collect();
+        let (spec, x) = self.train_x.of(c.params.features);
         let fitted = fit_calibrated(
             self.train,
-            (&self.train_x, &self.train_y),
+            (spec, x, &self.train_y),
             &all,
             &c.params,
             options.calibration_fraction,
         )?;
-        let p = fitted.probabilities(&self.test_x);
+        let test_x = self
+            .test_x
+            .iter()
+            .find(|(set, _)| *set == c.params.features)
+            .map(|(_, x)| x)
+            .ok_or_else(|| Error::internal("no test features for a candidate's feature set"))?;
+        let p = fitted.probabilities(test_x);
         let measured = self.measure(&p, options)?;
         Ok((fitted, measured))
     }
@@ -515,6 +548,7 @@ fn train_chosen(
         prompts: None,
         backtest: Some(record.clone()),
         families: crate::training::Families::Requested,
+        features: crate::training::FeatureChoice::Given,
     })
 }
 

@@ -109,16 +109,28 @@ pub fn explain(options: &ExplainOptions) -> Result<Explanation> {
             options.run.display()
         )));
     }
-    let mut contributions: Vec<Contribution> = spec
-        .features
+    // One line per factor: a shape's pieces, or a household item and its
+    // products with the case type, add up to one contribution.
+    let factors = safeflag_score::Factors::of(spec);
+    let summed = factors.sum(&contrib.row(0).to_vec());
+    let mut contributions: Vec<Contribution> = factors
+        .list
         .iter()
-        .enumerate()
-        .map(|(j, f)| {
+        .zip(&summed)
+        .map(|(f, &c)| {
+            let first = f.members[0];
+            let value = match &f.input {
+                Some(input) => match safeflag_features::input_values(&child, input)?[0] {
+                    Some(v) => input.words(v),
+                    None => "not recorded".to_string(),
+                },
+                None => shown_value(&child, &spec.features[first].transform, x.x()[[0, first]])?,
+            };
             Ok(Contribution {
                 feature: f.name.clone(),
                 label: f.label.clone(),
-                value: shown_value(&child, &f.transform, x.x()[[0, j]])?,
-                contribution: contrib[[0, j]],
+                value,
+                contribution: c,
             })
         })
         .collect::<Result<_>>()?;

@@ -74,7 +74,7 @@ impl Model {
     /// directory's own `coaching-prompts.toml`, else the built-in prompts;
     /// each checked against the model's features.
     pub fn prompts(&self, explicit: Option<&Path>) -> Result<(Prompts, PromptsRef)> {
-        let names = self.artifact.content.feature_spec.names();
+        let names = safeflag_score::reasons::prompt_keys(&self.artifact.content.feature_spec);
         let own = self.dir.join(PROMPTS_FILE);
         let file = explicit
             .map(Path::to_path_buf)

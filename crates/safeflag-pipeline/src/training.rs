@@ -9,7 +9,9 @@ use safeflag_core::FeatureMatrix;
 use safeflag_core::FeatureSpec;
 use safeflag_core::contract::{COLUMNS, Presence};
 use safeflag_core::output::{sha256_file, write_bytes_atomic};
-use safeflag_features::{age_bands, build_matrix, labels, partition_by_case, split, text_column};
+use safeflag_features::{
+    age_bands, build_matrix, labels, partition_by_case, shaped_spec, split, text_column,
+};
 use safeflag_ingest::Validated;
 use safeflag_model::artifact::{CARD_FILE, FORMAT_VERSION, MODEL_FILE};
 use safeflag_model::backtest::BacktestRecord;
@@ -19,7 +21,7 @@ use safeflag_model::evaluate::{Evaluation, evaluate};
 use safeflag_model::fairness::{FairnessOptions, FairnessTable, audit};
 use safeflag_model::metrics::{flag_top_k, k_for_fraction};
 use safeflag_model::{
-    Estimator, ModelArtifact, ModelContent, ModelKind, TrainParams, TrainingInfo, card,
+    Estimator, FeatureSet, ModelArtifact, ModelContent, ModelKind, TrainParams, TrainingInfo, card,
     fit_with_held_out,
 };
 use safeflag_score::reasons::PROMPTS_FILE;
@@ -72,6 +74,21 @@ pub struct TrainOptions {
     /// Whether to set the other model family beside `params` on the same
     /// split, and whether to keep the better.
     pub families: Families,
+    /// Which features: `params.features`, or each family on both feature
+    /// sets, keeping the shaped set only when it is clearly better on the
+    /// held-out rows ([`clearly_better`]).
+    pub features: FeatureChoice,
+}
+
+/// How `train` picks the features.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FeatureChoice {
+    /// Fit on both feature sets and keep, for each family, the shaped set
+    /// only when its held-out Brier score is clearly lower.
+    #[default]
+    Choose,
+    /// The set in `params.features`.
+    Given,
 }
 
 /// What `train` does with the model families.
@@ -125,21 +142,34 @@ pub fn train(options: &TrainOptions) -> Result<Trained> {
     lap("read+validate", &mut stages);
 
     let sp = split(cases, &options.split)?;
-    let spec = FeatureSpec::standard();
-    let x = build_matrix(cases, &spec)?;
     let y = labels(cases)?;
-    lap("split+features", &mut stages);
-
     let mut candidates = vec![options.params.clone()];
     if options.families != Families::Requested {
         candidates.push(other_family(&options.params));
     }
+    if options.features == FeatureChoice::Choose {
+        candidates = candidates
+            .into_iter()
+            .flat_map(|p| {
+                [FeatureSet::Standard, FeatureSet::Shaped].map(|features| TrainParams {
+                    features,
+                    ..p.clone()
+                })
+            })
+            .collect();
+    }
+    // The features, once per feature set the candidates use; shapes take
+    // their knots from the training side only.
+    let features = Features::build(cases, &candidates, &sp.train, &y)?;
+    lap("split+features", &mut stages);
+
     let fits = candidates
         .iter()
         .map(|params| {
+            let (spec, x) = features.of(params.features);
             fit_calibrated(
                 cases,
-                (&x, &y),
+                (spec, x, &y),
                 &sp.train,
                 params,
                 options.calibration_fraction,
@@ -148,16 +178,32 @@ pub fn train(options: &TrainOptions) -> Result<Trained> {
         .collect::<Result<Vec<Fitted>>>()?;
     lap("fit+calibrate", &mut stages);
 
-    let x_test = x.take_rows(&sp.test);
     let y_test: Vec<bool> = sp.test.iter().map(|&i| y[i]).collect();
     let mut evaluated = fits
         .into_iter()
         .map(|f| {
+            let x_test = features.of(f.features()).1.take_rows(&sp.test);
             let p = f.probabilities(&x_test);
             let e = evaluate(&p, &y_test, options.k)?;
             Ok((f, p, e))
         })
         .collect::<Result<Vec<_>>>()?;
+    // Each family's features: the shaped set only when its held-out Brier
+    // score is clearly lower than the standard set's (listed first).
+    let mut finalists: Vec<usize> = Vec::new();
+    for (i, c) in candidates.iter().enumerate() {
+        match finalists
+            .iter_mut()
+            .find(|f| candidates[**f].kind == c.kind)
+        {
+            Some(f) => {
+                if clearly_better(&evaluated[*f].1, &evaluated[i].1, &y_test) {
+                    *f = i;
+                }
+            }
+            None => finalists.push(i),
+        }
+    }
     // The kept family: the one asked for, unless asked to choose.
     let keep = if options.families == Families::Choose {
         let better = |a: &Evaluation, b: &Evaluation| {
@@ -167,7 +213,7 @@ pub fn train(options: &TrainOptions) -> Result<Trained> {
                 .then(b.average_precision.total_cmp(&a.average_precision))
         };
         // Candidates in order of simplicity: the logistic family first.
-        let mut order: Vec<usize> = (0..evaluated.len()).collect();
+        let mut order = finalists.clone();
         order.sort_by_key(|&i| candidates[i].kind != ModelKind::Logistic);
         order
             .into_iter()
@@ -180,7 +226,12 @@ pub fn train(options: &TrainOptions) -> Result<Trained> {
             })
             .unwrap_or(0)
     } else {
-        0
+        // The requested family's finalist.
+        finalists
+            .iter()
+            .copied()
+            .find(|&i| candidates[i].kind == options.params.kind)
+            .unwrap_or(0)
     };
     let families: Vec<safeflag_model::FamilyResult> = if candidates.len() > 1 {
         candidates
@@ -241,7 +292,7 @@ pub fn train(options: &TrainOptions) -> Result<Trained> {
     // The prompts are checked before anything is written.
     let prompts = match &options.prompts {
         Some(path) => {
-            let names = content.feature_spec.names();
+            let names = safeflag_score::reasons::prompt_keys(&content.feature_spec);
             safeflag_score::Prompts::from_path(path, &names)?;
             Some(std::fs::read(path).map_err(|e| Error::io("reading", path, e))?)
         }
@@ -280,12 +331,83 @@ fn other_family(params: &TrainParams) -> TrainParams {
 
 /// A family's settings in words, for the model card.
 fn settings_in_words(p: &TrainParams) -> String {
-    match p.kind {
+    let family = match p.kind {
         ModelKind::Logistic => format!("L2 {}", p.l2),
         ModelKind::Gbm => format!(
             "{} trees of depth {}, learning rate {}",
             p.gbm_trees, p.gbm_max_depth, p.gbm_learning_rate
         ),
+    };
+    format!("{family}, {} features", p.features.as_str())
+}
+
+/// Whether probabilities `b` have a lower Brier score than `a` on the same
+/// rows by more than twice the standard error of the paired difference:
+/// a richer model must earn its place by more than the noise of one
+/// held-out sample (decision 58).
+pub fn clearly_better(a: &[f64], b: &[f64], y: &[bool]) -> bool {
+    let n = y.len() as f64;
+    if n < 2.0 {
+        return false;
+    }
+    let gain: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .zip(y)
+        .map(|((pa, pb), &y)| {
+            let t = if y { 1.0 } else { 0.0 };
+            (pa - t) * (pa - t) - (pb - t) * (pb - t)
+        })
+        .collect();
+    let mean = gain.iter().sum::<f64>() / n;
+    let var = gain.iter().map(|g| (g - mean) * (g - mean)).sum::<f64>() / (n - 1.0);
+    mean > 2.0 * (var / n).sqrt()
+}
+
+/// The spec of a feature set, fitted to `rows` of `cases` (with labels `y`,
+/// one per row of `cases`) where it has shapes.
+pub(crate) fn spec_for(
+    set: FeatureSet,
+    cases: &DataFrame,
+    rows: &[usize],
+    y: &[bool],
+) -> Result<FeatureSpec> {
+    Ok(match set {
+        FeatureSet::Standard => FeatureSpec::standard(),
+        FeatureSet::Shaped => shaped_spec(cases, rows, y)?,
+    })
+}
+
+/// Every row's features under each feature set some candidate uses.
+pub(crate) struct Features(Vec<(FeatureSet, FeatureSpec, FeatureMatrix)>);
+
+impl Features {
+    /// The features of `cases` for `candidates`, shapes fitted to `rows`.
+    pub(crate) fn build(
+        cases: &DataFrame,
+        candidates: &[TrainParams],
+        rows: &[usize],
+        y: &[bool],
+    ) -> Result<Features> {
+        let mut out: Vec<(FeatureSet, FeatureSpec, FeatureMatrix)> = Vec::new();
+        for c in candidates {
+            if !out.iter().any(|(set, _, _)| *set == c.features) {
+                let spec = spec_for(c.features, cases, rows, y)?;
+                let x = build_matrix(cases, &spec)?;
+                out.push((c.features, spec, x));
+            }
+        }
+        Ok(Features(out))
+    }
+
+    /// The spec and matrix of a feature set that [`Features::build`] was given.
+    pub(crate) fn of(&self, set: FeatureSet) -> (&FeatureSpec, &FeatureMatrix) {
+        let (_, spec, x) = self
+            .0
+            .iter()
+            .find(|(s, _, _)| *s == set)
+            .expect("built for every candidate's feature set");
+        (spec, x)
     }
 }
 
@@ -295,6 +417,8 @@ pub const EARLY_STOPPING_FRACTION: f64 = 0.1;
 /// A model fitted and calibrated on its training rows, before it is
 /// evaluated and written: what `train` and a backtest's every candidate share.
 pub(crate) struct Fitted {
+    features: FeatureSet,
+    spec: FeatureSpec,
     estimator: Estimator,
     calibration: Platt,
     bands: Bands,
@@ -313,7 +437,7 @@ pub(crate) struct Fitted {
 /// cases, the calibration and bands on the rest.
 pub(crate) fn fit_calibrated(
     cases: &DataFrame,
-    (x, y): (&FeatureMatrix, &[bool]),
+    (spec, x, y): (&FeatureSpec, &FeatureMatrix, &[bool]),
     rows: &[usize],
     params: &TrainParams,
     calibration_fraction: f64,
@@ -340,7 +464,12 @@ pub(crate) fn fit_calibrated(
     let (x_stop, y_stop) = (x.take_rows(&stop_rows), pick(&stop_rows));
     let held_out = (!stop_rows.is_empty()).then_some((&x_stop, y_stop.as_slice()));
     let estimator = fit_with_held_out(&x_fit, &y_fit, held_out, params)?;
-    let calibration = Platt::fit(&estimator.log_odds(&x_cal), &y_cal)?;
+    // A logistic model's slope is already right; boosted trees' log-odds
+    // are shrunk and need both parameters.
+    let calibration = match params.kind {
+        ModelKind::Logistic => Platt::fit_shift(&estimator.log_odds(&x_cal), &y_cal)?,
+        ModelKind::Gbm => Platt::fit(&estimator.log_odds(&x_cal), &y_cal)?,
+    };
     let p_cal = probabilities(&estimator, &calibration, &x_cal);
     let bands = Bands::fit(&p_cal);
     let distributions = (0..x_fit.cols())
@@ -364,6 +493,8 @@ pub(crate) fn fit_calibrated(
         })
         .collect();
     Ok(Fitted {
+        features: params.features,
+        spec: spec.clone(),
         estimator,
         calibration,
         bands,
@@ -376,6 +507,11 @@ pub(crate) fn fit_calibrated(
 }
 
 impl Fitted {
+    /// The feature set the model was fitted on.
+    pub(crate) fn features(&self) -> FeatureSet {
+        self.features
+    }
+
     /// Calibrated probabilities of `x`.
     pub(crate) fn probabilities(&self, x: &FeatureMatrix) -> Vec<f64> {
         probabilities(&self.estimator, &self.calibration, x)
@@ -393,7 +529,7 @@ impl Fitted {
             format_version: FORMAT_VERSION,
             name,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            feature_spec: FeatureSpec::standard(),
+            feature_spec: self.spec,
             params,
             estimator: self.estimator,
             calibration: self.calibration,
@@ -790,6 +926,28 @@ mod tests {
     /// The groups against the truth: the truth against itself is within
     /// everywhere; scores a fifth too high are off wherever judged; a group
     /// of fewer than 1,000 rows is shown, never judged.
+    #[test]
+    fn a_richer_model_must_beat_the_noise_of_the_held_out_rows() {
+        // 10,000 rows, 1 in 10 an incident.
+        let y: Vec<bool> = (0..10_000).map(|i| i % 10 == 0).collect();
+        let a = vec![0.1; y.len()];
+        // Sharper on every row: clearly better.
+        let b: Vec<f64> = y.iter().map(|&t| if t { 0.3 } else { 0.08 }).collect();
+        assert!(clearly_better(&a, &b, &y));
+        assert!(!clearly_better(&b, &a, &y));
+        // Better on a handful of rows only, by a hair: not clearly.
+        let mut c = a.clone();
+        for i in [0, 10, 20] {
+            c[i] = 0.1001;
+        }
+        for i in [1, 2] {
+            c[i] = 0.0999;
+        }
+        assert!(!clearly_better(&a, &c, &y));
+        // The same: never.
+        assert!(!clearly_better(&a, &a, &y));
+    }
+
     #[test]
     fn groups_against_the_truth() {
         let (world, t) = world(30_000, 5);

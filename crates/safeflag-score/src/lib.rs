@@ -19,13 +19,13 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use polars::prelude::*;
-use safeflag_features::build_matrix;
+use safeflag_features::{build_matrix, input_values};
 use safeflag_model::ModelArtifact;
 use safeflag_model::calibration::{describe, tier};
 
 pub use monitor::{MonitorOptions, Monitoring, monitor};
 pub use queue::{DueReviews, QueuePolicy, Selection, rank_rows, select_cases};
-pub use reasons::{Prompts, top_reasons};
+pub use reasons::{Factors, Prompts, top_reasons};
 
 /// Errors of scoring.
 #[derive(Debug, thiserror::Error)]
@@ -347,7 +347,6 @@ fn build_queue(
     let (_, contrib) = c
         .estimator
         .contributions(&build_matrix(&lead_cases, &c.feature_spec)?);
-    let features = &c.feature_spec.features;
 
     // Every row of the queued cases, found by one parallel pass over the
     // case ids; the other children are those rows but the leads.
@@ -408,17 +407,32 @@ fn build_queue(
 
     let mut reasons_col = Vec::with_capacity(leads.len());
     let mut prompt_col = Vec::with_capacity(leads.len());
-    let sides = reasons::interaction_sides(&model.content.feature_spec);
+    let spec = &c.feature_spec;
+    let factors = reasons::Factors::of(spec);
+    // The leads' values of each shape's input, for words like "age: 2 months".
+    let values: Vec<Option<Vec<Option<f64>>>> = factors
+        .list
+        .iter()
+        .map(|f| {
+            f.input
+                .as_ref()
+                .map(|input| input_values(&lead_cases, input))
+                .transpose()
+        })
+        .collect::<std::result::Result<_, _>>()?;
     for (q, _) in leads.iter().enumerate() {
         let row: Vec<f64> = contrib.row(q).to_vec();
-        let top = top_reasons(&row, &sides);
+        let top = factors.reasons(&row);
         reasons_col.push(
             top.iter()
-                .map(|&j| features[j].label.as_str())
+                .map(|&k| {
+                    let value = values[k].as_ref().and_then(|v| v[q]);
+                    factors.list[k].words(value)
+                })
                 .collect::<Vec<_>>()
                 .join("; "),
         );
-        let names: Vec<&str> = top.iter().map(|&j| features[j].name.as_str()).collect();
+        let names: Vec<Vec<&str>> = top.iter().map(|&k| factors.prompt_names(spec, k)).collect();
         prompt_col.push(prompts.for_reasons(&names));
     }
     let pick = |ca: &StringChunked| -> Vec<String> {

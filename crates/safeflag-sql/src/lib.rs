@@ -24,7 +24,7 @@
 use std::fmt::Write as _;
 
 use safeflag_core::contract::{COLUMNS, ColumnType, Presence};
-use safeflag_core::feature_spec::{FeatureDef, FeatureSpec, Transform};
+use safeflag_core::feature_spec::{FeatureDef, FeatureSpec, Input, Transform};
 use safeflag_model::estimator::Tree;
 use safeflag_model::{Estimator, ModelArtifact};
 
@@ -404,6 +404,20 @@ fn feature(d: Dialect, spec: &FeatureSpec, t: &Transform) -> Result<String> {
                 "COALESCE(CASE WHEN {v} > {cap} THEN {cap} ELSE {v} END * {scale}, {zero})",
                 cap = d.num(*cap),
                 scale = d.num(1.0 / cap),
+                zero = d.num(0.0)
+            )
+        }
+        Transform::Hinge { input, from, to } => {
+            // Clamped, less the knot, times the reciprocal of the width, as
+            // safeflag's kernel computes it.
+            let v = match input {
+                Input::AgeDays => as_double(&d.days_between("child_birth_date", "snapshot_date")),
+                Input::Column(c) => as_double(c),
+            };
+            let (lo, hi) = (d.num(*from), d.num(*to));
+            format!(
+                "COALESCE((CASE WHEN {v} < {lo} THEN {lo} WHEN {v} > {hi} THEN {hi} ELSE {v} END - {lo}) * {scale}, {zero})",
+                scale = d.num(1.0 / (to - from)),
                 zero = d.num(0.0)
             )
         }

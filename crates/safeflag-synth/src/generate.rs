@@ -58,6 +58,8 @@ pub struct SynthParams {
     pub interval_days: i64,
     /// Whether to include `outcome_critical_incident`.
     pub outcome: bool,
+    /// The ground truth the outcomes are drawn from.
+    pub world: truth::RiskWorld,
 }
 
 impl Default for SynthParams {
@@ -69,6 +71,7 @@ impl Default for SynthParams {
             first_date: NaiveDate::from_ymd_opt(2025, 11, 21).expect("valid date"),
             interval_days: 91,
             outcome: true,
+            world: truth::RiskWorld::Banded,
         }
     }
 }
@@ -493,7 +496,7 @@ fn generate_block(
                 children_in_home: fam.children_in_home,
                 days_since_last_visit,
             };
-            let p = truth::sigmoid(truth::logit(&x));
+            let p = truth::sigmoid(params.world.logit(&x));
             probs.push(p);
             b.outcome.push(chance(dynamic, p));
 

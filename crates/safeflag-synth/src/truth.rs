@@ -202,6 +202,181 @@ pub fn logit(x: &TruthInputs) -> f64 {
     z
 }
 
+/// Which ground truth a generated world's outcomes are drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum RiskWorld {
+    /// The first world: risk in the shapes of safeflag's standard feature
+    /// spec (age bands, a linear visit gap, any-or-none counts), [`logit`].
+    #[default]
+    Banded,
+    /// The second world: risk the feature spec does not mirror, peaking
+    /// inside the first months, with hinges, caps, household factors that
+    /// depend on the case type, and effects the spec does not name,
+    /// [`curved::logit`].
+    Curved,
+}
+
+impl RiskWorld {
+    /// The true log-odds of a row in this world.
+    pub fn logit(self, x: &TruthInputs) -> f64 {
+        match self {
+            RiskWorld::Banded => logit(x),
+            RiskWorld::Curved => curved::logit(x),
+        }
+    }
+
+    /// The name on the command line and in documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskWorld::Banded => "banded",
+            RiskWorld::Curved => "curved",
+        }
+    }
+}
+
+/// The second world's truth: the same risk factors with the same
+/// direction and about the same strength as the first, in shapes the
+/// feature spec does not have (docs/synthetic-data.md, "The second world").
+pub mod curved {
+    use super::{SLEEP_ADULT_BED, SLEEP_OTHER_UNSAFE, TruthInputs, coef};
+
+    /// Chosen so that prevalence is about 1.5% on the generator's mix.
+    pub const INTERCEPT: f64 = -8.73;
+    /// Height of the infant peak (log-odds) ...
+    pub const PEAK: f64 = 2.0;
+    /// ... at this age in days ...
+    pub const PEAK_AGE_DAYS: f64 = 75.0;
+    /// ... with this width on the log scale of age.
+    pub const PEAK_WIDTH: f64 = 0.7;
+    /// Newborn risk, fading over the first year (e-folding in days).
+    pub const NEWBORN: f64 = 0.8;
+    /// Its e-folding age, in days.
+    pub const NEWBORN_DAYS: f64 = 365.0;
+    /// Risk falls with every year of age, to 17.
+    pub const PER_YEAR: f64 = -0.06;
+    /// The visit gap counts from this many days ...
+    pub const VISIT_GAP_FROM: i64 = 21;
+    /// ... by this much a day ...
+    pub const VISIT_GAP_PER_DAY: f64 = 0.02;
+    /// ... up to this many days (then flat).
+    pub const VISIT_GAP_TO: i64 = 111;
+    /// Per year of caregiver age below 21.
+    pub const YOUNG_PER_YEAR: f64 = 0.25;
+    /// Per year of caregiver age above 40.
+    pub const OLDER_PER_YEAR: f64 = 0.03;
+    /// Per earlier removal, counted up to three.
+    pub const PER_REMOVAL: f64 = 0.45;
+    /// Removals counted at most.
+    pub const REMOVALS_CAP: i64 = 3;
+    /// Earlier reports: any, and per `ln(1 + reports)` with reports capped at six.
+    pub const ANY_REPORT: f64 = 0.9;
+    /// See [`ANY_REPORT`].
+    pub const LOG_REPORTS: f64 = 0.5;
+    /// See [`ANY_REPORT`].
+    pub const REPORTS_CAP: i64 = 6;
+    /// The household factors' weight by case type (investigation, in-home,
+    /// out-of-home): a child placed out of the home is largely shielded
+    /// from the parents' household.
+    pub const HOUSEHOLD_BY_CASE_TYPE: [f64; 3] = [1.2, 1.0, 0.25];
+    /// Disability: in an infant, whose care is intensive anyway, less.
+    pub const DISABILITY_INFANT: f64 = 0.4;
+    /// An infant in a home with four or more children (not named by the spec).
+    pub const INFANT_CROWDED: f64 = 0.35;
+
+    /// The age term: a peak inside the first months, a newborn term that
+    /// fades, and a fall with every year.
+    pub fn age_term(age_days: i64) -> f64 {
+        let a = age_days.max(0) as f64;
+        let u = ((1.0 + a).ln() - PEAK_AGE_DAYS.ln()) / PEAK_WIDTH;
+        PEAK * (-0.5 * u * u).exp()
+            + NEWBORN * (-a / NEWBORN_DAYS).exp()
+            + PER_YEAR * (a / 365.25).min(17.0)
+    }
+
+    /// The true log-odds of a critical incident for one row.
+    pub fn logit(x: &TruthInputs) -> f64 {
+        let mut z = INTERCEPT + age_term(x.age_days);
+        let infant = x.age_days < 365;
+        let under_6m = x.age_days < 183;
+        let unsafe_sleep =
+            matches!(x.sleep, Some(s) if (SLEEP_ADULT_BED..=SLEEP_OTHER_UNSAFE).contains(&s));
+        // Sleep as in the first world (the spec names infant x sleep).
+        if infant {
+            z += match x.sleep {
+                Some(super::SLEEP_ADULT_BED | super::SLEEP_BED_SHARING) => coef::INFANT_BED_SHARING,
+                Some(super::SLEEP_SOFA) => coef::INFANT_SOFA,
+                Some(super::SLEEP_OTHER_UNSAFE) => coef::INFANT_OTHER_UNSAFE,
+                Some(super::SLEEP_CRIB) => 0.0,
+                _ => coef::INFANT_SLEEP_UNASSESSED,
+            };
+            if under_6m && unsafe_sleep {
+                z += coef::UNDER_6M_UNSAFE_EXTRA;
+            }
+        } else if unsafe_sleep {
+            z += coef::OLDER_UNSAFE;
+        }
+        let household = HOUSEHOLD_BY_CASE_TYPE[x.case_type as usize];
+        z += household
+            * match x.unrelated_adult {
+                Some(true) => coef::UNRELATED_ADULT,
+                Some(false) => 0.0,
+                None => coef::UNRELATED_ADULT_MISSING,
+            };
+        if x.household_assessed {
+            let mut h = [
+                0.0,
+                coef::MENTAL_HEALTH_HISTORY,
+                coef::MENTAL_HEALTH_CURRENT,
+            ][x.mental_health as usize];
+            h += [
+                0.0,
+                coef::SUBSTANCE_USE_HISTORY,
+                coef::SUBSTANCE_USE_CURRENT,
+            ][x.substance_use as usize];
+            if x.domestic_violence {
+                h += coef::DOMESTIC_VIOLENCE;
+            }
+            z += household * h;
+        } else {
+            z += household * coef::HOUSEHOLD_NOT_ASSESSED;
+        }
+        if let Some(age) = x.caregiver_age {
+            z += YOUNG_PER_YEAR * (21 - age).max(0) as f64
+                + OLDER_PER_YEAR * (age - 40).max(0) as f64;
+        }
+        if x.prior_reports > 0 {
+            z += ANY_REPORT;
+        }
+        z += LOG_REPORTS * (x.prior_reports.min(REPORTS_CAP) as f64).ln_1p();
+        if x.prior_substantiations.unwrap_or(0) > 0 {
+            z += coef::ANY_PRIOR_SUBSTANTIATION;
+        }
+        z += PER_REMOVAL * x.prior_removals.unwrap_or(0).min(REMOVALS_CAP) as f64;
+        if x.disability == Some(true) {
+            z += if infant {
+                DISABILITY_INFANT
+            } else {
+                coef::DISABILITY
+            };
+        }
+        z += match x.days_since_last_visit {
+            Some(d) => {
+                VISIT_GAP_PER_DAY * (d.clamp(VISIT_GAP_FROM, VISIT_GAP_TO) - VISIT_GAP_FROM) as f64
+            }
+            None => coef::VISIT_GAP_MISSING,
+        };
+        z += coef::CASE_TYPE[x.case_type as usize];
+        if let Some(n) = x.children_in_home {
+            z += coef::PER_EXTRA_CHILD * (n.min(8) - 1) as f64;
+            if infant && n >= 4 {
+                z += INFANT_CROWDED;
+            }
+        }
+        z
+    }
+}
+
 /// The logistic function.
 pub fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
@@ -268,5 +443,62 @@ mod tests {
             ..baseline()
         };
         assert_eq!(logit(&a), logit(&b));
+    }
+
+    #[test]
+    fn the_curved_world_peaks_inside_the_first_months_and_bends() {
+        let at = |age_days| curved::age_term(age_days);
+        // The peak is between two and three months, above birth and 6 months.
+        let peak = (0..365).max_by(|&a, &b| at(a).total_cmp(&at(b))).unwrap();
+        assert!((55..95).contains(&peak), "{peak}");
+        assert!(at(peak) > at(0) + 1.0 && at(peak) > at(183) + 1.0);
+        // Keeps falling after three years (one band in the spec).
+        assert!(at(3 * 365) > at(8 * 365) + 0.25);
+        let base = TruthInputs {
+            caregiver_age: Some(30),
+            ..baseline()
+        };
+        let w = RiskWorld::Curved;
+        let with = |x: TruthInputs| w.logit(&x) - w.logit(&base);
+        // The visit gap counts only from 21 days and stops at 111.
+        let gap = |d| {
+            with(TruthInputs {
+                days_since_last_visit: Some(d),
+                ..base
+            })
+        };
+        assert!(gap(20).abs() < 1e-12);
+        assert!((gap(61) - 40.0 * curved::VISIT_GAP_PER_DAY).abs() < 1e-12);
+        assert!((gap(500) - gap(111)).abs() < 1e-12);
+        // Removals count up to three.
+        let removals = |n| {
+            with(TruthInputs {
+                prior_removals: Some(n),
+                ..base
+            })
+        };
+        assert!((removals(2) - 2.0 * curved::PER_REMOVAL).abs() < 1e-12);
+        assert!((removals(7) - removals(3)).abs() < 1e-12);
+        // A household factor weighs a quarter as much for a child out of the home.
+        let dv = |case_type| {
+            let b = TruthInputs { case_type, ..base };
+            w.logit(&TruthInputs {
+                domestic_violence: true,
+                ..b
+            }) - w.logit(&b)
+        };
+        assert!((dv(2) - 0.25 * dv(1)).abs() < 1e-12);
+        assert!((dv(1) - coef::DOMESTIC_VIOLENCE).abs() < 1e-12);
+        // Caregiver age bends both ways.
+        let cg = |a| {
+            with(TruthInputs {
+                caregiver_age: Some(a),
+                ..base
+            })
+        };
+        assert!((cg(17) - 4.0 * curved::YOUNG_PER_YEAR).abs() < 1e-12);
+        assert!((cg(50) - 10.0 * curved::OLDER_PER_YEAR).abs() < 1e-12);
+        // The first world is the default and is unchanged.
+        assert_eq!(RiskWorld::default().logit(&base), logit(&base));
     }
 }

@@ -32,6 +32,7 @@ pub fn run(args: GenerateArgs, printer: &Printer) -> Result<()> {
         first_date: args.first_date,
         interval_days: i64::from(args.interval_days),
         outcome: !args.no_outcome,
+        world: args.world,
     };
     let started = std::time::Instant::now();
     let mut synth = generate(&params);

@@ -5,7 +5,9 @@ use safeflag_model::TrainParams;
 use safeflag_model::fairness::FairnessOptions;
 use safeflag_pipeline::extract::{Dates, ExtractSource, stack_for_training};
 use safeflag_pipeline::reports::TrainingJson;
-use safeflag_pipeline::training::{Families, LabelledOptions, SplitPlan, TrainOptions, train};
+use safeflag_pipeline::training::{
+    Families, FeatureChoice, LabelledOptions, SplitPlan, TrainOptions, train,
+};
 use safeflag_pipeline::{Result, thousands};
 
 use crate::cli::{LabelledArgs, TrainArgs};
@@ -51,6 +53,7 @@ pub fn run(args: TrainArgs, printer: &Printer) -> Result<()> {
         force: args.force,
         params: TrainParams {
             kind: args.model,
+            features: args.features.unwrap_or_default(),
             l2: args.l2,
             max_iterations: args.max_iterations,
             gbm_trees: args.gbm_trees,
@@ -78,6 +81,11 @@ pub fn run(args: TrainArgs, printer: &Printer) -> Result<()> {
             (_, true) => Families::Choose,
             (true, false) => Families::Compare,
             _ => Families::Requested,
+        },
+        features: if args.features.is_some() {
+            FeatureChoice::Given
+        } else {
+            FeatureChoice::Choose
         },
     };
     let trained = train(&options)?;

@@ -62,7 +62,18 @@ fn platt(model: &Path) -> (f64, f64) {
 /// calibrated by hand, give the probability the scoring kernel published.
 fn assert_adds_up(e: &Value, model: &Path, scores: &DataFrame, tolerance: f64) {
     let contributions = e["contributions"].as_array().unwrap();
-    assert_eq!(contributions.len(), 40, "every factor is listed");
+    // One line per factor: a feature, or a group of them.
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("model.json")).unwrap()).unwrap();
+    let mut factors: Vec<&str> = m["content"]["feature_spec"]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["group"].as_str().or(f["name"].as_str()).unwrap())
+        .collect();
+    factors.sort_unstable();
+    factors.dedup();
+    assert_eq!(contributions.len(), factors.len(), "every factor is listed");
     let sum: f64 = contributions
         .iter()
         .map(|c| c["contribution"].as_f64().unwrap())
@@ -268,4 +279,50 @@ fn a_boosted_tree_explanation_adds_up_to_the_published_score() {
         let e = explain_json(d, "run", kids.get(i).unwrap());
         assert_adds_up(&e, &model, &s, 1e-6);
     }
+}
+
+/// A model on the shaped features explains each shape as one factor with
+/// the child's value ("age: 3 months"), its pieces adding up exactly; the
+/// queue's reasons name factors, never a piece.
+#[test]
+fn a_shaped_model_explains_each_shape_as_one_factor() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = train_shaped(d);
+    score_run(d, &sample("snapshot.csv"), &model, "run");
+    let s = scores(&d.join("run"));
+    let kids = s.column("child_id").unwrap().str().unwrap();
+    for i in [0, 777, s.height() - 1] {
+        let e = explain_json(d, "run", kids.get(i).unwrap());
+        assert_adds_up(&e, &model, &s, 1e-12);
+        let age = e["contributions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["feature"] == "age")
+            .expect("one age factor");
+        let value = age["value"].as_str().unwrap();
+        assert!(
+            ["day", "month", "year"].iter().any(|u| value.contains(u)),
+            "{value}"
+        );
+        assert_eq!(age["label"], "age");
+    }
+    let q = read_csv(&d.join("run/queue.csv"));
+    let reasons: Vec<String> = q
+        .column("reasons")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|r| r.unwrap_or_default().to_string())
+        .collect();
+    assert!(!reasons.is_empty());
+    for r in &reasons {
+        assert!(!r.contains("_from_") && !r.contains("rises from"), "{r}");
+    }
+    assert!(
+        reasons.iter().any(|r| r.contains("age: ")),
+        "an infant's age is among the reasons: {reasons:?}"
+    );
 }

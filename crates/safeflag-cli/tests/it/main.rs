@@ -134,6 +134,26 @@ pub fn stderr(o: &Output) -> String {
 
 /// Trains a gradient-boosting model on the shipped training sample into
 /// `dir/gbm` and returns its path.
+/// A logistic model on the shaped features, trained on the shipped
+/// training sample into `dir/shaped`.
+pub fn train_shaped(dir: &Path) -> PathBuf {
+    let stack = sample("training.parquet");
+    let out = safeflag(
+        dir,
+        &[
+            "train",
+            stack.to_str().unwrap(),
+            "--features",
+            "shaped",
+            "--out",
+            "shaped",
+            "-q",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    dir.join("shaped")
+}
+
 pub fn train_gbm(dir: &Path) -> PathBuf {
     let stack = sample("training.parquet");
     let out = safeflag(

@@ -229,7 +229,16 @@ fn train_compares_the_families_and_chooses_by_held_out_precision() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         serde_json::from_slice(&o.stdout).unwrap()
     };
-    let chose = run(&["--choose-family", "--gbm-trees", "50"], "chosen");
+    let chose = run(
+        &[
+            "--choose-family",
+            "--gbm-trees",
+            "50",
+            "--features",
+            "standard",
+        ],
+        "chosen",
+    );
     let families = chose["training"]["families"].as_array().unwrap();
     assert_eq!(families.len(), 2);
     let kept: Vec<&serde_json::Value> = families.iter().filter(|f| f["chosen"] == true).collect();
@@ -259,6 +268,40 @@ fn train_compares_the_families_and_chooses_by_held_out_precision() {
         .map(|f| f["family"].as_str().unwrap())
         .collect();
     assert_eq!(kept, vec!["gbm"]);
+    // Each family on both feature sets; a shaped set is kept only with a
+    // lower held-out Brier score (clearly lower: unit-tested).
+    let gbm: Vec<&serde_json::Value> = families.iter().filter(|f| f["family"] == "gbm").collect();
+    assert_eq!(gbm.len(), 2, "{families:?}");
+    let brier = |f: &serde_json::Value| f["brier"].as_f64().unwrap();
+    let kept_gbm = gbm.iter().find(|f| f["chosen"] == true).unwrap();
+    let shaped =
+        |f: &serde_json::Value| f["settings"].as_str().unwrap().ends_with("shaped features");
+    assert!(
+        !shaped(kept_gbm) || gbm.iter().all(|f| brier(kept_gbm) <= brier(f)),
+        "{gbm:?}"
+    );
+
+    // By default one family on both feature sets, and the kept set is the model's.
+    let auto = run(&[], "auto");
+    let families = auto["training"]["families"].as_array().unwrap();
+    assert_eq!(families.len(), 2);
+    let settings: Vec<&str> = families
+        .iter()
+        .map(|f| f["settings"].as_str().unwrap())
+        .collect();
+    assert!(settings[0].ends_with("standard features"), "{settings:?}");
+    assert!(settings[1].ends_with("shaped features"), "{settings:?}");
+    let kept = families.iter().find(|f| f["chosen"] == true).unwrap();
+    assert!(!shaped(kept) || families.iter().all(|f| brier(kept) <= brier(f)));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("auto/model.json")).unwrap()).unwrap();
+    let set = m["content"]["params"]["features"].as_str().unwrap();
+    assert!(
+        kept["settings"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{set} features"))
+    );
 }
 
 /// `--gbm-early-stopping` stops on held-out cases: the model holds fewer

@@ -490,6 +490,17 @@ fn the_logistic_model_as_sql_gives_safeflags_scores_in_real_engines() {
 }
 
 #[test]
+fn the_shaped_logistic_model_as_sql_gives_safeflags_scores_in_real_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = train_shaped(d);
+    let sql = sql(d, model.to_str().unwrap(), "duckdb");
+    assert!(sql.contains("f_age_from_"), "the hinges are in the query");
+    let ran = check_engines(d, model.to_str().unwrap());
+    say!("engines run: {}", ran.join(", "));
+}
+
+#[test]
 fn the_boosted_trees_as_sql_give_safeflags_scores_in_real_engines() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

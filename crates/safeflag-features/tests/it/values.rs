@@ -122,27 +122,131 @@ fn the_kernel_equals_the_polars_plan() {
         .unwrap();
         frames.push((name.to_string(), v.cases));
     }
-    let spec = FeatureSpec::standard();
+    let standard = FeatureSpec::standard();
     for (name, df) in frames {
-        let fast = build_matrix(&df, &spec).unwrap();
-        let reference = build_matrix_with_polars(&df, &spec).unwrap();
-        assert_eq!(fast.names(), reference.names(), "{name}");
-        assert!(fast.rows() > 0, "{name}");
-        for (j, feature) in fast.names().iter().enumerate() {
-            let (a, b) = (fast.column(j), reference.column(j));
-            let same = a
-                .iter()
-                .zip(b.iter())
-                .all(|(x, y)| x.to_bits() == y.to_bits());
-            assert!(same, "{name}: feature {feature} differs");
-        }
-        // Something to compare: most features take both values somewhere.
-        let varying = (0..fast.cols())
-            .filter(|&j| fast.column(j).iter().any(|&v| v != fast.column(j)[0]))
-            .count();
+        // The shaped spec too, with knots chosen from the frame itself.
+        let y = vec![false; df.height()];
+        let rows: Vec<usize> = (0..df.height()).collect();
+        let shaped = safeflag_features::shaped_spec(&df, &rows, &y).unwrap();
         assert!(
-            varying * 2 > fast.cols() || name == "hand-built",
-            "{name}: {varying}"
+            shaped.features.len() > standard.features.len() + 14,
+            "{name}"
         );
+        for spec in [&standard, &shaped] {
+            let fast = build_matrix(&df, spec).unwrap();
+            let reference = build_matrix_with_polars(&df, spec).unwrap();
+            assert_eq!(fast.names(), reference.names(), "{name}");
+            assert!(fast.rows() > 0, "{name}");
+            for (j, feature) in fast.names().iter().enumerate() {
+                let (a, b) = (fast.column(j), reference.column(j));
+                let same = a
+                    .iter()
+                    .zip(b.iter())
+                    .all(|(x, y)| x.to_bits() == y.to_bits());
+                assert!(same, "{name}: feature {feature} differs");
+            }
+            // Something to compare: most features take both values somewhere.
+            let varying = (0..fast.cols())
+                .filter(|&j| fast.column(j).iter().any(|&v| v != fast.column(j)[0]))
+                .count();
+            assert!(
+                varying * 2 > fast.cols() || name == "hand-built",
+                "{name}: {varying}"
+            );
+        }
     }
+}
+
+/// A ramp is 0 up to its knot, rises linearly to 1 at the next knot and
+/// stays there, and is 0 when its input is missing; a household item's product
+/// with a case type is its value where the case is of that type.
+#[test]
+fn shaped_features_compute_what_they_say() {
+    use safeflag_core::feature_spec::Input;
+    let shapes = vec![
+        (Input::AgeDays, vec![30.0, 120.0, 400.0]),
+        (
+            Input::Column("days_since_last_visit".into()),
+            vec![0.0, 60.0, 120.0],
+        ),
+        (Input::Column("caregiver_age".into()), vec![16.0, 22.0]),
+    ];
+    let spec = FeatureSpec::shaped(&shapes);
+    let m = build_matrix(&cases(), &spec).unwrap();
+    // Ages 92, 273 and 1978 days.
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-15;
+    // Ramps between consecutive knots: 30 to 120, 120 to 400.
+    assert!(close(value(&m, "age_from_30", 0), 62.0 / 90.0));
+    assert_eq!(value(&m, "age_from_120", 0), 0.0);
+    assert!(close(value(&m, "age_from_120", 1), 153.0 / 280.0));
+    assert_eq!(value(&m, "age_from_30", 2), 1.0);
+    assert_eq!(value(&m, "visit_gap_from_0", 0), 0.5);
+    assert_eq!(value(&m, "visit_gap_from_60", 0), 0.0);
+    assert_eq!(value(&m, "visit_gap_from_60", 2), 1.0);
+    assert!(close(value(&m, "caregiver_age_from_16", 0), 2.0 / 6.0));
+    assert_eq!(value(&m, "caregiver_age_from_16", 2), 0.0, "missing");
+    assert_eq!(
+        value(&m, "mental_health_current_x_case_investigation", 0),
+        0.0
+    );
+    assert_eq!(
+        value(&m, "mental_health_current_x_case_out_of_home", 0),
+        0.0
+    );
+    assert_eq!(value(&m, "mental_health_current", 0), 1.0);
+    assert_eq!(
+        value(&m, "substance_use_history_x_case_investigation", 2),
+        1.0
+    );
+    // No shape for the inputs not given.
+    assert!(
+        !m.names()
+            .iter()
+            .any(|n| n.starts_with("prior_removals_from"))
+    );
+    // One factor per shape and household item, named once.
+    let factors = spec.factors();
+    let age = factors.iter().find(|f| f.name == "age").unwrap();
+    let names: Vec<&str> = age
+        .members
+        .iter()
+        .map(|&j| spec.features[j].name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "age_under_6m",
+            "age_6_11m",
+            "age_1_2y",
+            "age_from_30",
+            "age_from_120"
+        ]
+    );
+    assert_eq!(age.words(Some(92.0)), "age: 3 months");
+    assert_eq!(age.words(Some(10.0)), "age: 10 days");
+    assert_eq!(age.words(Some(1978.0)), "age: 5 years");
+    let gap = factors.iter().find(|f| f.name == "visit_gap").unwrap();
+    assert_eq!(
+        gap.words(Some(95.0)),
+        "time since the last home visit: 95 days"
+    );
+    assert_eq!(
+        gap.words(None),
+        "time since the last home visit: not recorded"
+    );
+    let mh = factors
+        .iter()
+        .find(|f| f.name == "mental_health_current")
+        .unwrap();
+    assert_eq!(
+        mh.members.len(),
+        5,
+        "the item, two case types, two infant bands"
+    );
+    assert_eq!(mh.words(None), "current caregiver mental-health concern");
+    assert_eq!(
+        factors.iter().filter(|f| f.name == "visit_gap").count(),
+        1,
+        "a group is one factor"
+    );
 }
