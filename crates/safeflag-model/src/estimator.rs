@@ -454,11 +454,12 @@ fn fit_gbm(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// Data drawn from a known logistic model: logit = -1 + 2 a - 1 b.
-    fn synthetic(n: usize) -> (FeatureMatrix, Vec<bool>) {
+    /// Data drawn from a known logistic model: logit = -1 + 2 a - 1 b
+    /// (`a` uniform in 0..1, `b` 0 or 1).
+    pub(crate) fn synthetic(n: usize) -> (FeatureMatrix, Vec<bool>) {
         let mut a = Vec::new();
         let mut b = Vec::new();
         let mut y = Vec::new();

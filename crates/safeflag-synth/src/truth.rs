@@ -145,27 +145,8 @@ pub fn logit(x: &TruthInputs) -> f64 {
     } else {
         0.0
     };
-    let unsafe_sleep =
-        matches!(x.sleep, Some(s) if (SLEEP_ADULT_BED..=SLEEP_OTHER_UNSAFE).contains(&s));
-    if infant {
-        z += match x.sleep {
-            Some(SLEEP_ADULT_BED | SLEEP_BED_SHARING) => INFANT_BED_SHARING,
-            Some(SLEEP_SOFA) => INFANT_SOFA,
-            Some(SLEEP_OTHER_UNSAFE) => INFANT_OTHER_UNSAFE,
-            Some(SLEEP_CRIB) => 0.0,
-            _ => INFANT_SLEEP_UNASSESSED,
-        };
-        if under_6m && unsafe_sleep {
-            z += UNDER_6M_UNSAFE_EXTRA;
-        }
-    } else if unsafe_sleep {
-        z += OLDER_UNSAFE;
-    }
-    z += match x.unrelated_adult {
-        Some(true) => UNRELATED_ADULT,
-        Some(false) => 0.0,
-        None => UNRELATED_ADULT_MISSING,
-    };
+    add_sleep(&mut z, x);
+    z += unrelated_adult_term(x);
     if x.prior_reports > 0 {
         z += ANY_PRIOR_REPORT;
     }
@@ -200,6 +181,39 @@ pub fn logit(x: &TruthInputs) -> f64 {
         z += PER_EXTRA_CHILD * (n.min(8) - 1) as f64;
     }
     z
+}
+
+/// Adds the sleep terms (both worlds) to `z`: an infant's by where it
+/// sleeps, then more for unsafe sleep under 6 months; a little for an older
+/// child's unsafe sleep. (Added one by one, in this order, so the first
+/// world's probabilities keep their bits.)
+fn add_sleep(z: &mut f64, x: &TruthInputs) {
+    use coef::*;
+    let unsafe_sleep =
+        matches!(x.sleep, Some(s) if (SLEEP_ADULT_BED..=SLEEP_OTHER_UNSAFE).contains(&s));
+    if x.age_days < 365 {
+        *z += match x.sleep {
+            Some(SLEEP_ADULT_BED | SLEEP_BED_SHARING) => INFANT_BED_SHARING,
+            Some(SLEEP_SOFA) => INFANT_SOFA,
+            Some(SLEEP_OTHER_UNSAFE) => INFANT_OTHER_UNSAFE,
+            Some(SLEEP_CRIB) => 0.0,
+            _ => INFANT_SLEEP_UNASSESSED,
+        };
+        if x.age_days < 183 && unsafe_sleep {
+            *z += UNDER_6M_UNSAFE_EXTRA;
+        }
+    } else if unsafe_sleep {
+        *z += OLDER_UNSAFE;
+    }
+}
+
+/// The unrelated-adult term (both worlds; the second weighs it by case type).
+fn unrelated_adult_term(x: &TruthInputs) -> f64 {
+    match x.unrelated_adult {
+        Some(true) => coef::UNRELATED_ADULT,
+        Some(false) => 0.0,
+        None => coef::UNRELATED_ADULT_MISSING,
+    }
 }
 
 /// Which ground truth a generated world's outcomes are drawn from.
@@ -239,7 +253,7 @@ impl RiskWorld {
 /// direction and about the same strength as the first, in shapes the
 /// feature spec does not have (docs/synthetic-data.md, "The second world").
 pub mod curved {
-    use super::{SLEEP_ADULT_BED, SLEEP_OTHER_UNSAFE, TruthInputs, coef};
+    use super::{TruthInputs, coef};
 
     /// Chosen so that prevalence is about 1.5% on the generator's mix.
     pub const INTERCEPT: f64 = -8.73;
@@ -298,31 +312,10 @@ pub mod curved {
     pub fn logit(x: &TruthInputs) -> f64 {
         let mut z = INTERCEPT + age_term(x.age_days);
         let infant = x.age_days < 365;
-        let under_6m = x.age_days < 183;
-        let unsafe_sleep =
-            matches!(x.sleep, Some(s) if (SLEEP_ADULT_BED..=SLEEP_OTHER_UNSAFE).contains(&s));
         // Sleep as in the first world (the spec names infant x sleep).
-        if infant {
-            z += match x.sleep {
-                Some(super::SLEEP_ADULT_BED | super::SLEEP_BED_SHARING) => coef::INFANT_BED_SHARING,
-                Some(super::SLEEP_SOFA) => coef::INFANT_SOFA,
-                Some(super::SLEEP_OTHER_UNSAFE) => coef::INFANT_OTHER_UNSAFE,
-                Some(super::SLEEP_CRIB) => 0.0,
-                _ => coef::INFANT_SLEEP_UNASSESSED,
-            };
-            if under_6m && unsafe_sleep {
-                z += coef::UNDER_6M_UNSAFE_EXTRA;
-            }
-        } else if unsafe_sleep {
-            z += coef::OLDER_UNSAFE;
-        }
+        super::add_sleep(&mut z, x);
         let household = HOUSEHOLD_BY_CASE_TYPE[x.case_type as usize];
-        z += household
-            * match x.unrelated_adult {
-                Some(true) => coef::UNRELATED_ADULT,
-                Some(false) => 0.0,
-                None => coef::UNRELATED_ADULT_MISSING,
-            };
+        z += household * super::unrelated_adult_term(x);
         if x.household_assessed {
             let mut h = [
                 0.0,

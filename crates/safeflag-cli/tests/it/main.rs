@@ -132,42 +132,23 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Trains a gradient-boosting model on the shipped training sample into
-/// `dir/gbm` and returns its path.
-/// A logistic model on the shaped features, trained on the shipped
-/// training sample into `dir/shaped`.
-pub fn train_shaped(dir: &Path) -> PathBuf {
+/// Trains a model on the shipped training sample into `dir/out` with
+/// `extra` arguments, and returns its path.
+fn train_sample(dir: &Path, out: &str, extra: &[&str]) -> PathBuf {
     let stack = sample("training.parquet");
-    let out = safeflag(
-        dir,
-        &[
-            "train",
-            stack.to_str().unwrap(),
-            "--features",
-            "shaped",
-            "--out",
-            "shaped",
-            "-q",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    dir.join("shaped")
+    let mut args = vec!["train", stack.to_str().unwrap(), "--out", out, "-q"];
+    args.extend_from_slice(extra);
+    let o = safeflag(dir, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    dir.join(out)
 }
 
+/// A logistic model on the shaped features, in `dir/shaped`.
+pub fn train_shaped(dir: &Path) -> PathBuf {
+    train_sample(dir, "shaped", &["--features", "shaped"])
+}
+
+/// A gradient-boosting model, in `dir/gbm`.
 pub fn train_gbm(dir: &Path) -> PathBuf {
-    let stack = sample("training.parquet");
-    let out = safeflag(
-        dir,
-        &[
-            "train",
-            stack.to_str().unwrap(),
-            "--model",
-            "gbm",
-            "--out",
-            "gbm",
-            "-q",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    dir.join("gbm")
+    train_sample(dir, "gbm", &["--model", "gbm"])
 }
