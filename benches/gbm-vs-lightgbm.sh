@@ -2,7 +2,7 @@
 # safeflag's gradient boosting beside LightGBM, trained on the same rows in
 # the same run: a generated stack of 1,000,000 rows over 4 snapshot dates,
 # training on the first three (750,000 rows), 300 trees of depth 4, learning
-# rate 0.1, 2 threads. safeflag's time is its `fit+calibrate` stage;
+# rate 0.1, 2 threads, the standard features (one fit). safeflag's time is its `fit+calibrate` stage;
 # LightGBM's is its Dataset construction and training. LightGBM, pandas and
 # pyarrow are installed with pip when missing (a benchmark may; nothing at
 # run time does).
@@ -20,7 +20,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "date: $(date -u +%Y-%m-%d), commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)"
 for rep in 1 2 3; do
   rm -rf "$DIR/gbm"
-  "$B" train "$DIR/stack.parquet" --model gbm --out "$DIR/gbm" --json -q \
+  "$B" train "$DIR/stack.parquet" --model gbm --features standard --out "$DIR/gbm" --json -q \
     | python3 -c 'import json,sys; d=json.load(sys.stdin); s={x["stage"]:x["seconds"] for x in d["seconds"]}; print("safeflag gbm fit+calibrate %.2f s" % s["fit+calibrate"])'
   python3 - "$DIR/stack.parquet" <<'PY'
 import sys, time

