@@ -408,50 +408,47 @@ impl FeatureSpec {
                 .iter_mut()
                 .filter(|f| f.name == item)
                 .for_each(|f| f.group = Some(item.to_string()));
-            for (case, words) in [
-                ("case_out_of_home", "child placed out of the home"),
-                ("case_investigation", "case under investigation"),
-            ] {
-                let label = spec
-                    .features
-                    .iter()
-                    .find(|f| f.name == item)
-                    .map(|f| f.label.clone())
-                    .unwrap_or_default();
-                spec.features.push(FeatureDef {
-                    name: format!("{item}_x_{case}"),
-                    label: format!("{label}, {words}"),
-                    transform: Transform::Interaction {
-                        left: item.to_string(),
-                        right: case.to_string(),
-                    },
-                    group: Some(item.to_string()),
-                });
-            }
+            spec.push_products(
+                item,
+                &[
+                    ("case_out_of_home", "child placed out of the home"),
+                    ("case_investigation", "case under investigation"),
+                ],
+            );
         }
         // Infancy changes how much other factors weigh (an infant is
         // wholly dependent on the household around it): each item's
         // products with the two infant bands, grouped with the item.
         for item in INFANT_MODIFIED {
-            let Some(def) = spec.features.iter().find(|f| f.name == item).cloned() else {
-                continue;
-            };
-            for (band, words) in [
-                ("age_under_6m", "infant under 6 months"),
-                ("age_6_11m", "infant aged 6-11 months"),
-            ] {
-                spec.features.push(FeatureDef {
-                    name: format!("{item}_x_{band}"),
-                    label: format!("{}, {words}", def.label),
-                    transform: Transform::Interaction {
-                        left: item.to_string(),
-                        right: band.to_string(),
-                    },
-                    group: Some(def.group.clone().unwrap_or_else(|| item.to_string())),
-                });
-            }
+            spec.push_products(
+                item,
+                &[
+                    ("age_under_6m", "infant under 6 months"),
+                    ("age_6_11m", "infant aged 6-11 months"),
+                ],
+            );
         }
         spec
+    }
+
+    /// Appends the products of feature `item` with each of `others` (a
+    /// feature and its words), in the item's factor: its group, or itself.
+    /// An item the spec lacks gets none.
+    fn push_products(&mut self, item: &str, others: &[(&str, &str)]) {
+        let Some(def) = self.features.iter().find(|f| f.name == item).cloned() else {
+            return;
+        };
+        for (other, words) in others {
+            self.features.push(FeatureDef {
+                name: format!("{item}_x_{other}"),
+                label: format!("{}, {words}", def.label),
+                transform: Transform::Interaction {
+                    left: item.to_string(),
+                    right: other.to_string(),
+                },
+                group: Some(def.group.clone().unwrap_or_else(|| item.to_string())),
+            });
+        }
     }
 
     /// The default spec: the risk factors of `shared/domain.md` as features.

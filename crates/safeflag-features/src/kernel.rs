@@ -183,13 +183,7 @@ fn read(cases: &DataFrame, spec: &FeatureSpec, need: &Need) -> Result<Source> {
             }
             Source::Codes { codes, ids }
         }
-        Need::Number(name) => {
-            let c = column(name)?;
-            if !c.dtype().is_primitive_numeric() {
-                return Err(wrong(name, "a number"));
-            }
-            Source::Number(options(c.cast(&DataType::Float64)?.f64()?))
-        }
+        Need::Number(name) => Source::Number(numbers(cases, name)?),
         Need::Flag(name) => {
             let ca = column(name)?.bool().map_err(|_| wrong(name, "yes/no"))?;
             Source::Flag(ca.iter().collect())
@@ -302,11 +296,12 @@ fn fill(out: &mut [f64], transform: &Transform, source: &Source) -> Result<()> {
                 *o = v.map_or(0.0, |v| (if v > *cap { *cap } else { v }) * scale);
             }
         }
-        (Transform::Hinge { from, to, .. }, Source::Number(v)) => hinge(out, v, *from, *to),
+        (Transform::Hinge { from, to, .. }, Source::Number(v)) => {
+            hinge(out, v.iter().copied(), *from, *to);
+        }
         (Transform::Hinge { from, to, .. }, Source::Age(age)) => {
             // Ages are whole days, exact in `f64`.
-            let age: Vec<Option<f64>> = age.iter().map(|a| a.map(|a| a as f64)).collect();
-            hinge(out, &age, *from, *to);
+            hinge(out, age.iter().map(|a| a.map(|a| a as f64)), *from, *to);
         }
         _ => {
             return Err(Error::Spec(
@@ -320,7 +315,7 @@ fn fill(out: &mut [f64], transform: &Transform, source: &Source) -> Result<()> {
 /// A hinge's column: `(clamp(x, from, to) - from) / (to - from)`, 0 where
 /// missing, divided as polars divides by a scalar (times the reciprocal),
 /// like [`Transform::Capped`].
-fn hinge(out: &mut [f64], v: &[Option<f64>], from: f64, to: f64) {
+fn hinge(out: &mut [f64], v: impl Iterator<Item = Option<f64>>, from: f64, to: f64) {
     let scale = 1.0 / (to - from);
     for (o, v) in out.iter_mut().zip(v) {
         *o = v.map_or(0.0, |v| (v.clamp(from, to) - from) * scale);
@@ -335,17 +330,21 @@ pub fn input_values(cases: &DataFrame, input: &Input) -> Result<Vec<Option<f64>>
             .into_iter()
             .map(|a| a.map(|a| a as f64))
             .collect(),
-        Input::Column(name) => {
-            let c = cases
-                .column(name)
-                .map_err(|_| Error::Spec(format!("the cases lack column `{name}`")))?;
-            if !c.dtype().is_primitive_numeric() {
-                return Err(Error::Spec(format!(
-                    "column `{name}` is {} where the feature spec needs a number",
-                    c.dtype()
-                )));
-            }
-            options(c.cast(&DataType::Float64)?.f64()?)
-        }
+        Input::Column(name) => numbers(cases, name)?,
     })
+}
+
+/// A numeric column's values as `f64` (`None` where missing); an error
+/// naming the column when it is absent or not a number.
+fn numbers(cases: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
+    let c = cases
+        .column(name)
+        .map_err(|_| Error::Spec(format!("the cases lack column `{name}`")))?;
+    if !c.dtype().is_primitive_numeric() {
+        return Err(Error::Spec(format!(
+            "column `{name}` is {} where the feature spec needs a number",
+            c.dtype()
+        )));
+    }
+    Ok(options(c.cast(&DataType::Float64)?.f64()?))
 }

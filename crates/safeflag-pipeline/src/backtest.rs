@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use safeflag_core::days::to_days as epoch_days;
 use safeflag_core::output::{create_private_dir_all, sha256_file, write_bytes_atomic};
 use safeflag_extract::{Extract, LabelOptions};
-use safeflag_features::{build_matrix, labels};
+use safeflag_features::labels;
 use safeflag_model::backtest::{BacktestRecord, Candidate, Criterion, PeriodResult, record};
 use safeflag_model::evaluate::evaluate;
 use safeflag_model::metrics::{at_k, calibration, wilson};
@@ -335,7 +335,7 @@ struct Period<'a> {
     train_y: Vec<bool>,
     test: &'a DataFrame,
     /// The test rows' features, under the same specs.
-    test_x: Vec<(FeatureSet, safeflag_core::FeatureMatrix)>,
+    test_x: Features,
     test_y: Vec<bool>,
     /// Each scored night's cases, each a list of its children's rows.
     nights: Vec<Vec<Vec<usize>>>,
@@ -378,13 +378,7 @@ impl<'a> Period<'a> {
         let params: Vec<TrainParams> = candidates.iter().map(|c| c.params.clone()).collect();
         let all: Vec<usize> = (0..train.height()).collect();
         let train_x = Features::build(train, &params, &all, &train_y)?;
-        let mut test_x = Vec::new();
-        for c in candidates {
-            if !test_x.iter().any(|(set, _)| *set == c.params.features) {
-                let (spec, _) = train_x.of(c.params.features);
-                test_x.push((c.params.features, build_matrix(test, spec)?));
-            }
-        }
+        let test_x = train_x.apply(test)?;
         Ok(Period {
             cutoff,
             train,
@@ -408,13 +402,7 @@ impl<'a> Period<'a> {
             &c.params,
             options.calibration_fraction,
         )?;
-        let test_x = self
-            .test_x
-            .iter()
-            .find(|(set, _)| *set == c.params.features)
-            .map(|(_, x)| x)
-            .ok_or_else(|| Error::internal("no test features for a candidate's feature set"))?;
-        let p = fitted.probabilities(test_x);
+        let p = fitted.probabilities(self.test_x.of(c.params.features).1);
         let measured = self.measure(&p, options)?;
         Ok((fitted, measured))
     }

@@ -400,6 +400,16 @@ impl Features {
         Ok(Features(out))
     }
 
+    /// The features of other cases under the same specs (the knots stay
+    /// those of the rows the specs were fitted to).
+    pub(crate) fn apply(&self, cases: &DataFrame) -> Result<Features> {
+        self.0
+            .iter()
+            .map(|(set, spec, _)| Ok((*set, spec.clone(), build_matrix(cases, spec)?)))
+            .collect::<Result<_>>()
+            .map(Features)
+    }
+
     /// The spec and matrix of a feature set that [`Features::build`] was given.
     pub(crate) fn of(&self, set: FeatureSet) -> (&FeatureSpec, &FeatureMatrix) {
         let (_, spec, x) = self
