@@ -570,11 +570,13 @@ pub struct TrainArgs {
     /// Queue size to report precision and recall at, on the test side.
     #[arg(long, value_name = "N")]
     pub k: Option<usize>,
-    /// The features: `shaped` learns the shape of age, the visit gap,
+    /// The features: `standard` is age in bands and the rest as indicators,
+    /// logarithms and caps; `shaped` learns the shape of age, the visit gap,
     /// caregiver age and the counts from the training rows (knots at their
     /// quantiles) and weighs household items by case type and infancy;
-    /// `standard` is age in bands and the rest as indicators, logarithms and
-    /// caps. Default: fit both, and keep the shaped set only when its Brier
+    /// `raw`, for boosted trees, gives each number as a number beside the
+    /// codes. Default: fit the standard set and the family's richer one
+    /// (logistic: shaped, gbm: raw), and keep the richer only when its Brier
     /// score on the held-out rows is lower by more than twice the standard
     /// error of the difference.
     #[arg(long, value_enum)]

@@ -209,6 +209,24 @@ pub const SHAPED_INPUTS: [ShapedInput; 6] = [
     },
 ];
 
+/// Earlier substantiations, the one count the shaped spec leaves in its
+/// standard form and the raw spec reads as a number too.
+pub const SUBSTANTIATIONS: ShapedInput = ShapedInput {
+    group: "prior_substantiations",
+    column: Some("prior_substantiations"),
+    label: "earlier substantiated reports",
+    members: &["any_prior_substantiation"],
+};
+
+/// The numeric inputs the raw spec ([`FeatureSpec::raw`]) reads as numbers:
+/// every shaped input, and the substantiations.
+pub fn raw_inputs() -> impl Iterator<Item = &'static ShapedInput> {
+    static SUBSTANTIATIONS_REF: ShapedInput = SUBSTANTIATIONS;
+    SHAPED_INPUTS
+        .iter()
+        .chain(std::iter::once(&SUBSTANTIATIONS_REF))
+}
+
 /// The household items whose weight the shaped spec lets depend on the case type.
 pub const HOUSEHOLD_ITEMS: [&str; 7] = [
     "mental_health_current",
@@ -366,14 +384,11 @@ impl FeatureSpec {
     /// household.
     pub fn shaped(shapes: &[(Input, Vec<f64>)]) -> FeatureSpec {
         let mut spec = FeatureSpec::standard();
-        let group_of = |name: &str| -> Option<&'static str> {
-            SHAPED_INPUTS
-                .iter()
-                .find(|s| s.members.contains(&name))
-                .map(|s| s.group)
-        };
         for f in &mut spec.features {
-            f.group = group_of(&f.name).map(str::to_string);
+            f.group = SHAPED_INPUTS
+                .iter()
+                .find(|s| s.members.contains(&f.name.as_str()))
+                .map(|s| s.group.to_string());
         }
         for (input, knots) in shapes {
             let Some(shape) = SHAPED_INPUTS.iter().find(|s| s.input() == *input) else {
@@ -386,21 +401,12 @@ impl FeatureSpec {
             // hundreds to bend within the first weeks, which the penalty on
             // the standardised weights forbids.)
             for pair in knots.windows(2) {
-                let (from, to) = (pair[0], pair[1]);
-                // Knots are sorted and distinct; a NaN (never chosen) is skipped too.
-                if from.partial_cmp(&to) != Some(std::cmp::Ordering::Less) {
-                    continue;
-                }
-                spec.features.push(FeatureDef {
-                    name: format!("{}_from_{}", shape.group, from),
-                    label: shape.label.to_string(),
-                    transform: Transform::Hinge {
-                        input: input.clone(),
-                        from,
-                        to,
-                    },
-                    group: Some(shape.group.to_string()),
-                });
+                spec.push_ramp(
+                    shape,
+                    pair[0],
+                    pair[1],
+                    format!("{}_from_{}", shape.group, pair[0]),
+                );
             }
         }
         for item in HOUSEHOLD_ITEMS {
@@ -429,6 +435,71 @@ impl FeatureSpec {
             );
         }
         spec
+    }
+
+    /// The spec boosted trees read: each numeric input of [`raw_inputs`] as
+    /// one number (a ramp over its whole training range `ranges`, from its
+    /// lowest value to where it goes flat, so an extreme value counts no
+    /// more than that), and every standard feature that reads no numeric
+    /// input (codes, flags, missing indicators).
+    ///
+    /// A tree splits a number wherever the data say, so the standard
+    /// features that code a number (age bands, "any" flags, logarithms,
+    /// caps) and their products hold nothing a tree cannot find in the
+    /// number itself, at its own thresholds: they are left out, and each
+    /// number is its own factor ("age: 2 months").
+    pub fn raw(ranges: &[(Input, f64, f64)]) -> FeatureSpec {
+        let standard = FeatureSpec::standard();
+        let numeric: Vec<Input> = raw_inputs().map(ShapedInput::input).collect();
+        let reads_number = |f: &FeatureDef| match &f.transform {
+            Transform::AgeBand { .. } => true,
+            Transform::Positive { column }
+            | Transform::Below { column, .. }
+            | Transform::Log1p { column }
+            | Transform::Capped { column, .. } => numeric.contains(&Input::Column(column.clone())),
+            _ => false,
+        };
+        let mut kept: Vec<FeatureDef> = Vec::new();
+        for f in standard.features {
+            let keep = match &f.transform {
+                Transform::Interaction { left, right } => [left, right]
+                    .iter()
+                    .all(|side| kept.iter().any(|k| &k.name == *side)),
+                _ => !reads_number(&f),
+            };
+            if keep {
+                kept.push(f);
+            }
+        }
+        let mut spec = FeatureSpec {
+            version: SPEC_VERSION,
+            features: kept,
+        };
+        for (input, from, to) in ranges {
+            if let Some(shape) = raw_inputs().find(|s| s.input() == *input) {
+                spec.push_ramp(shape, *from, *to, format!("{}_value", shape.group));
+            }
+        }
+        spec
+    }
+
+    /// Appends the ramp of `shape`'s input from `from` to `to`, named
+    /// `name`, in the shape's factor; nothing unless `from < to` (a NaN
+    /// bound, never chosen, gives nothing too).
+    fn push_ramp(&mut self, shape: &ShapedInput, from: f64, to: f64, name: String) {
+        if from.partial_cmp(&to) != Some(std::cmp::Ordering::Less) {
+            return;
+        }
+        self.features.push(FeatureDef {
+            name,
+            label: shape.label.to_string(),
+            transform: Transform::Hinge {
+                input: shape.input(),
+                from,
+                to,
+            },
+            group: Some(shape.group.to_string()),
+        });
     }
 
     /// Appends the products of feature `item` with each of `others` (a

@@ -15,6 +15,8 @@
 //! * [`shaped_spec`]: the standard features with piecewise-linear shapes
 //!   of age, visit gap, caregiver age and counts (knots from the training
 //!   rows), and household items that weigh differently by case type.
+//! * [`raw_spec`]: for boosted trees, each number as a number (a tree finds
+//!   its own thresholds) beside the codes and missing indicators.
 //! * [`build_matrix`], [`labels`], [`age_bands`]: frame to model inputs.
 //! * [`split()`]: by time (default) or by case, never splitting a case.
 #![deny(missing_docs)]
@@ -30,7 +32,7 @@ pub use build::{
 };
 pub use kernel::{ages_in_days, input_values};
 pub use safeflag_core::feature_spec::{FeatureDef, FeatureSpec, Transform};
-pub use shapes::shaped_spec;
+pub use shapes::{raw_spec, shaped_spec};
 pub use split::{Split, SplitPlan, case_hash, partition_by_case, split};
 
 /// Errors of the feature stage.

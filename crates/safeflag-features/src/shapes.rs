@@ -8,7 +8,7 @@
 //! the training rows only, so the test rows never shape the model.
 
 use polars::prelude::DataFrame;
-use safeflag_core::feature_spec::{FeatureSpec, SHAPED_INPUTS};
+use safeflag_core::feature_spec::{FeatureSpec, SHAPED_INPUTS, raw_inputs};
 
 use crate::Result;
 use crate::kernel::input_values;
@@ -35,6 +35,37 @@ pub fn shaped_spec(cases: &DataFrame, rows: &[usize], y: &[bool]) -> Result<Feat
         shapes.push((input, knots(&values, rows, y)));
     }
     Ok(FeatureSpec::shaped(&shapes))
+}
+
+/// The raw spec ([`FeatureSpec::raw`]) with each number's range taken from
+/// `rows` of `cases`: from its lowest value to where it goes flat.
+pub fn raw_spec(cases: &DataFrame, rows: &[usize]) -> Result<FeatureSpec> {
+    let mut ranges = Vec::new();
+    for shape in raw_inputs() {
+        let input = shape.input();
+        let values = input_values(cases, &input)?;
+        if let Some((from, to)) = range(&values, rows) {
+            ranges.push((input, from, to));
+        }
+    }
+    Ok(FeatureSpec::raw(&ranges))
+}
+
+/// The whole-number range of one input over `rows`: its lowest value, and
+/// the quantile where shapes go flat; `None` when they are not apart.
+pub fn range(values: &[Option<f64>], rows: &[usize]) -> Option<(f64, f64)> {
+    let mut all: Vec<f64> = rows
+        .iter()
+        .filter_map(|&i| values[i])
+        .filter(|v| v.is_finite())
+        .collect();
+    if all.is_empty() {
+        return None;
+    }
+    all.sort_by(f64::total_cmp);
+    let from = all[0].floor();
+    let to = all[((all.len() - 1) as f64 * FLAT_FROM).round() as usize].round();
+    (from < to).then_some((from, to))
 }
 
 /// The knots of one input over `rows`: whole numbers, sorted, distinct, the
@@ -93,5 +124,22 @@ mod tests {
         // One value only: no shape.
         let flat = vec![Some(3.0); 10];
         assert!(knots(&flat, &(0..10).collect::<Vec<_>>(), &[false; 10]).is_empty());
+    }
+
+    #[test]
+    fn a_range_runs_from_the_lowest_value_to_where_shapes_go_flat() {
+        // 0.4, 1.4, ..., 999.4, a missing value and an infinity.
+        let mut values: Vec<Option<f64>> = (0..1000).map(|v| Some(f64::from(v) + 0.4)).collect();
+        values.push(None);
+        values.push(Some(f64::INFINITY));
+        let rows: Vec<usize> = (0..values.len()).collect();
+        // The lowest value rounded down; the 99.9% quantile by nearest rank
+        // (row round(999 x 0.999) = 998 of 1,000) rounded.
+        assert_eq!(range(&values, &rows), Some((0.0, 998.0)));
+        // Only the rows given count.
+        assert_eq!(range(&values, &[500, 600, 700]), Some((500.0, 700.0)));
+        // One value, or none: no range.
+        assert_eq!(range(&values, &[3, 3]), None);
+        assert_eq!(range(&values, &[1000]), None);
     }
 }

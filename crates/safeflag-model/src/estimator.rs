@@ -50,14 +50,30 @@ pub enum FeatureSet {
     /// piecewise-linear age, visit gap, caregiver age and counts, and
     /// household items weighed by case type and infancy.
     Shaped,
+    /// For boosted trees: each number (age in days, the visit gap,
+    /// caregiver age, the counts) as a number, beside the codes and missing
+    /// indicators; a tree finds its own thresholds.
+    Raw,
 }
 
 impl FeatureSet {
+    /// The sets `train` weighs for a family unless one is named: the
+    /// standard set, and the richer set made for the family (shapes for the
+    /// logistic model, numbers for trees), which is kept only when it is
+    /// clearly better on held-out rows.
+    pub fn choices(kind: ModelKind) -> [FeatureSet; 2] {
+        match kind {
+            ModelKind::Logistic => [FeatureSet::Standard, FeatureSet::Shaped],
+            ModelKind::Gbm => [FeatureSet::Standard, FeatureSet::Raw],
+        }
+    }
+
     /// The name used on the command line and in model cards.
     pub fn as_str(self) -> &'static str {
         match self {
             FeatureSet::Standard => "standard",
             FeatureSet::Shaped => "shaped",
+            FeatureSet::Raw => "raw",
         }
     }
 }

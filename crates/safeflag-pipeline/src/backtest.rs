@@ -94,9 +94,9 @@ pub struct BacktestOptions {
     pub synthetic: bool,
 }
 
-/// The candidates tried when none are named: the logistic model at three
-/// penalties, on the standard features, and gradient boosting at two sizes,
-/// simplest first.
+/// The candidates tried when none are named: the logistic model on the
+/// shaped features at three penalties and on the standard features, and
+/// gradient boosting on the numbers as numbers at two sizes, simplest first.
 pub fn default_candidates(seed: u64) -> Vec<Candidate> {
     let base = TrainParams {
         seed,
@@ -113,6 +113,7 @@ pub fn default_candidates(seed: u64) -> Vec<Candidate> {
             gbm_trees: trees,
             gbm_max_depth: depth,
             gbm_learning_rate: rate,
+            features: FeatureSet::Raw,
             ..base.clone()
         },
     };

@@ -10,7 +10,7 @@ use safeflag_core::FeatureSpec;
 use safeflag_core::contract::{COLUMNS, Presence};
 use safeflag_core::output::{sha256_file, write_bytes_atomic};
 use safeflag_features::{
-    age_bands, build_matrix, labels, partition_by_case, shaped_spec, split, text_column,
+    age_bands, build_matrix, labels, partition_by_case, raw_spec, shaped_spec, split, text_column,
 };
 use safeflag_ingest::Validated;
 use safeflag_model::artifact::{CARD_FILE, FORMAT_VERSION, MODEL_FILE};
@@ -74,17 +74,18 @@ pub struct TrainOptions {
     /// Whether to set the other model family beside `params` on the same
     /// split, and whether to keep the better.
     pub families: Families,
-    /// Which features: `params.features`, or each family on both feature
-    /// sets, keeping the shaped set only when it is clearly better on the
-    /// held-out rows ([`clearly_better`]).
+    /// Which features: `params.features`, or each family on the standard
+    /// set and its richer one ([`FeatureSet::choices`]), keeping the richer
+    /// only when it is clearly better on the held-out rows ([`clearly_better`]).
     pub features: FeatureChoice,
 }
 
 /// How `train` picks the features.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum FeatureChoice {
-    /// Fit on both feature sets and keep, for each family, the shaped set
-    /// only when its held-out Brier score is clearly lower.
+    /// Fit each family on the standard set and its richer one
+    /// ([`FeatureSet::choices`]) and keep the richer only when its held-out
+    /// Brier score is clearly lower.
     #[default]
     Choose,
     /// The set in `params.features`.
@@ -151,7 +152,7 @@ pub fn train(options: &TrainOptions) -> Result<Trained> {
         candidates = candidates
             .into_iter()
             .flat_map(|p| {
-                [FeatureSet::Standard, FeatureSet::Shaped].map(|features| TrainParams {
+                FeatureSet::choices(p.kind).map(|features| TrainParams {
                     features,
                     ..p.clone()
                 })
@@ -188,7 +189,7 @@ pub fn train(options: &TrainOptions) -> Result<Trained> {
             Ok((f, p, e))
         })
         .collect::<Result<Vec<_>>>()?;
-    // Each family's features: the shaped set only when its held-out Brier
+    // Each family's features: its richer set only when its held-out Brier
     // score is clearly lower than the standard set's (listed first).
     let mut finalists: Vec<usize> = Vec::new();
     for (i, c) in candidates.iter().enumerate() {
@@ -375,6 +376,7 @@ pub(crate) fn spec_for(
     Ok(match set {
         FeatureSet::Standard => FeatureSpec::standard(),
         FeatureSet::Shaped => shaped_spec(cases, rows, y)?,
+        FeatureSet::Raw => raw_spec(cases, rows)?,
     })
 }
 

@@ -278,7 +278,25 @@ fn a_boosted_tree_explanation_adds_up_to_the_published_score() {
     for i in [0, 1234, s.height() - 1] {
         let e = explain_json(d, "run", kids.get(i).unwrap());
         assert_adds_up(&e, &model, &s, 1e-6);
+        // The trees read age in days as a number: one factor, in words.
+        age_factor(&e);
     }
+}
+
+/// The explanation's one age factor, its value in words (days, months or years).
+fn age_factor(e: &serde_json::Value) -> &serde_json::Value {
+    let age = e["contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["feature"] == "age")
+        .expect("one age factor");
+    let value = age["value"].as_str().unwrap();
+    assert!(
+        ["day", "month", "year"].iter().any(|u| value.contains(u)),
+        "{value}"
+    );
+    age
 }
 
 /// A model on the shaped features explains each shape as one factor with
@@ -295,18 +313,7 @@ fn a_shaped_model_explains_each_shape_as_one_factor() {
     for i in [0, 777, s.height() - 1] {
         let e = explain_json(d, "run", kids.get(i).unwrap());
         assert_adds_up(&e, &model, &s, 1e-12);
-        let age = e["contributions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["feature"] == "age")
-            .expect("one age factor");
-        let value = age["value"].as_str().unwrap();
-        assert!(
-            ["day", "month", "year"].iter().any(|u| value.contains(u)),
-            "{value}"
-        );
-        assert_eq!(age["label"], "age");
+        assert_eq!(age_factor(&e)["label"], "age");
     }
     let q = read_csv(&d.join("run/queue.csv"));
     let reasons: Vec<String> = q

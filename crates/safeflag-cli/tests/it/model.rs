@@ -268,14 +268,17 @@ fn train_compares_the_families_and_chooses_by_held_out_precision() {
         .map(|f| f["family"].as_str().unwrap())
         .collect();
     assert_eq!(kept, vec!["gbm"]);
-    // Each family on both feature sets; a shaped set is kept only with a
-    // lower held-out Brier score (clearly lower: unit-tested).
+    // Each family on the standard set and its richer one (trees: the
+    // numbers as numbers); the richer is kept only with a lower held-out
+    // Brier score (clearly lower: unit-tested).
     let gbm: Vec<&serde_json::Value> = families.iter().filter(|f| f["family"] == "gbm").collect();
     assert_eq!(gbm.len(), 2, "{families:?}");
+    let settings = |f: &serde_json::Value| f["settings"].as_str().unwrap().to_string();
+    assert!(settings(gbm[0]).ends_with("standard features"), "{gbm:?}");
+    assert!(settings(gbm[1]).ends_with("raw features"), "{gbm:?}");
     let brier = |f: &serde_json::Value| f["brier"].as_f64().unwrap();
     let kept_gbm = gbm.iter().find(|f| f["chosen"] == true).unwrap();
-    let shaped =
-        |f: &serde_json::Value| f["settings"].as_str().unwrap().ends_with("shaped features");
+    let shaped = |f: &serde_json::Value| !settings(f).ends_with("standard features");
     assert!(
         !shaped(kept_gbm) || gbm.iter().all(|f| brier(kept_gbm) <= brier(f)),
         "{gbm:?}"

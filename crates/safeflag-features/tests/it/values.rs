@@ -132,7 +132,9 @@ fn the_kernel_equals_the_polars_plan() {
             shaped.features.len() > standard.features.len() + 14,
             "{name}"
         );
-        for spec in [&standard, &shaped] {
+        // And the numbers for trees, their ranges from the frame too.
+        let raw = safeflag_features::raw_spec(&df, &rows).unwrap();
+        for spec in [&standard, &shaped, &raw] {
             let fast = build_matrix(&df, spec).unwrap();
             let reference = build_matrix_with_polars(&df, spec).unwrap();
             assert_eq!(fast.names(), reference.names(), "{name}");
@@ -249,4 +251,65 @@ fn shaped_features_compute_what_they_say() {
         1,
         "a group is one factor"
     );
+}
+
+/// The spec for trees reads each number once, as a ramp over its range
+/// (0 when missing, flat beyond the range), keeps every standard feature that
+/// codes no number, and names each number as one factor with its value.
+#[test]
+fn raw_features_read_each_number_once() {
+    use safeflag_core::feature_spec::{Input, Transform};
+    let ranges = vec![
+        (Input::AgeDays, 0.0, 1000.0),
+        (Input::Column("days_since_last_visit".into()), 0.0, 60.0),
+        (Input::Column("caregiver_age".into()), 14.0, 24.0),
+    ];
+    let spec = FeatureSpec::raw(&ranges);
+    let m = build_matrix(&cases(), &spec).unwrap();
+    // Ages 92, 273 and 1978 days; visit gaps 30, ... and over 60; caregiver
+    // ages 18, ... and missing.
+    assert_eq!(value(&m, "age_value", 0), 92.0 / 1000.0);
+    assert_eq!(value(&m, "age_value", 2), 1.0, "flat beyond the range");
+    assert_eq!(value(&m, "visit_gap_value", 0), 0.5);
+    assert_eq!(value(&m, "visit_gap_value", 2), 1.0);
+    assert_eq!(value(&m, "caregiver_age_value", 0), 0.4);
+    assert_eq!(value(&m, "caregiver_age_value", 2), 0.0, "missing");
+    assert_eq!(value(&m, "caregiver_age_missing", 2), 1.0);
+    // No coded number and no product of one: a tree finds its own thresholds.
+    for f in &spec.features {
+        assert!(
+            !matches!(
+                f.transform,
+                Transform::AgeBand { .. }
+                    | Transform::Positive { .. }
+                    | Transform::Below { .. }
+                    | Transform::Log1p { .. }
+                    | Transform::Capped { .. }
+                    | Transform::Interaction { .. }
+            ),
+            "{}",
+            f.name
+        );
+    }
+    // Every standard code, flag and missing indicator stays.
+    let names = spec.names();
+    for kept in [
+        "sleep_unsafe",
+        "sleep_sofa_chair",
+        "case_out_of_home",
+        "disability_missing",
+        "mental_health_current",
+        "household_not_assessed",
+        "visit_gap_missing",
+    ] {
+        assert!(names.iter().any(|n| n == kept), "{kept}");
+    }
+    // No ramp for the numbers not given; one factor per number.
+    assert!(!names.iter().any(|n| n == "prior_removals_value"));
+    let factors = spec.factors();
+    let age = factors.iter().find(|f| f.name == "age").unwrap();
+    assert_eq!(age.members.len(), 1);
+    assert_eq!(age.words(Some(92.0)), "age: 3 months");
+    let carer = factors.iter().find(|f| f.name == "caregiver_age").unwrap();
+    assert_eq!(carer.words(Some(18.0)), "caregiver age: 18");
 }
