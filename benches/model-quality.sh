@@ -83,10 +83,10 @@ truth_auc = auc(truth["true_probability"].values, y)
 print(f"test rows {len(y)}, incidents {y.sum()} ({y.mean():.2%})")
 print(f"{'model':<44} {'ROC AUC':>8} {'gap to truth':>13}")
 print(f"{'truth (the world s own probabilities)':<44} {truth_auc:8.5f} {'-':>13}")
-chosen = json.load(open(f"{d}/default/model.json"))["content"]["params"]["features"]
-for name, label in [("default", f"safeflag default (logistic, {chosen} chosen)"),
+chosen = lambda m: json.load(open(f"{d}/{m}/model.json"))["content"]["params"]["features"]
+for name, label in [("default", f"safeflag default (logistic, {chosen('default')} chosen)"),
                     ("standard", "safeflag logistic, standard features"),
-                    ("gbm", "safeflag boosted trees (early stopping)")]:
+                    ("gbm", f"safeflag boosted trees ({chosen('gbm')} chosen)")]:
     e = json.load(open(f"{d}/{name}.json"))
     a = e["evaluation"]["roc_auc"]
     worst = max(abs(g["ratio"] - 1) for g in e["against_truth"] if g["judged"])
