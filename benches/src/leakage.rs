@@ -11,6 +11,10 @@
 //!   (`safeflag generate --extract ... --truth HAZARDS`).
 //! * `leakage truth-at-date HAZARDS STACK OUT`: the same, from the hazard on
 //!   the date alone, as if the state stayed as it was for the whole window.
+//! * `leakage truth-fair CHILDREN YEARS SEED EXTRACTED_ON FUTURES STACK OUT`:
+//!   the same, over FUTURES simulated futures of each family from the date
+//!   (`safeflag_synth::fair_probability`; the world's parameters as it was
+//!   generated): the ceiling a model of what was known can reach.
 //!
 //! `benches/leakage.sh` runs the whole experiment with the CLI around it.
 #![allow(clippy::print_stdout)]
@@ -79,7 +83,33 @@ fn main() -> Res<()> {
             )?;
             write(&mut df, Path::new(out))?;
         }
-        _ => return Err("usage: leakage stacks EXTRACT OUT TRAIN_FROM TRAIN_TO TEST_FROM TEST_TO EVERY | leakage truth HAZARDS STACK OUT".into()),
+        ["truth-fair", children, years, seed, extracted_on, futures, stack, out] => {
+            let rows = read(Path::new(stack))?;
+            let params = safeflag_synth::WorldParams {
+                children: children.parse()?,
+                years: years.parse()?,
+                seed: seed.parse()?,
+                extracted_on: date(extracted_on)?,
+                truth: true,
+            };
+            let started = std::time::Instant::now();
+            let p = safeflag_synth::fair_probability(&params, &rows, 365, futures.parse()?)?;
+            println!(
+                "fair truth of {} rows over {futures} futures in {:.1}s",
+                rows.height(),
+                started.elapsed().as_secs_f64()
+            );
+            let mut df = DataFrame::new(
+                rows.height(),
+                vec![
+                    rows.column("child_id")?.clone(),
+                    rows.column("snapshot_date")?.clone(),
+                    Column::new("true_probability".into(), p),
+                ],
+            )?;
+            write(&mut df, Path::new(out))?;
+        }
+        _ => return Err("usage: leakage stacks EXTRACT OUT TRAIN_FROM TRAIN_TO TEST_FROM TEST_TO EVERY | leakage truth[-at-date] HAZARDS STACK OUT | leakage truth-fair CHILDREN YEARS SEED EXTRACTED_ON FUTURES STACK OUT".into()),
     }
     Ok(())
 }

@@ -33,5 +33,6 @@ pub use generate::{SynthParams, Synthetic, TRUE_PROBABILITY, generate};
 pub use messy::{Injected, messy_csv};
 pub use truth::RiskWorld;
 pub use world::{
-    TruthKind, World, WorldParams, generate_world, true_probability, true_probability_of,
+    TruthKind, World, WorldParams, fair_probability, generate_world, true_probability,
+    true_probability_of,
 };

@@ -241,7 +241,7 @@ pub fn generate_world(p: &WorldParams) -> World {
             let mut t = Tables::default();
             let first = b * FAMILIES_PER_BLOCK;
             for f in first..(first + FAMILIES_PER_BLOCK).min(families) {
-                family(p.seed, f, t0, t1, p.truth, &mut t);
+                family(p.seed, f, t0, t1, p.truth, None, &mut t);
             }
             t
         })
@@ -257,9 +257,36 @@ fn kids_in(seed: u64, f: u64) -> usize {
     pick_cumulative(unit(&mut stream(seed, f, 100)), &[0.40, 0.72, 0.90]) + 1
 }
 
+/// Where a family's history forks: from day `from` on, its reports (and the
+/// cases, removals and visits they bring) are drawn again from future number
+/// `future`'s own stream; everything drawn before is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fork {
+    from: i32,
+    future: u64,
+}
+
+/// The stream keys of a family's forked futures start here, clear of the
+/// keys its own history uses.
+const FUTURE_STREAMS: u64 = 1 << 40;
+
 #[allow(clippy::too_many_lines)]
-fn family(seed: u64, f: u64, t0: i32, t1: i32, keep_truth: bool, t: &mut Tables) {
-    let r = &mut stream(seed, f, 101);
+fn family(
+    seed: u64,
+    f: u64,
+    t0: i32,
+    t1: i32,
+    keep_truth: bool,
+    fork: Option<Fork>,
+    t: &mut Tables,
+) {
+    let mut own = stream(seed, f, 101);
+    let mut future = stream(
+        seed,
+        f,
+        FUTURE_STREAMS + fork.map_or(0, |k| (k.future << 20) ^ (k.from as u64 & 0xF_FFFF)),
+    );
+    let mut r: &mut Pcg64Mcg = &mut own;
     let n_kids = kids_in(seed, f);
     let office = pick_weighted(r, OFFICES.iter().map(|o| o.2));
     let (_, oc, _) = OFFICES[office];
@@ -360,15 +387,33 @@ fn family(seed: u64, f: u64, t0: i32, t1: i32, keep_truth: bool, t: &mut Tables)
         1.0
     };
     let mut day = t0 - 730 + lag(r, 500.0, 3000);
+    // The mean of the exponential wait that set `day` (none after the
+    // 90-day waits for a first birth, which are not drawn).
+    let mut wait_mean = Some(500.0);
     let mut cases: Vec<Case> = Vec::new();
     let mut n_report = 0;
     let mut reports_true: Vec<(i32, bool)> = Vec::new(); // received, substantiated (by disposed day)
     let mut removals_true: Vec<i32> = Vec::new();
     let cid = |e: usize| format!("C{f:07}-{e}");
-    while day < t1 {
+    let mut forked = false;
+    loop {
+        if let Some(k) = fork.filter(|k| !forked && day >= k.from) {
+            // Nothing was reported between the last report and the fork, so
+            // the wait for the next one, exponential and so without memory,
+            // starts again from the fork day (its cap lies beyond any span).
+            forked = true;
+            r = &mut future;
+            if let Some(mean) = wait_mean {
+                day = k.from + lag(r, mean, 4000);
+            }
+        }
+        if day >= t1 {
+            break;
+        }
         let born: Vec<usize> = (0..kids.len()).filter(|&k| kids[k].birth <= day).collect();
         if born.is_empty() {
             day += 90;
+            wait_mean = None;
             continue;
         }
         let child = born[(r.next_u64() % born.len() as u64) as usize];
@@ -491,6 +536,7 @@ fn family(seed: u64, f: u64, t0: i32, t1: i32, keep_truth: bool, t: &mut Tables)
             });
         }
         day += 1 + (lag(r, 420.0 * surveillance, 4000) as f64) as i32;
+        wait_mean = Some(420.0 * surveillance);
     }
 
     // The cases' rows: periods, members, contacts, assessments.
@@ -917,8 +963,6 @@ pub fn true_probability_of(
             out.push(f64::NAN);
             continue;
         };
-        // Days (d, d + window] are days d+1 ..= d+window.
-        let (lo, hi) = (d + 1, d + window_days);
         let total: f64 = by_child.get(c).map_or(0.0, |(died, v)| {
             if died.is_some_and(|x| x <= d) {
                 return 0.0;
@@ -929,14 +973,207 @@ pub fn true_probability_of(
                     h * f64::from(window_days) / f64::from(STEP_DAYS)
                 });
             }
-            v.iter()
-                .map(|&(s, h)| {
-                    let overlap = (hi.min(s + STEP_DAYS - 1) - lo.max(s) + 1).max(0);
-                    h * f64::from(overlap) / f64::from(STEP_DAYS)
-                })
-                .sum()
+            window_hazard(v.iter().copied(), d, window_days)
         });
         out.push(1.0 - (-total).exp());
     }
     Ok(out)
+}
+
+/// The expected incidents over days `(d, d + window]` from a child's hazard
+/// per step (`(step_start, hazard)`), each step counted for its days inside
+/// the window.
+fn window_hazard(steps: impl Iterator<Item = (i32, f64)>, d: i32, window_days: i32) -> f64 {
+    // Days (d, d + window] are days d+1 ..= d+window.
+    let (lo, hi) = (d + 1, d + window_days);
+    steps
+        .map(|(s, h)| {
+            let overlap = (hi.min(s + STEP_DAYS - 1) - lo.max(s) + 1).max(0);
+            h * f64::from(overlap) / f64::from(STEP_DAYS)
+        })
+        .sum()
+}
+
+/// The world's probability of an incident in `(date, date + window]` for
+/// each `(child_id, snapshot_date)` row of `rows`, over `futures` simulated
+/// futures of the child's family from the date: the truth a model could
+/// reach at best, where [`true_probability`] follows the one future that
+/// happened and so knows what no one knew on the date.
+///
+/// Each future keeps everything the family's history had drawn before the
+/// date: its true state (recorded or not), and the course already set for
+/// what was under way (an open case's length and visits, a finding not yet
+/// made, a birth or an adult's move that was to come). It draws again every
+/// report after the date, with the cases, removals and visits they bring;
+/// the wait for the next report starts again from the date, which is exact
+/// because the waits are exponential. So this truth still knows a little
+/// more than the date did (the set course), and is a ceiling that no model
+/// of what was recorded can pass. The probability is the mean over the
+/// futures of one minus the exponential of the window's hazard, and 0 for a
+/// child who had died on or before the date. `p` must be the parameters the
+/// world was generated with; a child id it did not make gives NaN.
+pub fn fair_probability(
+    p: &WorldParams,
+    rows: &DataFrame,
+    window_days: i32,
+    futures: u64,
+) -> PolarsResult<Vec<f64>> {
+    let t1 = epoch_days(p.extracted_on);
+    let t0 = t1 - 365 * p.years as i32;
+    let child = rows.column("child_id")?.str()?;
+    let date = rows.column("snapshot_date")?.date()?.physical();
+    // (family, date, row): the rows of one family on one date share its futures.
+    let family_of =
+        |id: &str| -> Option<u64> { id.strip_prefix('P')?.split('-').next()?.parse().ok() };
+    let mut keyed: Vec<(u64, i32, usize)> = child
+        .iter()
+        .zip(date.iter())
+        .enumerate()
+        .filter_map(|(i, (c, d))| Some((family_of(c?)?, d?, i)))
+        .collect();
+    keyed.sort_unstable();
+    let groups: Vec<&[(u64, i32, usize)]> =
+        keyed.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)).collect();
+    let per_group: Vec<Vec<(usize, f64)>> = groups
+        .par_iter()
+        .map(|g| {
+            let (f, d) = (g[0].0, g[0].1);
+            let ids: Vec<&str> = g
+                .iter()
+                .map(|&(_, _, i)| child.get(i).unwrap_or(""))
+                .collect();
+            let mut actual = Tables::default();
+            family(p.seed, f, t0, t1, true, None, &mut actual);
+            let mut sum = vec![0.0; g.len()];
+            for future in 0..futures {
+                let mut t = Tables::default();
+                family(
+                    p.seed,
+                    f,
+                    t0,
+                    t1,
+                    true,
+                    Some(Fork { from: d, future }),
+                    &mut t,
+                );
+                for (j, id) in ids.iter().enumerate() {
+                    let steps = t
+                        .truth
+                        .iter()
+                        .filter(|r| r.child == *id)
+                        .map(|r| (r.step, r.hazard));
+                    sum[j] += 1.0 - (-window_hazard(steps, d, window_days)).exp();
+                }
+            }
+            g.iter()
+                .zip(ids)
+                .zip(sum)
+                .map(|((&(_, _, i), id), total)| {
+                    let mine = actual.truth.iter().find(|r| r.child == id);
+                    let value = match mine {
+                        None => f64::NAN,
+                        Some(r) if r.died.is_some_and(|x| x <= d) => 0.0,
+                        Some(_) => total / futures.max(1) as f64,
+                    };
+                    (i, value)
+                })
+                .collect()
+        })
+        .collect();
+    let mut out = vec![f64::NAN; rows.height()];
+    for (i, v) in per_group.into_iter().flatten() {
+        out[i] = v;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The span of a two-year world ending on 2025-12-31.
+    fn span() -> (i32, i32) {
+        let t1 = epoch_days(NaiveDate::from_ymd_opt(2025, 12, 31).expect("valid date"));
+        (t1 - 730, t1)
+    }
+
+    fn history(f: u64, fork: Option<Fork>) -> Tables {
+        let (t0, t1) = span();
+        let mut t = Tables::default();
+        family(7, f, t0, t1, true, fork, &mut t);
+        t
+    }
+
+    fn hazards(t: &Tables) -> Vec<(String, i32, f64)> {
+        t.truth
+            .iter()
+            .map(|r| (r.child.clone(), r.step, r.hazard))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// A forked future never reaches back: every step that starts
+        /// before the fork has the hazard the family's own history gave it,
+        /// whatever the fork day and future.
+        #[test]
+        fn a_fork_keeps_every_hazard_before_its_day(f in 0u64..5_000, at in 0i32..730, future in 0u64..8) {
+            let (t0, _) = span();
+            let from = t0 + at;
+            let own = hazards(&history(f, None));
+            let forked = hazards(&history(f, Some(Fork { from, future })));
+            let before = |v: &[(String, i32, f64)]| -> Vec<(String, i32, f64)> {
+                v.iter().filter(|r| r.1 < from).cloned().collect()
+            };
+            prop_assert_eq!(before(&own), before(&forked));
+        }
+    }
+
+    /// A fork after the extract date changes no hazard; a fork inside the
+    /// span draws the future again (some families' hazards after the day
+    /// differ), and the reports it draws come at the rate the history's do.
+    #[test]
+    fn a_fork_draws_the_future_again_at_the_same_rate() {
+        let (t0, t1) = span();
+        for f in 0..50 {
+            assert_eq!(
+                hazards(&history(f, None)),
+                hazards(&history(
+                    f,
+                    Some(Fork {
+                        from: t1 + 10,
+                        future: 0
+                    })
+                )),
+                "family {f}"
+            );
+        }
+        let from = t0 + 200;
+        let reports_after = |t: &Tables| {
+            t.reports
+                .iter()
+                .filter(|r| (from..from + 365).contains(&r.received))
+                .count()
+        };
+        let (mut own, mut forked, mut changed) = (0, 0, 0);
+        for f in 0..3_000 {
+            let a = history(f, None);
+            let b = history(f, Some(Fork { from, future: 1 }));
+            own += reports_after(&a);
+            forked += reports_after(&b);
+            changed += usize::from(hazards(&a) != hazards(&b));
+        }
+        assert!(
+            changed > 300,
+            "{changed} of 3,000 families' futures changed"
+        );
+        // Two draws of one law: within 8% of each other (about 3 standard
+        // errors for the ~1,500 reports each counts). A fork that kept the
+        // pending wait instead of drawing it again would have the same
+        // first report after the day, and one that waited from the last
+        // report would have fewer.
+        let ratio = forked as f64 / own as f64;
+        assert!((0.92..1.08).contains(&ratio), "{forked} against {own}");
+    }
 }
