@@ -4,7 +4,7 @@
 # stack; and a model trained on the same dates built without knowledge dates
 # (every fact counted from the day it happened, not the day it was recorded).
 #
-#   bash benches/leakage.sh            # CHILDREN=300000 YEARS=6 SEED=31
+#   bash benches/leakage.sh            # CHILDREN=300000 YEARS=6 SEED=31 FUTURES=32
 #
 # Prints the ROC AUCs that docs/extract-contract.md quotes. Data goes to
 # $BENCH_DIR (default /tmp/safeflag-leakage), never committed.
@@ -26,6 +26,11 @@ rm -rf "$DIR" && mkdir -p "$DIR" && cd "$DIR"
 "$L" truth hazards.parquet honest-test.parquet truth-honest-test.csv
 "$L" truth hazards.parquet leaky-test.parquet truth-leaky-test.csv
 "$L" truth-at-date hazards.parquet honest-test.parquet truth-at-date-honest-test.csv
+# The ceiling over simulated futures: each family's reports drawn again from
+# each test date, FUTURES times (the world's parameters as generated above).
+FUTURES=${FUTURES:-32}
+"$L" truth-fair "$CHILDREN" "$YEARS" "$SEED" "$(sed -n 's/^extracted-on = //p' x/extract.toml)" \
+  "$FUTURES" honest-test.parquet truth-fair-honest-test.parquet
 
 auc() { # MODEL STACK TRUTH
   "$B" evaluate "$2" --model "$1" --truth "$3" --json -q \
@@ -46,3 +51,5 @@ done
 read -r ma ta < <(auc honest honest-test.parquet truth-at-date-honest-test.csv)
 echo
 echo "truth from the hazard on the date alone (the state frozen for the window), honest test: $ta (the honest model: $ma)"
+read -r ma ta < <(auc honest honest-test.parquet truth-fair-honest-test.parquet)
+echo "truth over $FUTURES simulated futures from each date, honest test: $ta (the honest model: $ma)"
