@@ -40,6 +40,19 @@ fn write(df: &mut DataFrame, path: &Path) -> Res<()> {
     Ok(())
 }
 
+/// Writes `child_id, snapshot_date, true_probability` for the stack's `rows`.
+fn write_truth(rows: &DataFrame, p: Vec<f64>, out: &Path) -> Res<()> {
+    let mut df = DataFrame::new(
+        rows.height(),
+        vec![
+            rows.column("child_id")?.clone(),
+            rows.column("snapshot_date")?.clone(),
+            Column::new("true_probability".into(), p),
+        ],
+    )?;
+    write(&mut df, out)
+}
+
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -73,15 +86,7 @@ fn main() -> Res<()> {
                 safeflag_synth::TruthKind::AtDate
             };
             let p = safeflag_synth::true_probability_of(&truth, &rows, 365, kind)?;
-            let mut df = DataFrame::new(
-                rows.height(),
-                vec![
-                    rows.column("child_id")?.clone(),
-                    rows.column("snapshot_date")?.clone(),
-                    Column::new("true_probability".into(), p),
-                ],
-            )?;
-            write(&mut df, Path::new(out))?;
+            write_truth(&rows, p, Path::new(out))?;
         }
         ["truth-fair", children, years, seed, extracted_on, futures, stack, out] => {
             let rows = read(Path::new(stack))?;
@@ -99,15 +104,7 @@ fn main() -> Res<()> {
                 rows.height(),
                 started.elapsed().as_secs_f64()
             );
-            let mut df = DataFrame::new(
-                rows.height(),
-                vec![
-                    rows.column("child_id")?.clone(),
-                    rows.column("snapshot_date")?.clone(),
-                    Column::new("true_probability".into(), p),
-                ],
-            )?;
-            write(&mut df, Path::new(out))?;
+            write_truth(&rows, p, Path::new(out))?;
         }
         _ => return Err("usage: leakage stacks EXTRACT OUT TRAIN_FROM TRAIN_TO TEST_FROM TEST_TO EVERY | leakage truth[-at-date] HAZARDS STACK OUT | leakage truth-fair CHILDREN YEARS SEED EXTRACTED_ON FUTURES STACK OUT".into()),
     }

@@ -211,7 +211,7 @@ pub const SHAPED_INPUTS: [ShapedInput; 6] = [
 
 /// Earlier substantiations, the one count the shaped spec leaves in its
 /// standard form and the raw spec reads as a number too.
-pub const SUBSTANTIATIONS: ShapedInput = ShapedInput {
+pub static SUBSTANTIATIONS: ShapedInput = ShapedInput {
     group: "prior_substantiations",
     column: Some("prior_substantiations"),
     label: "earlier substantiated reports",
@@ -221,10 +221,9 @@ pub const SUBSTANTIATIONS: ShapedInput = ShapedInput {
 /// The numeric inputs the raw spec ([`FeatureSpec::raw`]) reads as numbers:
 /// every shaped input, and the substantiations.
 pub fn raw_inputs() -> impl Iterator<Item = &'static ShapedInput> {
-    static SUBSTANTIATIONS_REF: ShapedInput = SUBSTANTIATIONS;
     SHAPED_INPUTS
         .iter()
-        .chain(std::iter::once(&SUBSTANTIATIONS_REF))
+        .chain(std::iter::once(&SUBSTANTIATIONS))
 }
 
 /// The household items whose weight the shaped spec lets depend on the case type.
