@@ -517,6 +517,10 @@ pub struct ScoreArgs {
     /// reasons and exports then use them (docs/warehouse.md).
     #[arg(long, value_name = "FILE")]
     pub scores: Option<PathBuf>,
+    /// Also write every row's score as Arrow IPC (`scores.arrow`) beside
+    /// `scores.parquet`.
+    #[arg(long)]
+    pub scores_arrow: bool,
     /// Coaching prompts (TOML); default: the model directory's own
     /// coaching-prompts.toml, else the prompts built into safeflag.
     #[arg(long, value_name = "FILE")]

@@ -213,6 +213,7 @@ impl Staged<'_> {
             monitor: config.monitor.clone(),
             out: staging.to_path_buf(),
             scores: config.scores(date_arg.as_deref())?,
+            scores_arrow: config.output.scores_arrow,
         };
         let mut hooks = NightHooks {
             store: &*store,

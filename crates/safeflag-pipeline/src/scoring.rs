@@ -42,6 +42,9 @@ pub struct ScoringOptions {
     /// Probabilities computed in the warehouse, taken instead of safeflag's
     /// own after checking them ([`crate::warehouse`]).
     pub scores: Option<PathBuf>,
+    /// Also write every row's score as Arrow IPC (`scores.arrow`); off by
+    /// default, as `scores.parquet` holds the same rows (decision 64).
+    pub scores_arrow: bool,
 }
 
 /// Where the nightly run plugs its history into a scoring run.
@@ -186,7 +189,9 @@ pub fn score(
     rows.scores.rechunk_mut_par();
     let model_id = manifest.model.id.clone();
     let (built, written) = std::thread::scope(|s| {
-        let writer = s.spawn(|| write_score_files(&rows.scores, &model_id, &options.out));
+        let writer = s.spawn(|| {
+            write_score_files(&rows.scores, &model_id, &options.out, options.scores_arrow)
+        });
         let built = queue_and_check(
             options,
             model,
@@ -244,7 +249,11 @@ pub fn score(
     manifest.counts.cases_queued = queue.height() as u64;
     manifest.counts.cases_suppressed = suppressed.height() as u64;
     manifest.monitoring = Some(checks);
-    manifest.outputs = hash_outputs(&options.out, &SCORING_OUTPUTS)?;
+    let written: Vec<&str> = SCORING_OUTPUTS
+        .into_iter()
+        .filter(|name| options.scores_arrow || *name != SCORES_ARROW)
+        .collect();
+    manifest.outputs = hash_outputs(&options.out, &written)?;
     manifest.time("total", t0.elapsed().as_secs_f64());
     manifest.write(&options.out)?;
     progress.done();
@@ -315,8 +324,7 @@ fn queue_and_check(
     let checks = monitor(
         &model.artifact,
         cases,
-        &rows.bins,
-        &rows.probabilities,
+        rows,
         &queued.case_rows,
         &options.monitor,
     )?;
@@ -360,20 +368,33 @@ fn model_id_column(model_id: &str, n: usize) -> Column {
     )
 }
 
-/// Writes `scores.parquet` and `scores.arrow` side by side, each atomically,
-/// with the model's id as their last column (the snapshot date is already
-/// each row's own); returns the seconds it took.
-fn write_score_files(scores: &DataFrame, model_id: &str, out: &Path) -> Result<f64> {
+/// Writes `scores.parquet`, and with `arrow` `scores.arrow` beside it, each
+/// atomically, with the model's id as their last column (the snapshot date
+/// is already each row's own); returns the seconds it took. Without `arrow`
+/// an earlier run's `scores.arrow` is removed, so the directory holds only
+/// tonight's scores.
+fn write_score_files(scores: &DataFrame, model_id: &str, out: &Path, arrow: bool) -> Result<f64> {
     let t = Instant::now();
     let mut scores = scores.clone();
     scores.with_column(model_id_column(model_id, scores.height()))?;
-    let (mut parquet, mut ipc) = (scores.clone(), scores);
-    let (a, b) = rayon::join(
-        || write_frame(&mut parquet, &out.join(SCORES_PARQUET)),
-        || write_frame(&mut ipc, &out.join(SCORES_ARROW)),
-    );
-    a?;
-    b?;
+    if arrow {
+        let (mut parquet, mut ipc) = (scores.clone(), scores);
+        let (a, b) = rayon::join(
+            || write_frame(&mut parquet, &out.join(SCORES_PARQUET)),
+            || write_frame(&mut ipc, &out.join(SCORES_ARROW)),
+        );
+        a?;
+        b?;
+    } else {
+        let stale = out.join(SCORES_ARROW);
+        match std::fs::remove_file(&stale) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io("removing", &stale, e));
+            }
+            _ => {}
+        }
+        write_frame(&mut scores, &out.join(SCORES_PARQUET))?;
+    }
     Ok(t.elapsed().as_secs_f64())
 }
 
@@ -434,6 +455,7 @@ mod tests {
             monitor: MonitorOptions::default(),
             out: out.to_path_buf(),
             scores: None,
+            scores_arrow: true,
         }
     }
 

@@ -221,12 +221,16 @@ impl Default for HistoryConfig {
 pub struct OutputConfig {
     /// Runs go to `ROOT/runs/DATE/`.
     pub root: PathBuf,
+    /// Also write every row's score as Arrow IPC (`scores.arrow`).
+    #[serde(default)]
+    pub scores_arrow: bool,
 }
 
 impl Default for OutputConfig {
     fn default() -> Self {
         OutputConfig {
             root: PathBuf::from("out"),
+            scores_arrow: false,
         }
     }
 }

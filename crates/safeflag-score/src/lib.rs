@@ -19,6 +19,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use safeflag_features::{build_matrix, input_values};
 use safeflag_model::ModelArtifact;
 use safeflag_model::calibration::{describe, tier};
@@ -135,10 +136,15 @@ fn score_rows_in_batches(
     }
 
     let t1 = std::time::Instant::now();
-    let p: Vec<f64> = z.iter().map(|&z| c.calibration.probability(z)).collect();
+    // Row by row and independent, so in parallel: each value is the same
+    // whatever the thread count.
+    let p: Vec<f64> = z
+        .par_iter()
+        .map(|&z| c.calibration.probability(z))
+        .collect();
     drop(z);
-    let bands: Vec<u32> = p.iter().map(|&p| u32::from(c.bands.band(p))).collect();
-    let tiers: Vec<&str> = bands.iter().map(|&b| tier(b as u8)).collect();
+    let bands: Vec<u32> = p.par_iter().map(|&p| u32::from(c.bands.band(p))).collect();
+    let tiers = tier_column(&bands)?;
     let mut scores = cases.select([
         "source_row",
         "case_id",
@@ -148,9 +154,18 @@ fn score_rows_in_batches(
         "supervisor_id",
         "worker_id",
     ])?;
+    let (n_cases, age_bands) = rayon::join(
+        || Ok::<_, Error>(distinct(scores.column("case_id")?.str()?)),
+        || -> Result<StringChunked> {
+            Ok(safeflag_features::age_band_names(cases)?
+                .into_iter()
+                .collect())
+        },
+    );
+    let (n_cases, age_bands) = (n_cases?, age_bands?);
     scores.with_column(Column::new("probability".into(), &p))?;
     scores.with_column(Column::new("band".into(), bands))?;
-    scores.with_column(Column::new("tier".into(), tiers))?;
+    scores.with_column(tiers.into_column())?;
     // What the look back at outcomes reads by group: the child's group and
     // age band that night (never model inputs).
     let race = safeflag_core::contract::RACE_ETHNICITY;
@@ -158,15 +173,11 @@ fn score_rows_in_batches(
         Ok(c) => c.clone(),
         Err(_) => Column::full_null(race.into(), cases.height(), &DataType::String),
     })?;
-    let bands: StringChunked = safeflag_features::age_band_names(cases)?
-        .into_iter()
-        .collect();
-    scores.with_column(bands.with_name("age_band".into()).into_column())?;
+    scores.with_column(age_bands.with_name("age_band".into()).into_column())?;
     // Labelled snapshots keep their outcome, so reports can draw calibration.
     if let Ok(y) = cases.column(safeflag_core::contract::OUTCOME) {
         scores.with_column(y.clone())?;
     }
-    let n_cases = distinct(scores.column("case_id")?.str()?);
     t_score += t1.elapsed().as_secs_f64();
     Ok(RowScores {
         scores,
@@ -175,6 +186,20 @@ fn score_rows_in_batches(
         cases: n_cases,
         seconds: [("features", t_features), ("score", t_score)],
     })
+}
+
+/// Each row's tier name, built in parallel pieces (one chunk each; the
+/// score-file writer cuts its own row groups, so the chunks never show).
+fn tier_column(bands: &[u32]) -> Result<StringChunked> {
+    let pieces: Vec<StringChunked> = bands
+        .par_chunks(1 << 18)
+        .map(|b| StringChunked::from_iter_values("".into(), b.iter().map(|&b| tier(b as u8))))
+        .collect();
+    let mut tiers = StringChunked::from_iter_values("tier".into(), std::iter::empty::<&str>());
+    for piece in &pieces {
+        tiers.append(piece)?;
+    }
+    Ok(tiers)
 }
 
 /// The number of distinct non-null values, exactly, by sorting hashes

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 use rayon::prelude::*;
 use safeflag_core::FeatureMatrix;
-use safeflag_features::age_band_names;
 use safeflag_model::ModelArtifact;
 use safeflag_model::distribution::{FeatureDistribution, psi};
 use safeflag_model::fairness::{
@@ -227,17 +226,18 @@ pub fn grouping_words(grouping: &str) -> &str {
     }
 }
 
-/// Runs the checks on tonight's validated `cases`, their binned features
+/// Runs the checks on tonight's validated `cases`, their scores (with the
+/// binned features, and each row's age band as the score files carry it)
 /// and the rows of the queued cases ([`crate::Queue::case_rows`]).
 pub fn monitor(
     model: &ModelArtifact,
     cases: &DataFrame,
-    bins: &FeatureBins,
-    probabilities: &[f64],
+    scored: &crate::RowScores,
     queued_rows: &[usize],
     options: &MonitorOptions,
 ) -> Result<Monitoring> {
     let c = &model.content;
+    let (bins, probabilities) = (&scored.bins, scored.probabilities.as_slice());
     let mut warnings = Vec::new();
 
     let drift: Vec<FeatureDrift> = c
@@ -318,7 +318,7 @@ pub fn monitor(
     };
     let race = safeflag_core::contract::RACE_ETHNICITY;
     let races = text_values(cases, race)?;
-    let ages = age_band_names(cases)?;
+    let ages = text_values(&scored.scores, "age_band")?;
     let rows = Rows {
         flagged: &flagged,
         probabilities,
@@ -488,19 +488,22 @@ struct Rows<'a> {
 }
 
 impl Rows<'_> {
-    /// Counts per key, in parallel blocks.
+    /// Counts per key, in parallel blocks. Each block is counted on its own
+    /// and the blocks are added in row order, so the sums of risk are the
+    /// same bits whatever the thread count (a fold over work-stolen ranges
+    /// added them in a different order on every run).
     fn tally<K: std::hash::Hash + Eq + Send + Copy>(
         &self,
         key: impl Fn(usize) -> K + Sync,
     ) -> PlHashMap<K, QueueCounts> {
         const BLOCK: usize = 1 << 16;
         let n = self.flagged.len();
-        (0..n.div_ceil(BLOCK))
+        let blocks: Vec<PlHashMap<K, QueueCounts>> = (0..n.div_ceil(BLOCK))
             .into_par_iter()
-            .fold(PlHashMap::<K, QueueCounts>::default, |mut acc, b| {
+            .map(|b| {
+                let mut acc = PlHashMap::<K, QueueCounts>::default();
                 for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
-                    let e = acc.entry(key(i)).or_default();
-                    e.add(&QueueCounts {
+                    acc.entry(key(i)).or_default().add(&QueueCounts {
                         n: 1,
                         flagged: usize::from(self.flagged[i]),
                         risk: self.probabilities[i],
@@ -509,12 +512,14 @@ impl Rows<'_> {
                 }
                 acc
             })
-            .reduce(PlHashMap::default, |mut a, b| {
-                for (k, c) in b {
-                    a.entry(k).or_default().add(&c);
-                }
-                a
-            })
+            .collect();
+        // Each key's blocks are added in block order (the order of keys
+        // within a block does not touch any one key's sum).
+        let mut all = PlHashMap::<K, QueueCounts>::default();
+        for (k, c) in blocks.into_iter().flatten() {
+            all.entry(k).or_default().add(&c);
+        }
+        all
     }
 
     /// Counts per group (`None`: [`MISSING_GROUP`]).
@@ -552,6 +557,7 @@ impl Rows<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use safeflag_features::age_band_names;
 
     /// The group counts equal a polars group-by over the expressions the
     /// reports use (`age_band()`, the race column), on the sample snapshot
@@ -609,6 +615,44 @@ mod tests {
         // The risk is the sum of the group's probabilities.
         let all: f64 = rows.counts(|i| values[i]).values().map(|c| c.risk).sum();
         assert!((all - p.iter().sum::<f64>()).abs() < 1e-6);
+    }
+
+    /// The sums of risk per group are the same bits on one thread and on
+    /// many, run after run: the manifest's fairness tables are part of a
+    /// run's output (a fold over work-stolen ranges gave different low bits
+    /// on every 5M-row night).
+    #[test]
+    fn group_sums_do_not_depend_on_the_thread_count() {
+        let n = 40 * (1 << 16) + 123;
+        let mut state = 11u64;
+        let p: Vec<f64> = (0..n)
+            .map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                (state >> 11) as f64 / (1u64 << 53) as f64 * 0.3
+            })
+            .collect();
+        let flagged: Vec<bool> = (0..n).map(|i| i % 997 == 0).collect();
+        let groups = ["a", "b", "c"];
+        let rows = Rows {
+            flagged: &flagged,
+            probabilities: &p,
+            by_score: &flagged,
+        };
+        let sums = |threads: usize| -> Vec<(String, u64, usize)> {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| rows.counts(|i| Some(groups[i % 3])))
+                .into_iter()
+                .map(|(g, c)| (g, c.risk.to_bits(), c.n))
+                .collect()
+        };
+        let one = sums(1);
+        assert_eq!(one.len(), 3);
+        for threads in [2, 3, 8, 8, 8] {
+            assert_eq!(sums(threads), one, "{threads} threads");
+        }
     }
 
     /// A queue by score alone takes the cases with the highest child, as

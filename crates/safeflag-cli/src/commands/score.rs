@@ -23,6 +23,7 @@ pub fn run(args: ScoreArgs, printer: &Printer) -> Result<()> {
         monitor: monitor_options(args.psi_warning)?,
         out: args.out.clone(),
         scores: args.scores.clone(),
+        scores_arrow: args.scores_arrow,
     };
     let model = Model::load(&args.model)?;
     let bar = Bar::new(!printer.is_quiet());
@@ -68,9 +69,14 @@ fn summary(out: &Path, scored: &Scored) -> Result<String> {
         }
     }
     let _ = writeln!(s, "\nqueue: {}", out.join("queue.csv").display());
+    let arrow = if m.outputs.iter().any(|o| o.file == "scores.arrow") {
+        " scores.arrow,"
+    } else {
+        ""
+    };
     let _ = writeln!(
         s,
-        "also:  queue.parquet, scores.parquet, scores.arrow, quarantine.csv, manifest.json in {}",
+        "also:  queue.parquet, scores.parquet,{arrow} quarantine.csv, manifest.json in {}",
         out.display()
     );
     Ok(s)

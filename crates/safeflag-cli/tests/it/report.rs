@@ -82,7 +82,12 @@ fn parquet_batches(path: &Path) -> Vec<RecordBatch> {
 #[test]
 fn parquet_and_arrow_outputs_read_back_with_arrow_rs() {
     let dir = tempfile::tempdir().unwrap();
-    score_sample(dir.path(), "run", &sample("snapshot.csv"), &[]);
+    score_sample(
+        dir.path(),
+        "run",
+        &sample("snapshot.csv"),
+        &["--scores-arrow"],
+    );
     let run = dir.path().join("run");
     let queue = queue_rows(&run);
 

@@ -14,7 +14,7 @@ fn manifest(dir: &std::path::Path) -> safeflag_report::RunManifest {
 #[test]
 fn sample_queue_is_ranked_reasoned_reconciled_and_reproducible() {
     let dir = tempfile::tempdir().unwrap();
-    let out = score(dir.path(), &["--out", "a"]);
+    let out = score(dir.path(), &["--out", "a", "--scores-arrow"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // Batch (stderr not a terminal): no progress bar, only log lines.
     assert!(
@@ -73,7 +73,7 @@ fn sample_queue_is_ranked_reasoned_reconciled_and_reproducible() {
     assert!(q.contains("safe-sleep education"), "the built-in prompts");
 
     // Same input, model and settings: byte-identical outputs.
-    let out = score(dir.path(), &["--out", "b"]);
+    let out = score(dir.path(), &["--out", "b", "--scores-arrow"]);
     assert_eq!(out.status.code(), Some(0));
     for f in [
         "queue.csv",
@@ -97,6 +97,38 @@ fn sample_queue_is_ranked_reasoned_reconciled_and_reproducible() {
             assert_eq!(mode & 0o777, 0o600, "{f}");
         }
     }
+
+    // Without --scores-arrow the same run writes no Arrow IPC file, removes
+    // the earlier run's, and leaves every other output as it was.
+    let before: Vec<Vec<u8>> = ["queue.csv", "queue.parquet", "scores.parquet"]
+        .iter()
+        .map(|f| std::fs::read(dir.path().join("a").join(f)).unwrap())
+        .collect();
+    let out = score(dir.path(), &["--out", "a"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!dir.path().join("a/scores.arrow").exists());
+    assert!(!stdout(&out).contains("scores.arrow"), "{}", stdout(&out));
+    for (f, was) in ["queue.csv", "queue.parquet", "scores.parquet"]
+        .iter()
+        .zip(&before)
+    {
+        let now = std::fs::read(dir.path().join("a").join(f)).unwrap();
+        assert!(&now == was, "{f} changed without the Arrow file");
+    }
+    let files: Vec<String> = manifest(&dir.path().join("a"))
+        .outputs
+        .into_iter()
+        .map(|o| o.file)
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "queue.csv",
+            "queue.parquet",
+            "scores.parquet",
+            "quarantine.csv"
+        ]
+    );
 }
 
 #[test]
