@@ -29,7 +29,10 @@ pub fn write_frame(df: &mut DataFrame, path: &Path) -> Result<()> {
             InputFormat::Parquet => {
                 row_groups(df).and_then(|groups| write_parquet(df.schema(), &groups, w))
             }
-            InputFormat::Ipc => row_groups(df).and_then(|groups| {
+            InputFormat::Ipc => row_groups(df).and_then(|mut groups| {
+                for g in &mut groups {
+                    g.rechunk_mut();
+                }
                 // One record batch per chunk, so per group.
                 let mut batches = groups.first().cloned().unwrap_or_else(|| df.clear());
                 for g in groups.iter().skip(1) {
@@ -100,6 +103,16 @@ fn write_parquet<W: std::io::Write + Send>(
         let encoded: Vec<_> = wave
             .par_iter()
             .map(|g| {
+                // A group cut from misaligned columns is copied whole here,
+                // a wave at a time (one chunk per column: one row group).
+                let mut whole;
+                let g = if g.max_n_chunks() > 1 {
+                    whole = g.clone();
+                    whole.rechunk_mut();
+                    &whole
+                } else {
+                    g
+                };
                 writer
                     .encode_and_compress(g)
                     .collect::<PolarsResult<Vec<_>>>()
@@ -113,12 +126,34 @@ fn write_parquet<W: std::io::Write + Send>(
 /// Rows per Parquet row group and per Arrow IPC record batch.
 pub const ROW_GROUP_ROWS: usize = 1 << 18;
 
-/// `df` in row groups of about [`ROW_GROUP_ROWS`] rows, one chunk per
-/// column each, as polars' Parquet writer cuts them (small chunks gathered,
-/// large ones split evenly; slices share their buffers). Polars' IPC writer
-/// does not cut: it wrote a frame in one piece as one 5M-row record batch,
-/// compressed whole in memory.
+/// `df` in row groups of about [`ROW_GROUP_ROWS`] rows, with the bounds
+/// polars' Parquet writer gives them (small chunks gathered, large ones
+/// split evenly; slices share their buffers). Polars' IPC writer does not
+/// cut: it wrote a frame in one piece as one 5M-row record batch, compressed
+/// whole in memory.
+///
+/// Columns whose chunks do not line up (a night's ids in the input's row
+/// groups beside its scores in one piece) polars first copies whole into
+/// one chunk each, and then cuts evenly. The same even cut is taken here
+/// without the copy: each group is a slice, which may hold several chunks
+/// and is made whole only when it is written (500 MB of fresh pages at the
+/// peak of a 5M-row night otherwise). The bounds are polars' own, so the
+/// file is the same byte for byte (tested).
 fn row_groups(df: &mut DataFrame) -> PolarsResult<Vec<DataFrame>> {
+    let h = df.height();
+    if h > 0 && df.should_rechunk() {
+        // After the copy polars would hold one chunk of `h` rows: one group
+        // below the row-group size, else `h / size` even parts, the last
+        // taking the rest.
+        let parts = (h / ROW_GROUP_ROWS).max(1);
+        let size = h / parts;
+        return Ok((0..parts)
+            .map(|i| {
+                let len = if i + 1 == parts { h - i * size } else { size };
+                df.slice((i * size) as i64, len)
+            })
+            .collect());
+    }
     let mut cut = polars::frame::chunk_df_for_writing(df, ROW_GROUP_ROWS)?.into_owned();
     Ok(cut.split_chunks().filter(|g| g.height() > 0).collect())
 }
@@ -173,6 +208,51 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    /// Columns whose chunks do not line up are cut without copying the whole
+    /// frame first, into polars' own row groups: the Parquet file is polars'
+    /// own byte for byte, at sizes below, at and well above one group.
+    #[test]
+    fn misaligned_columns_give_polars_own_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in [1_000, ROW_GROUP_ROWS, (GROUPS_AT_ONCE + 2) * ROW_GROUP_ROWS + 1_777] {
+            // The ids in uneven pieces, as a file's row groups give them;
+            // the scores in one piece.
+            let mut ids = StringChunked::from_iter_values("case_id".into(), std::iter::empty::<&str>());
+            let mut start = 0;
+            for (k, len) in [97_001usize, 250_000, 3, 400_000].iter().cycle().enumerate() {
+                if start >= n {
+                    break;
+                }
+                let end = (start + len).min(n);
+                let piece: StringChunked = (start..end)
+                    .map(|i| format!("C{}", (i * 7 + k) / 3))
+                    .collect();
+                ids.append(&piece).unwrap();
+                start = end;
+            }
+            let p: Vec<f64> = (0..n).map(|i| (i % 1013) as f64 / 1013.0).collect();
+            let mut df = DataFrame::new_infer_height(vec![
+                ids.into_series().into_column(),
+                Column::new("probability".into(), p),
+            ])
+            .unwrap();
+            assert!(n <= 1_000 || df.should_rechunk(), "the case is misaligned");
+            let path = dir.path().join(format!("m{n}.parquet"));
+            write_frame(&mut df, &path).unwrap();
+            let mut polars_file = Vec::new();
+            ParquetWriter::new(&mut polars_file)
+                .with_compression(ParquetCompression::Zstd(None))
+                .with_row_group_size(Some(ROW_GROUP_ROWS))
+                .finish(&mut df.clone())
+                .unwrap();
+            assert!(std::fs::read(&path).unwrap() == polars_file, "{n} rows");
+            let back = ParquetReader::new(std::fs::File::open(&path).unwrap())
+                .finish()
+                .unwrap();
+            assert!(back.equals(&df));
+        }
     }
 
     #[test]

@@ -181,12 +181,15 @@ pub fn score(
 
     // The score files depend only on the scores: they are compressed and
     // written on their own thread while the queue and the checks are built
-    // (mostly one-core work, so the writers get the other core). One chunk
-    // per column first: the id columns arrive in the input's row groups and
-    // the scores in one piece, and the IPC writer would otherwise align them
-    // itself, holding a second copy of the frame (1.3 GB more at the peak of
-    // a 5M-row night, and 2.5 s slower).
-    rows.scores.rechunk_mut_par();
+    // (mostly one-core work, so the writers get the other core). The id
+    // columns arrive in the input's row groups and the scores in one piece;
+    // the Parquet writer copies each row group whole as it writes it
+    // (`safeflag_ingest::write_frame`). The IPC writer would align the
+    // columns itself, holding a second copy of the frame, so with it the
+    // frame is made one chunk per column first.
+    if options.scores_arrow {
+        rows.scores.rechunk_mut_par();
+    }
     let model_id = manifest.model.id.clone();
     let (built, written) = std::thread::scope(|s| {
         let writer = s.spawn(|| {
