@@ -12,6 +12,8 @@
 # directory are blanked; the history's runs, flags and suppressions without
 # run ids and start times. Manifests differ by design (run ids, timings, and
 # their schema) and are not compared. Data goes to $BENCH_DIR.
+# AB_ONLY_OLD="scores.arrow" names files the old build writes and the new one
+# no longer does (decision 64); they are listed, not compared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OLD=$(realpath "$1"); NEW=$(realpath "$2"); REPS=${3:-3}; shift 3 || shift $#
@@ -78,6 +80,10 @@ def blank(text, run):
     text = re.sub(rb"-[0-9a-f]{8}(\.(?:xlsx|csv))", rb"\1", text)
     return text.replace(run.encode(), b"RUN_DIR")
 fa, fb = files(ra), files(rb)
+for f in os.environ.get("AB_ONLY_OLD", "").split():
+    if f in fa and f not in fb:
+        print(f"  only in the old run (AB_ONLY_OLD): {f}")
+        del fa[f]
 assert fa.keys() == fb.keys(), f"{name}: different files: {set(fa) ^ set(fb)}"
 same = diff = 0
 for f in sorted(fa):

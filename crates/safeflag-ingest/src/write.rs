@@ -216,12 +216,21 @@ mod tests {
     #[test]
     fn misaligned_columns_give_polars_own_file() {
         let dir = tempfile::tempdir().unwrap();
-        for n in [1_000, ROW_GROUP_ROWS, (GROUPS_AT_ONCE + 2) * ROW_GROUP_ROWS + 1_777] {
+        for n in [
+            1_000,
+            ROW_GROUP_ROWS,
+            (GROUPS_AT_ONCE + 2) * ROW_GROUP_ROWS + 1_777,
+        ] {
             // The ids in uneven pieces, as a file's row groups give them;
             // the scores in one piece.
-            let mut ids = StringChunked::from_iter_values("case_id".into(), std::iter::empty::<&str>());
+            let mut ids =
+                StringChunked::from_iter_values("case_id".into(), std::iter::empty::<&str>());
             let mut start = 0;
-            for (k, len) in [97_001usize, 250_000, 3, 400_000].iter().cycle().enumerate() {
+            for (k, len) in [97_001usize, 250_000, 3, 400_000]
+                .iter()
+                .cycle()
+                .enumerate()
+            {
                 if start >= n {
                     break;
                 }

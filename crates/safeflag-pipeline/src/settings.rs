@@ -217,12 +217,11 @@ impl Default for HistoryConfig {
 
 /// `[output]`
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct OutputConfig {
     /// Runs go to `ROOT/runs/DATE/`.
     pub root: PathBuf,
     /// Also write every row's score as Arrow IPC (`scores.arrow`).
-    #[serde(default)]
     pub scores_arrow: bool,
 }
 
@@ -485,6 +484,10 @@ mod tests {
         assert_eq!(c.export.by, vec![Recipient::Office]);
         assert!(c.history.store.ends_with("state/history.sqlite"));
         assert!(c.lock_path().ends_with("state/history.sqlite.lock"));
+        assert!(!c.output.scores_arrow, "one score file unless asked");
+        let c = load(&format!("{MINIMAL}[output]\nscores-arrow = true\n")).unwrap();
+        assert!(c.output.scores_arrow);
+        assert!(c.output.root.ends_with("out"), "the root keeps its default");
     }
 
     #[test]
