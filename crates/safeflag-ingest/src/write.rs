@@ -82,8 +82,9 @@ pub fn neutralise_formulas(df: &DataFrame) -> PolarsResult<Option<DataFrame>> {
 }
 
 /// Row groups encoded side by side before the writer compresses and writes
-/// them in order: a wave of four is about a million rows of encoded pages.
-const GROUPS_AT_ONCE: usize = 4;
+/// them in order: a wave of two is about half a million rows of encoded
+/// pages (one group per core here; four held twice the pages for no gain).
+const GROUPS_AT_ONCE: usize = 2;
 
 /// Parquet, zstd, with the row groups of each wave encoded in parallel.
 /// Polars' own writer encodes a row group's columns side by side but the

@@ -88,8 +88,10 @@ pub struct RowScores {
 
 /// Rows whose features are computed and scored at a time. The feature matrix
 /// of a whole 5M-row night is 1.5 GB in f64; in batches it is never more than
-/// one batch (about 330 MB), and each batch is still scored in parallel.
-pub const BATCH_ROWS: usize = 1 << 20;
+/// one batch (about 40 MB), and each batch is still scored in parallel. At
+/// 1M rows a batch (330 MB with its intermediates) set the night's memory
+/// high-water mark; 128k rows took 225 MB off the peak and no time (issue 18).
+pub const BATCH_ROWS: usize = 1 << 17;
 
 /// Computes the model's features on validated cases and scores every row,
 /// [`BATCH_ROWS`] rows at a time.
