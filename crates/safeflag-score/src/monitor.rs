@@ -317,25 +317,23 @@ pub fn monitor(
         ..FairnessOptions::default()
     };
     let race = safeflag_core::contract::RACE_ETHNICITY;
-    let (races, race_names) = group_codes(cases, race)?;
-    let (ages, age_names) = group_codes(&scored.scores, "age_band")?;
-    let race_of = |i: usize| race_names[races[i] as usize];
-    let age_of = |i: usize| age_names[ages[i] as usize];
+    let races = Groups::of(cases, race)?;
+    let ages = Groups::of(&scored.scores, "age_band")?;
     let rows = Rows {
         flagged: &flagged,
         probabilities,
         by_score: &by_score,
     };
     let fairness = vec![
-        audit_queue(race, &rows.counts(race_of), &race_options),
+        audit_queue(race, &rows.counts(&races), &race_options),
         audit_queue(
             safeflag_model::fairness::AGE_BAND,
-            &rows.counts(age_of),
+            &rows.counts(&ages),
             &FairnessOptions::default(),
         ),
         audit_queue(
             RACE_BY_AGE,
-            &rows.crossed(|i| (race_of(i), age_of(i))),
+            &rows.crossed(&races, &ages),
             &FairnessOptions::default(),
         ),
     ];
@@ -378,23 +376,39 @@ fn text_values<'a>(cases: &'a DataFrame, column: &str) -> Result<Vec<Option<&'a 
 }
 
 /// A group column as one small code per row and the distinct values the
-/// codes stand for, in order of first appearance: 4 bytes a row where a
-/// borrowed text per row is 16 (160 MB for two columns of a 5M-row night,
-/// alive beside the score-file writer at the night's peak).
-fn group_codes<'a>(cases: &'a DataFrame, column: &str) -> Result<(Vec<u32>, Vec<Option<&'a str>>)> {
-    let text = cases.column(column)?.str()?;
-    let mut names: Vec<Option<&str>> = Vec::new();
-    let mut index: PlHashMap<Option<&str>, u32> = PlHashMap::default();
-    let codes = text
-        .iter()
-        .map(|v| {
-            *index.entry(v).or_insert_with(|| {
-                names.push(v);
-                (names.len() - 1) as u32
+/// codes stand for, in order of first appearance. Rows are counted by code
+/// and the groups named once at the end: 4 bytes a row where a borrowed
+/// text per row is 16 (160 MB for two columns of a 5M-row night, alive
+/// beside the score-file writer at the night's peak), and a number hashed
+/// per row, not a text.
+struct Groups<'a> {
+    codes: Vec<u32>,
+    names: Vec<Option<&'a str>>,
+}
+
+impl<'a> Groups<'a> {
+    fn new(values: impl Iterator<Item = Option<&'a str>>) -> Self {
+        let mut names = Vec::new();
+        let mut index = PlHashMap::<Option<&str>, u32>::default();
+        let codes = values
+            .map(|v| {
+                *index.entry(v).or_insert_with(|| {
+                    names.push(v);
+                    (names.len() - 1) as u32
+                })
             })
-        })
-        .collect();
-    Ok((codes, names))
+            .collect();
+        Groups { codes, names }
+    }
+
+    fn of(cases: &'a DataFrame, column: &str) -> Result<Self> {
+        Ok(Groups::new(cases.column(column)?.str()?.iter()))
+    }
+
+    /// The group a code stands for ([`MISSING_GROUP`] for a missing value).
+    fn name(&self, code: u32) -> &'a str {
+        self.names[code as usize].unwrap_or(MISSING_GROUP)
+    }
 }
 
 /// The nightly fairness warnings: a watched group flagged clearly more or
@@ -544,34 +558,19 @@ impl Rows<'_> {
         all
     }
 
-    /// Counts per group (`None`: [`MISSING_GROUP`]).
-    fn counts<'g>(
-        &self,
-        group: impl Fn(usize) -> Option<&'g str> + Sync,
-    ) -> BTreeMap<String, QueueCounts> {
-        self.tally(group)
+    /// Counts per group.
+    fn counts(&self, groups: &Groups) -> BTreeMap<String, QueueCounts> {
+        self.tally(|i| groups.codes[i])
             .into_iter()
-            .map(|(g, c)| (g.unwrap_or(MISSING_GROUP).to_string(), c))
+            .map(|(g, c)| (groups.name(g).to_string(), c))
             .collect()
     }
 
     /// Counts per pair of groups, named `A / B`.
-    fn crossed<'g>(
-        &self,
-        groups: impl Fn(usize) -> (Option<&'g str>, Option<&'g str>) + Sync,
-    ) -> BTreeMap<String, QueueCounts> {
-        self.tally(groups)
+    fn crossed(&self, a: &Groups, b: &Groups) -> BTreeMap<String, QueueCounts> {
+        self.tally(|i| (a.codes[i], b.codes[i]))
             .into_iter()
-            .map(|((a, b), c)| {
-                (
-                    format!(
-                        "{} / {}",
-                        a.unwrap_or(MISSING_GROUP),
-                        b.unwrap_or(MISSING_GROUP)
-                    ),
-                    c,
-                )
-            })
+            .map(|((x, y), c)| (format!("{} / {}", a.name(x), b.name(y)), c))
             .collect()
     }
 }
@@ -627,25 +626,25 @@ mod tests {
             m.into_iter().map(|(g, c)| (g, (c.n, c.flagged))).collect()
         };
         let names = age_band_names(&cases).unwrap();
-        let ages = plain(rows.counts(|i| names[i]));
+        let ages = plain(rows.counts(&Groups::new(names.iter().copied())));
         assert_eq!(ages, by_polars(safeflag_features::age_band()));
         assert_eq!(ages.len(), safeflag_features::AGE_BANDS.len());
         let values = text_values(&cases, race).unwrap();
-        let races = plain(rows.counts(|i| values[i]));
+        let groups = Groups::of(&cases, race).unwrap();
+        let races = plain(rows.counts(&groups));
         assert_eq!(races, by_polars(col(race)));
         assert!(races.contains_key(MISSING_GROUP));
         // The codes the night counts by stand for the same values, nulls too.
-        let (codes, distinct) = group_codes(&cases, race).unwrap();
-        assert_eq!(codes.len(), values.len());
+        assert_eq!(groups.codes.len(), values.len());
         assert!(
-            codes
+            groups
+                .codes
                 .iter()
                 .zip(&values)
-                .all(|(&c, v)| distinct[c as usize] == *v)
+                .all(|(&c, v)| groups.names[c as usize] == *v)
         );
-        assert_eq!(plain(rows.counts(|i| distinct[codes[i] as usize])), races);
         // The risk is the sum of the group's probabilities.
-        let all: f64 = rows.counts(|i| values[i]).values().map(|c| c.risk).sum();
+        let all: f64 = rows.counts(&groups).values().map(|c| c.risk).sum();
         assert!((all - p.iter().sum::<f64>()).abs() < 1e-6);
     }
 
@@ -664,7 +663,7 @@ mod tests {
             })
             .collect();
         let flagged: Vec<bool> = (0..n).map(|i| i % 997 == 0).collect();
-        let groups = ["a", "b", "c"];
+        let groups = Groups::new((0..n).map(|i| Some(["a", "b", "c"][i % 3])));
         let rows = Rows {
             flagged: &flagged,
             probabilities: &p,
@@ -675,7 +674,7 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            pool.install(|| rows.counts(|i| Some(groups[i % 3])))
+            pool.install(|| rows.counts(&groups))
                 .into_iter()
                 .map(|(g, c)| (g, c.risk.to_bits(), c.n))
                 .collect()
