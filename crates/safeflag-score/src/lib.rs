@@ -90,7 +90,8 @@ pub struct RowScores {
 /// of a whole 5M-row night is 1.5 GB in f64; in batches it is never more than
 /// one batch (about 40 MB), and each batch is still scored in parallel. At
 /// 1M rows a batch (330 MB with its intermediates) set the night's memory
-/// high-water mark; 128k rows took 225 MB off the peak and no time (issue 18).
+/// high-water mark; this and two smaller cuts took a 5M-row night's peak
+/// from 2140 to 1915 MiB, at no cost in time (docs/performance.md, issue 18).
 pub const BATCH_ROWS: usize = 1 << 17;
 
 /// Computes the model's features on validated cases and scores every row,
